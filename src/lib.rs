@@ -3,7 +3,9 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 #[pg_extern]
-fn hello() -> &'static str { "glassheap" }
+fn hello() -> &'static str {
+    "glassheap"
+}
 
 #[cfg(test)]
 pub mod pg_test {

@@ -1,1 +1,37 @@
-pub fn placeholder() {}
+//! glassheap-format: everything about glassheap's bytes that does not need a running
+//! PostgreSQL -- tuple header and page layout, WAL record codecs, the visibility rules,
+//! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
+
+pub mod layout;
+pub mod tuple;
+pub mod visibility;
+pub mod wal;
+
+/// PostgreSQL's block size (BLCKSZ); glassheap uses standard 8 kB pages.
+pub const BLCKSZ: usize = 8192;
+/// sizeof(PageHeaderData) without line pointers (SizeOfPageHeaderData).
+pub const PAGE_HEADER_SIZE: usize = 24;
+/// MAXIMUM_ALIGNOF on the 64-bit platforms PostgreSQL supports here.
+pub const MAXALIGN: usize = 8;
+
+/// Transaction ids as PostgreSQL stores them (32-bit, wrapping).
+pub type Xid = u32;
+pub const INVALID_XID: Xid = 0;
+pub const BOOTSTRAP_XID: Xid = 1;
+pub const FROZEN_XID: Xid = 2;
+pub const FIRST_NORMAL_XID: Xid = 3;
+
+/// TransactionIdIsNormal.
+#[inline]
+pub fn xid_is_normal(x: Xid) -> bool {
+    x >= FIRST_NORMAL_XID
+}
+
+/// TransactionIdPrecedes: modulo-2^32 comparison for normal xids.
+#[inline]
+pub fn xid_precedes(a: Xid, b: Xid) -> bool {
+    if !xid_is_normal(a) || !xid_is_normal(b) {
+        return a < b;
+    }
+    (a.wrapping_sub(b) as i32) < 0
+}

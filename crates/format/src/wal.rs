@@ -1,0 +1,1021 @@
+//! glassheap's WAL records (custom resource manager "glassheap", id [`RMGR_ID`]).
+//!
+//! Every record describes its change **per block**: the data registered with block N
+//! says exactly what to do to that page. PostgreSQL drops a block's data when it logs a
+//! full-page image of that block instead, so redo never needs data that went with
+//! another block. glassheap records carry no main data at all, which saves the 2-byte
+//! main-data header heap pays on every record.
+//!
+//! All multi-byte integers in WAL payloads are little-endian. The record's xid
+//! (XLogRecGetXid) is the inserting/updating transaction: it becomes xmin of new tuples.
+//! Command ids are never logged: redo writes 0 and `rm_mask` ignores them, as heap does.
+//!
+//! Byte layouts are documented in docs/FORMAT.md; this module is the single codec used
+//! by the write path, redo, `rm_desc` and `glassheap.wal_records()`.
+
+use crate::tuple::{TupleFlags, XmaxMode};
+use serde::Serialize;
+
+/// The custom resource manager id. 128 is for experiments, 129-140 and 241 are taken
+/// by other extensions (wiki "CustomWALResourceManagers"); 199 is free.
+pub const RMGR_ID: u8 = 199;
+pub const RMGR_NAME: &str = "glassheap";
+
+/// Record opcodes: the high nibble of xl_info (the low nibble belongs to xlog.c).
+pub const XLOG_GH_INSERT: u8 = 0x00;
+pub const XLOG_GH_MULTI_INSERT: u8 = 0x10;
+pub const XLOG_GH_DELETE: u8 = 0x20;
+pub const XLOG_GH_UPDATE: u8 = 0x30;
+pub const XLOG_GH_LOCK: u8 = 0x40;
+pub const XLOG_GH_CONFIRM: u8 = 0x50;
+pub const XLOG_GH_OPMASK: u8 = 0xF0;
+
+/// Name of a record type as `rm_identify` reports it.
+pub fn identify(info: u8) -> Option<&'static str> {
+    Some(match info & XLOG_GH_OPMASK {
+        XLOG_GH_INSERT => "INSERT",
+        XLOG_GH_MULTI_INSERT => "MULTI_INSERT",
+        XLOG_GH_DELETE => "DELETE",
+        XLOG_GH_UPDATE => "UPDATE",
+        XLOG_GH_LOCK => "LOCK",
+        XLOG_GH_CONFIRM => "CONFIRM",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalError {
+    Truncated {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
+    Trailing {
+        what: &'static str,
+        extra: usize,
+    },
+    Invalid {
+        what: &'static str,
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for WalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalError::Truncated { what, need, have } => {
+                write!(f, "{what}: truncated ({have} bytes, need {need})")
+            }
+            WalError::Trailing { what, extra } => {
+                write!(f, "{what}: {extra} unexpected trailing bytes")
+            }
+            WalError::Invalid { what, detail } => write!(f, "{what}: {detail}"),
+        }
+    }
+}
+impl std::error::Error for WalError {}
+
+/// A bounds-checked little-endian reader.
+struct Rd<'a> {
+    b: &'a [u8],
+    at: usize,
+    what: &'static str,
+}
+
+impl<'a> Rd<'a> {
+    fn new(b: &'a [u8], what: &'static str) -> Self {
+        Rd { b, at: 0, what }
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WalError> {
+        if self.b.len() - self.at < n {
+            return Err(WalError::Truncated {
+                what: self.what,
+                need: self.at + n,
+                have: self.b.len(),
+            });
+        }
+        let s = &self.b[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, WalError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, WalError> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u24(&mut self) -> Result<u32, WalError> {
+        let s = self.take(3)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], 0]))
+    }
+    fn u32(&mut self) -> Result<u32, WalError> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn rest(&mut self) -> &'a [u8] {
+        let s = &self.b[self.at..];
+        self.at = self.b.len();
+        s
+    }
+    fn done(&self) -> Result<(), WalError> {
+        if self.at != self.b.len() {
+            return Err(WalError::Trailing {
+                what: self.what,
+                extra: self.b.len() - self.at,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn bad(what: &'static str, detail: impl Into<String>) -> WalError {
+    WalError::Invalid {
+        what,
+        detail: detail.into(),
+    }
+}
+
+fn check_off(what: &'static str, off: u16) -> Result<u16, WalError> {
+    if off == 0 || off as usize > crate::layout::MAX_TUPLES_PER_PAGE {
+        return Err(bad(what, format!("offset {off} out of range 1..=291")));
+    }
+    Ok(off)
+}
+
+/// xmax and what it did, as logged (mode in bits 0..3, multi flag in bit 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct XmaxInfo {
+    pub xmax: u32,
+    pub mode: XmaxMode,
+    pub is_multi: bool,
+}
+
+impl XmaxInfo {
+    fn bits(&self) -> u8 {
+        self.mode as u8 | if self.is_multi { 8 } else { 0 }
+    }
+    fn from_parts(what: &'static str, xmax: u32, bits: u8) -> Result<XmaxInfo, WalError> {
+        if bits & !0x0F != 0 {
+            return Err(bad(what, format!("unknown xmax bits {bits:#x}")));
+        }
+        let mode = XmaxMode::from_bits(bits & 7)
+            .ok_or_else(|| bad(what, format!("invalid xmax mode {}", bits & 7)))?;
+        Ok(XmaxInfo {
+            xmax,
+            mode,
+            is_multi: bits & 8 != 0,
+        })
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.xmax.to_le_bytes());
+        out.push(self.bits());
+    }
+    fn decode(r: &mut Rd<'_>) -> Result<XmaxInfo, WalError> {
+        let xmax = r.u32()?;
+        let bits = r.u8()?;
+        XmaxInfo::from_parts(r.what, xmax, bits)
+    }
+    /// The tuple flags this xmax implies (XMAX_IS_MULTI or nothing).
+    pub fn tuple_flags(&self) -> TupleFlags {
+        if self.is_multi {
+            TupleFlags::XMAX_IS_MULTI
+        } else {
+            TupleFlags::empty()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// INSERT (block 0): 3 packed bytes + tuple body (everything after the 16-byte header).
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsertBlock<'a> {
+    pub offnum: u16,
+    pub natts: u16,
+    pub has_nulls: bool,
+    /// The page was (re)initialised empty before this insert (block registered WILL_INIT).
+    pub init_page: bool,
+    /// The page's all-visible flag (and VM bit) were cleared by this insert.
+    pub vm_cleared: bool,
+    /// Speculative insertion (INSERT ... ON CONFLICT); redo treats it like any insert.
+    pub speculative: bool,
+    #[serde(skip)]
+    pub body: &'a [u8],
+}
+
+impl<'a> InsertBlock<'a> {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let packed = (self.offnum as u32 & 0x1FF)
+            | ((self.natts as u32 & 0x7FF) << 9)
+            | ((self.has_nulls as u32) << 20)
+            | ((self.init_page as u32) << 21)
+            | ((self.vm_cleared as u32) << 22)
+            | ((self.speculative as u32) << 23);
+        out.extend_from_slice(&packed.to_le_bytes()[..3]);
+        out.extend_from_slice(self.body);
+    }
+    pub fn decode(b: &'a [u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap INSERT");
+        let p = r.u24()?;
+        let offnum = check_off(r.what, (p & 0x1FF) as u16)?;
+        Ok(InsertBlock {
+            offnum,
+            natts: ((p >> 9) & 0x7FF) as u16,
+            has_nulls: p & (1 << 20) != 0,
+            init_page: p & (1 << 21) != 0,
+            vm_cleared: p & (1 << 22) != 0,
+            speculative: p & (1 << 23) != 0,
+            body: r.rest(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// MULTI_INSERT (block 0): many tuples into one page (COPY, INSERT ... SELECT batches).
+// ---------------------------------------------------------------------------------
+
+pub const MI_INIT_PAGE: u8 = 1;
+pub const MI_VM_CLEARED: u8 = 2;
+pub const MI_FROZEN: u8 = 4;
+pub const MI_CONSECUTIVE: u8 = 8;
+pub const MI_UNIFORM: u8 = 16;
+
+/// One tuple of a multi-insert: its offset, natts/has_nulls and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MultiTuple<'a> {
+    pub offnum: u16,
+    pub natts: u16,
+    pub has_nulls: bool,
+    #[serde(skip)]
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MultiInsertBlock<'a> {
+    pub init_page: bool,
+    pub vm_cleared: bool,
+    /// COPY FREEZE: tuples are written frozen.
+    pub frozen: bool,
+    pub tuples: Vec<MultiTuple<'a>>,
+}
+
+fn pack_natts(natts: u16, has_nulls: bool) -> u16 {
+    (natts & 0x7FF) | ((has_nulls as u16) << 11)
+}
+
+impl<'a> MultiInsertBlock<'a> {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let n = self.tuples.len();
+        let consecutive = self
+            .tuples
+            .windows(2)
+            .all(|w| w[1].offnum == w[0].offnum + 1);
+        let uniform = n > 0
+            && self.tuples.iter().all(|t| {
+                t.natts == self.tuples[0].natts
+                    && t.has_nulls == self.tuples[0].has_nulls
+                    && t.body.len() == self.tuples[0].body.len()
+            });
+        let mut flags = 0u8;
+        if self.init_page {
+            flags |= MI_INIT_PAGE;
+        }
+        if self.vm_cleared {
+            flags |= MI_VM_CLEARED;
+        }
+        if self.frozen {
+            flags |= MI_FROZEN;
+        }
+        if consecutive {
+            flags |= MI_CONSECUTIVE;
+        }
+        if uniform {
+            flags |= MI_UNIFORM;
+        }
+        out.push(flags);
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+        if consecutive {
+            let first = self.tuples.first().map(|t| t.offnum).unwrap_or(1);
+            out.extend_from_slice(&first.to_le_bytes());
+        } else {
+            for t in &self.tuples {
+                out.extend_from_slice(&t.offnum.to_le_bytes());
+            }
+        }
+        if uniform {
+            let t0 = &self.tuples[0];
+            out.extend_from_slice(&pack_natts(t0.natts, t0.has_nulls).to_le_bytes());
+            out.extend_from_slice(&(t0.body.len() as u16).to_le_bytes());
+            for t in &self.tuples {
+                out.extend_from_slice(t.body);
+            }
+        } else {
+            for t in &self.tuples {
+                out.extend_from_slice(&pack_natts(t.natts, t.has_nulls).to_le_bytes());
+                out.extend_from_slice(&(t.body.len() as u16).to_le_bytes());
+                out.extend_from_slice(t.body);
+            }
+        }
+    }
+
+    pub fn decode(b: &'a [u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap MULTI_INSERT");
+        let flags = r.u8()?;
+        if flags & !0x1F != 0 {
+            return Err(bad(r.what, format!("unknown flags {flags:#x}")));
+        }
+        let n = r.u16()? as usize;
+        if n == 0 || n > crate::layout::MAX_TUPLES_PER_PAGE {
+            return Err(bad(r.what, format!("{n} tuples")));
+        }
+        let mut offs = Vec::with_capacity(n);
+        if flags & MI_CONSECUTIVE != 0 {
+            let first = r.u16()?;
+            for i in 0..n {
+                offs.push(check_off(r.what, first.saturating_add(i as u16))?);
+            }
+        } else {
+            for _ in 0..n {
+                offs.push(check_off(r.what, r.u16()?)?);
+            }
+        }
+        let mut tuples = Vec::with_capacity(n);
+        if flags & MI_UNIFORM != 0 {
+            let p = r.u16()?;
+            let len = r.u16()? as usize;
+            for &offnum in &offs {
+                tuples.push(MultiTuple {
+                    offnum,
+                    natts: p & 0x7FF,
+                    has_nulls: p & (1 << 11) != 0,
+                    body: r.take(len)?,
+                });
+            }
+        } else {
+            for &offnum in &offs {
+                let p = r.u16()?;
+                let len = r.u16()? as usize;
+                tuples.push(MultiTuple {
+                    offnum,
+                    natts: p & 0x7FF,
+                    has_nulls: p & (1 << 11) != 0,
+                    body: r.take(len)?,
+                });
+            }
+        }
+        r.done()?;
+        Ok(MultiInsertBlock {
+            init_page: flags & MI_INIT_PAGE != 0,
+            vm_cleared: flags & MI_VM_CLEARED != 0,
+            frozen: flags & MI_FROZEN != 0,
+            tuples,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// DELETE (block 0): 2 bytes offnum|flags, then xmax info (5 bytes).
+// ---------------------------------------------------------------------------------
+
+pub const DEL_VM_CLEARED: u16 = 1;
+/// Cancel a speculative insertion: xmin becomes invalid (heap: XLH_DELETE_IS_SUPER).
+pub const DEL_SUPER: u16 = 2;
+/// The row moved to another partition (heap: XLH_DELETE_IS_PARTITION_MOVE).
+pub const DEL_MOVED_PARTITIONS: u16 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeleteBlock {
+    pub offnum: u16,
+    pub vm_cleared: bool,
+    pub super_delete: bool,
+    pub moved_partitions: bool,
+    pub xmax: XmaxInfo,
+}
+
+fn off_flags(off: u16, flags: u16) -> u16 {
+    (off & 0x1FF) | (flags << 9)
+}
+
+impl DeleteBlock {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut f = 0;
+        if self.vm_cleared {
+            f |= DEL_VM_CLEARED;
+        }
+        if self.super_delete {
+            f |= DEL_SUPER;
+        }
+        if self.moved_partitions {
+            f |= DEL_MOVED_PARTITIONS;
+        }
+        out.extend_from_slice(&off_flags(self.offnum, f).to_le_bytes());
+        self.xmax.encode(out);
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap DELETE");
+        let w = r.u16()?;
+        let f = w >> 9;
+        if f & !7 != 0 {
+            return Err(bad(r.what, format!("unknown flags {f:#x}")));
+        }
+        let offnum = check_off(r.what, w & 0x1FF)?;
+        let xmax = XmaxInfo::decode(&mut r)?;
+        r.done()?;
+        Ok(DeleteBlock {
+            offnum,
+            vm_cleared: f & DEL_VM_CLEARED != 0,
+            super_delete: f & DEL_SUPER != 0,
+            moved_partitions: f & DEL_MOVED_PARTITIONS != 0,
+            xmax,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// UPDATE: block 0 = page receiving the new version; block 1 = old page when different.
+// ---------------------------------------------------------------------------------
+
+/// What happens to the old version (9 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateOld {
+    pub offnum: u16,
+    pub vm_cleared: bool,
+    pub xmax: XmaxInfo,
+    /// Offset of the new version on the new page (its block is block 0's).
+    pub new_offnum: u16,
+}
+
+impl UpdateOld {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&off_flags(self.offnum, self.vm_cleared as u16).to_le_bytes());
+        self.xmax.encode(out);
+        out.extend_from_slice(&self.new_offnum.to_le_bytes());
+    }
+    fn decode_from(r: &mut Rd<'_>) -> Result<Self, WalError> {
+        let w = r.u16()?;
+        if (w >> 9) & !1 != 0 {
+            return Err(bad(
+                r.what,
+                format!("unknown old-tuple flags {:#x}", w >> 9),
+            ));
+        }
+        let offnum = check_off(r.what, w & 0x1FF)?;
+        let xmax = XmaxInfo::decode(r)?;
+        let new_offnum = check_off(r.what, r.u16()?)?;
+        Ok(UpdateOld {
+            offnum,
+            vm_cleared: w >> 9 != 0,
+            xmax,
+            new_offnum,
+        })
+    }
+    /// Block 1 data of a cross-page update.
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap UPDATE (old page)");
+        let v = Self::decode_from(&mut r)?;
+        r.done()?;
+        Ok(v)
+    }
+}
+
+/// Block 0 data: the new version, plus the old version's change when on the same page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateNew<'a> {
+    pub offnum: u16,
+    pub natts: u16,
+    pub has_nulls: bool,
+    pub heap_only: bool,
+    pub init_page: bool,
+    pub vm_cleared: bool,
+    /// xmax carried over to the new version (key-share lockers of the old one).
+    pub new_xmax: Option<XmaxInfo>,
+    /// Set when old and new versions share the page (one block in the record).
+    pub same_page_old: Option<UpdateOld>,
+    #[serde(skip)]
+    pub body: &'a [u8],
+}
+
+impl<'a> UpdateNew<'a> {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let packed = (self.offnum as u32 & 0x1FF)
+            | ((self.natts as u32 & 0x7FF) << 9)
+            | ((self.has_nulls as u32) << 20)
+            | ((self.heap_only as u32) << 21)
+            | ((self.init_page as u32) << 22)
+            | ((self.vm_cleared as u32) << 23)
+            | ((self.new_xmax.is_some() as u32) << 24)
+            | ((self.same_page_old.is_some() as u32) << 25);
+        out.extend_from_slice(&packed.to_le_bytes());
+        if let Some(x) = &self.new_xmax {
+            x.encode(out);
+        }
+        if let Some(o) = &self.same_page_old {
+            o.encode(out);
+        }
+        out.extend_from_slice(self.body);
+    }
+    pub fn decode(b: &'a [u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap UPDATE (new page)");
+        let p = r.u32()?;
+        if p >> 26 != 0 {
+            return Err(bad(r.what, format!("unknown flags {:#x}", p >> 26)));
+        }
+        let offnum = check_off(r.what, (p & 0x1FF) as u16)?;
+        let new_xmax = if p & (1 << 24) != 0 {
+            Some(XmaxInfo::decode(&mut r)?)
+        } else {
+            None
+        };
+        let same_page_old = if p & (1 << 25) != 0 {
+            Some(UpdateOld::decode_from(&mut r)?)
+        } else {
+            None
+        };
+        Ok(UpdateNew {
+            offnum,
+            natts: ((p >> 9) & 0x7FF) as u16,
+            has_nulls: p & (1 << 20) != 0,
+            heap_only: p & (1 << 21) != 0,
+            init_page: p & (1 << 22) != 0,
+            vm_cleared: p & (1 << 23) != 0,
+            new_xmax,
+            same_page_old,
+            body: r.rest(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// LOCK (block 0): like DELETE's payload; flag LOCK_UPDATED keeps the version pointer.
+// ---------------------------------------------------------------------------------
+
+pub const LOCK_VM_CLEARED: u16 = 1;
+/// Lock placed on an older version in an update chain (heap2 LOCK_UPDATED): the
+/// forward pointer stays as it is.
+pub const LOCK_UPDATED: u16 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockBlock {
+    pub offnum: u16,
+    pub vm_cleared: bool,
+    pub updated_version: bool,
+    pub xmax: XmaxInfo,
+}
+
+impl LockBlock {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut f = 0;
+        if self.vm_cleared {
+            f |= LOCK_VM_CLEARED;
+        }
+        if self.updated_version {
+            f |= LOCK_UPDATED;
+        }
+        out.extend_from_slice(&off_flags(self.offnum, f).to_le_bytes());
+        self.xmax.encode(out);
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap LOCK");
+        let w = r.u16()?;
+        let f = w >> 9;
+        if f & !3 != 0 {
+            return Err(bad(r.what, format!("unknown flags {f:#x}")));
+        }
+        let offnum = check_off(r.what, w & 0x1FF)?;
+        let xmax = XmaxInfo::decode(&mut r)?;
+        r.done()?;
+        Ok(LockBlock {
+            offnum,
+            vm_cleared: f & LOCK_VM_CLEARED != 0,
+            updated_version: f & LOCK_UPDATED != 0,
+            xmax,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// CONFIRM (block 0): a speculative insertion succeeded.
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfirmBlock {
+    pub offnum: u16,
+}
+
+impl ConfirmBlock {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offnum.to_le_bytes());
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap CONFIRM");
+        let offnum = check_off(r.what, r.u16()?)?;
+        r.done()?;
+        Ok(ConfirmBlock { offnum })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Whole-record decoding for rm_desc and glassheap.wal_records().
+// ---------------------------------------------------------------------------------
+
+/// A block reference's data as the reader hands it over: None when the block carries a
+/// full-page image without data (or is absent).
+pub type BlockData<'a> = Option<&'a [u8]>;
+
+fn body_json(body: &[u8]) -> serde_json::Value {
+    serde_json::json!({ "body_length": body.len() })
+}
+
+/// Structured decoding of a glassheap record: `blocks[i]` is block i's data.
+pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
+    use serde_json::{json, to_value, Value};
+    let blk = |i: usize| blocks.get(i).copied().flatten();
+    let dec = |r: Result<Value, WalError>| r.unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    let fpi = || json!({ "note": "block data omitted: full-page image" });
+    let op = info & XLOG_GH_OPMASK;
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "record_type".into(),
+        json!(identify(info).unwrap_or("UNKNOWN")),
+    );
+    match op {
+        XLOG_GH_INSERT => {
+            let v = blk(0).map(|b| {
+                dec(InsertBlock::decode(b).map(|d| {
+                    let mut v = to_value(&d).unwrap_or(Value::Null);
+                    v["body"] = body_json(d.body);
+                    v
+                }))
+            });
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_MULTI_INSERT => {
+            let v = blk(0).map(|b| {
+                dec(MultiInsertBlock::decode(b).map(|d| {
+                    json!({
+                        "init_page": d.init_page, "vm_cleared": d.vm_cleared, "frozen": d.frozen,
+                        "ntuples": d.tuples.len(),
+                        "offsets": d.tuples.iter().map(|t| t.offnum).collect::<Vec<_>>(),
+                        "tuples": d.tuples.iter().map(|t| json!({
+                            "offnum": t.offnum, "natts": t.natts, "has_nulls": t.has_nulls,
+                            "body_length": t.body.len() })).collect::<Vec<_>>(),
+                    })
+                }))
+            });
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_DELETE => {
+            let v = blk(0)
+                .map(|b| dec(DeleteBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_UPDATE => {
+            let v = blk(0).map(|b| {
+                dec(UpdateNew::decode(b).map(|d| {
+                    let mut v = to_value(&d).unwrap_or(Value::Null);
+                    v["body"] = body_json(d.body);
+                    v
+                }))
+            });
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+            if blocks.len() > 1 {
+                let v = blk(1)
+                    .map(|b| dec(UpdateOld::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+                out.insert("block1".into(), v.unwrap_or_else(fpi));
+            }
+        }
+        XLOG_GH_LOCK => {
+            let v = blk(0)
+                .map(|b| dec(LockBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_CONFIRM => {
+            let v = blk(0)
+                .map(|b| dec(ConfirmBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        _ => {
+            out.insert(
+                "error".into(),
+                json!(format!("unknown glassheap record info {info:#04x}")),
+            );
+        }
+    }
+    Value::Object(out)
+}
+
+fn xmax_desc(x: &XmaxInfo) -> String {
+    format!(
+        "xmax {}{} {}",
+        x.xmax,
+        if x.is_multi { " (multi)" } else { "" },
+        x.mode.name()
+    )
+}
+
+/// One-line description for `rm_desc` (pg_walinspect's description column).
+pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
+    let blk = |i: usize| blocks.get(i).copied().flatten();
+    let err = |e: WalError| format!("corrupt: {e}");
+    match info & XLOG_GH_OPMASK {
+        XLOG_GH_INSERT => match blk(0).map(InsertBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "off {} natts {} len {}{}{}{}",
+                d.offnum,
+                d.natts,
+                crate::tuple::HEADER_SIZE + d.body.len(),
+                if d.init_page { " init_page" } else { "" },
+                if d.vm_cleared { " vm_cleared" } else { "" },
+                if d.speculative { " speculative" } else { "" }
+            ),
+        },
+        XLOG_GH_MULTI_INSERT => match blk(0).map(MultiInsertBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "ntuples {} offs {}..{}{}{}{}",
+                d.tuples.len(),
+                d.tuples.first().map(|t| t.offnum).unwrap_or(0),
+                d.tuples.last().map(|t| t.offnum).unwrap_or(0),
+                if d.init_page { " init_page" } else { "" },
+                if d.vm_cleared { " vm_cleared" } else { "" },
+                if d.frozen { " frozen" } else { "" }
+            ),
+        },
+        XLOG_GH_DELETE => match blk(0).map(DeleteBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "off {} {}{}{}",
+                d.offnum,
+                xmax_desc(&d.xmax),
+                if d.super_delete { " super" } else { "" },
+                if d.moved_partitions {
+                    " moved_partitions"
+                } else {
+                    ""
+                }
+            ),
+        },
+        XLOG_GH_UPDATE => {
+            let new = match blk(0).map(UpdateNew::decode) {
+                None => "new: full-page image".to_string(),
+                Some(Err(e)) => err(e),
+                Some(Ok(d)) => {
+                    let old = d
+                        .same_page_old
+                        .as_ref()
+                        .map(|o| format!("old off {} {}; ", o.offnum, xmax_desc(&o.xmax)))
+                        .unwrap_or_default();
+                    format!(
+                        "{old}new off {} natts {} len {}{}",
+                        d.offnum,
+                        d.natts,
+                        crate::tuple::HEADER_SIZE + d.body.len(),
+                        if d.heap_only { " heap_only" } else { "" }
+                    )
+                }
+            };
+            if blocks.len() > 1 {
+                let old = match blk(1).map(UpdateOld::decode) {
+                    None => "old: full-page image".to_string(),
+                    Some(Err(e)) => err(e),
+                    Some(Ok(o)) => format!(
+                        "old off {} {} -> new off {}",
+                        o.offnum,
+                        xmax_desc(&o.xmax),
+                        o.new_offnum
+                    ),
+                };
+                format!("{old}; {new}")
+            } else {
+                new
+            }
+        }
+        XLOG_GH_LOCK => match blk(0).map(LockBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "off {} {}{}",
+                d.offnum,
+                xmax_desc(&d.xmax),
+                if d.updated_version {
+                    " updated_version"
+                } else {
+                    ""
+                }
+            ),
+        },
+        XLOG_GH_CONFIRM => match blk(0).map(ConfirmBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!("off {}", d.offnum),
+        },
+        _ => format!("unknown glassheap record info {info:#04x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn xi(x: u32, m: XmaxMode, multi: bool) -> XmaxInfo {
+        XmaxInfo {
+            xmax: x,
+            mode: m,
+            is_multi: multi,
+        }
+    }
+
+    #[test]
+    fn insert_is_three_bytes_plus_body() {
+        let body = [1u8, 0, 0, 0, 2, 0, 0, 0];
+        let ib = InsertBlock {
+            offnum: 291,
+            natts: 2,
+            has_nulls: false,
+            init_page: true,
+            vm_cleared: false,
+            speculative: true,
+            body: &body,
+        };
+        let mut v = Vec::new();
+        ib.encode(&mut v);
+        assert_eq!(v.len(), 3 + 8);
+        assert_eq!(InsertBlock::decode(&v).unwrap(), ib);
+    }
+
+    #[test]
+    fn multi_insert_uniform_consecutive_is_compact() {
+        let bodies: Vec<[u8; 8]> = (0..100u32)
+            .map(|i| {
+                let mut b = [0u8; 8];
+                b[..4].copy_from_slice(&i.to_le_bytes());
+                b
+            })
+            .collect();
+        let m = MultiInsertBlock {
+            init_page: true,
+            vm_cleared: false,
+            frozen: false,
+            tuples: bodies
+                .iter()
+                .enumerate()
+                .map(|(i, b)| MultiTuple {
+                    offnum: i as u16 + 1,
+                    natts: 2,
+                    has_nulls: false,
+                    body: b,
+                })
+                .collect(),
+        };
+        let mut v = Vec::new();
+        m.encode(&mut v);
+        assert_eq!(v.len(), 1 + 2 + 2 + 4 + 100 * 8);
+        assert_eq!(MultiInsertBlock::decode(&v).unwrap(), m);
+    }
+
+    #[test]
+    fn multi_insert_mixed() {
+        let a = [1u8; 8];
+        let b = [2u8; 13];
+        let m = MultiInsertBlock {
+            init_page: false,
+            vm_cleared: true,
+            frozen: true,
+            tuples: vec![
+                MultiTuple {
+                    offnum: 3,
+                    natts: 2,
+                    has_nulls: false,
+                    body: &a,
+                },
+                MultiTuple {
+                    offnum: 7,
+                    natts: 3,
+                    has_nulls: true,
+                    body: &b,
+                },
+            ],
+        };
+        let mut v = Vec::new();
+        m.encode(&mut v);
+        assert_eq!(MultiInsertBlock::decode(&v).unwrap(), m);
+    }
+
+    #[test]
+    fn delete_lock_confirm_round_trip() {
+        let d = DeleteBlock {
+            offnum: 5,
+            vm_cleared: true,
+            super_delete: false,
+            moved_partitions: true,
+            xmax: xi(77, XmaxMode::Update, false),
+        };
+        let mut v = Vec::new();
+        d.encode(&mut v);
+        assert_eq!(v.len(), 7);
+        assert_eq!(DeleteBlock::decode(&v).unwrap(), d);
+
+        let l = LockBlock {
+            offnum: 9,
+            vm_cleared: false,
+            updated_version: true,
+            xmax: xi(88, XmaxMode::LockShare, true),
+        };
+        v.clear();
+        l.encode(&mut v);
+        assert_eq!(LockBlock::decode(&v).unwrap(), l);
+
+        let c = ConfirmBlock { offnum: 1 };
+        v.clear();
+        c.encode(&mut v);
+        assert_eq!(ConfirmBlock::decode(&v).unwrap(), c);
+    }
+
+    #[test]
+    fn update_same_and_cross_page() {
+        let body = [9u8; 12];
+        let old = UpdateOld {
+            offnum: 4,
+            vm_cleared: false,
+            xmax: xi(50, XmaxMode::NoKeyUpdate, false),
+            new_offnum: 6,
+        };
+        let n = UpdateNew {
+            offnum: 6,
+            natts: 3,
+            has_nulls: true,
+            heap_only: true,
+            init_page: false,
+            vm_cleared: false,
+            new_xmax: Some(xi(40, XmaxMode::LockKeyShare, false)),
+            same_page_old: Some(old.clone()),
+            body: &body,
+        };
+        let mut v = Vec::new();
+        n.encode(&mut v);
+        assert_eq!(UpdateNew::decode(&v).unwrap(), n);
+        let mut v1 = Vec::new();
+        old.encode(&mut v1);
+        assert_eq!(v1.len(), 9);
+        assert_eq!(UpdateOld::decode(&v1).unwrap(), old);
+        let desc = describe(XLOG_GH_UPDATE, &[Some(&v)]);
+        assert!(desc.contains("old off 4"), "{desc}");
+    }
+
+    #[test]
+    fn rejects_bad_offsets_and_trailing_bytes() {
+        assert!(ConfirmBlock::decode(&[0, 0]).is_err());
+        assert!(ConfirmBlock::decode(&[0x24, 0x01]).is_err()); // 292
+        assert!(ConfirmBlock::decode(&[1, 0, 0]).is_err());
+        assert!(DeleteBlock::decode(&[1, 0, 0, 0, 0, 0, 7]).is_err()); // mode 7
+    }
+
+    #[test]
+    fn identify_names() {
+        assert_eq!(identify(XLOG_GH_INSERT), Some("INSERT"));
+        assert_eq!(identify(XLOG_GH_UPDATE | 0x01), Some("UPDATE"));
+        assert_eq!(identify(0xF0), None);
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(info in any::<u8>(), b0 in proptest::collection::vec(any::<u8>(), 0..64),
+                                b1 in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = InsertBlock::decode(&b0);
+            let _ = MultiInsertBlock::decode(&b0);
+            let _ = DeleteBlock::decode(&b0);
+            let _ = UpdateNew::decode(&b0);
+            let _ = UpdateOld::decode(&b0);
+            let _ = LockBlock::decode(&b0);
+            let _ = ConfirmBlock::decode(&b0);
+            let _ = describe(info, &[Some(&b0), Some(&b1)]);
+            let _ = describe(info, &[None, Some(&b1)]);
+            let _ = decode_json(info, &[Some(&b0), None]);
+        }
+
+        #[test]
+        fn truncation_is_an_error_not_a_panic(off in 1u16..292, x in any::<u32>(), cut in 0usize..7) {
+            let d = DeleteBlock { offnum: off, vm_cleared: false, super_delete: false, moved_partitions: false, xmax: xi(x, XmaxMode::Update, false) };
+            let mut v = Vec::new();
+            d.encode(&mut v);
+            prop_assert!(DeleteBlock::decode(&v[..cut]).is_err());
+            prop_assert_eq!(DeleteBlock::decode(&v).unwrap(), d);
+        }
+
+        #[test]
+        fn insert_round_trips(off in 1u16..292, natts in 0u16..1665, nulls: bool, init: bool, vm: bool, spec: bool,
+                              body in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let ib = InsertBlock { offnum: off, natts, has_nulls: nulls, init_page: init, vm_cleared: vm, speculative: spec, body: &body };
+            let mut v = Vec::new();
+            ib.encode(&mut v);
+            prop_assert_eq!(InsertBlock::decode(&v).unwrap(), ib);
+        }
+    }
+}
