@@ -1,10 +1,106 @@
+//! glassheap: a PostgreSQL table access method with its own MVCC heap (own page and
+//! tuple format, own WAL resource manager with redo) and an inspection toolkit.
+//!
+//! Layout: `am` holds the TableAmRoutine callbacks, `wal` the resource manager, `pg` the
+//! thin layer over PostgreSQL's C API; the bytes-only logic (formats, visibility rules,
+//! WAL codecs) lives in the `glassheap-format` crate.
+
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+mod am;
+/// pgrx's #[pg_guard] on an extern block expands to `crate::ffi::pg_guard_ffi_boundary`.
+#[doc(hidden)]
+pub mod ffi {
+    pub use pgrx::pg_sys::submodules::ffi::pg_guard_ffi_boundary;
+}
+mod pg;
+mod planner;
+mod wal;
+
+/// Loading glassheap anywhere but from shared_preload_libraries is refused: its WAL
+/// resource manager must be registered before recovery can replay glassheap records.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    // SAFETY: reads a postmaster-set global.
+    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    if !preloading {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "glassheap must be loaded via shared_preload_libraries",
+            "Add glassheap to shared_preload_libraries in postgresql.conf and restart the server."
+        );
+    }
+    wal::rmgr::register();
+    // SAFETY: registering a callback for the lifetime of the process.
+    unsafe { pg_sys::RegisterXactCallback(Some(xact_callback), std::ptr::null_mut()) };
+    planner::install();
+}
+
+/// Forget backend-local command ids when the top-level transaction ends.
+#[pg_guard]
+unsafe extern "C-unwind" fn xact_callback(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut core::ffi::c_void,
+) {
+    use pg_sys::XactEvent::*;
+    if matches!(
+        event,
+        XACT_EVENT_COMMIT
+            | XACT_EVENT_ABORT
+            | XACT_EVENT_PREPARE
+            | XACT_EVENT_PARALLEL_COMMIT
+            | XACT_EVENT_PARALLEL_ABORT
+    ) {
+        am::cidmap::reset();
+    }
+}
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_glassheap_tableam_handler() -> &'static pg_sys::Pg_finfo_record {
+    static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// The table AM handler: returns glassheap's TableAmRoutine.
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn glassheap_tableam_handler(
+    _fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    pg_sys::Datum::from(&am::handler::GLASSHEAP_METHODS as *const pg_sys::TableAmRoutine)
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION glassheap_tableam_handler(internal) RETURNS table_am_handler
+    AS 'MODULE_PATHNAME', 'glassheap_tableam_handler' LANGUAGE C STRICT;
+CREATE ACCESS METHOD glassheap TYPE TABLE HANDLER glassheap_tableam_handler;
+COMMENT ON ACCESS METHOD glassheap IS 'glassheap: own-format MVCC heap with its own WAL resource manager';
+"#,
+    name = "glassheap_access_method"
+);
+
 #[pg_extern]
 fn hello() -> &'static str {
     "glassheap"
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn access_method_exists() {
+        let n = Spi::get_one::<i64>(
+            "SELECT count(*) FROM pg_am WHERE amname = 'glassheap' AND amtype = 't'",
+        );
+        assert_eq!(n, Ok(Some(1)));
+    }
 }
 
 #[cfg(test)]

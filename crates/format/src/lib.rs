@@ -2,7 +2,10 @@
 //! PostgreSQL -- tuple header and page layout, WAL record codecs, the visibility rules,
 //! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
 
+pub mod cidruns;
 pub mod layout;
+pub mod locks;
+pub mod transition;
 pub mod tuple;
 pub mod visibility;
 pub mod wal;

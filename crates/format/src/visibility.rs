@@ -511,7 +511,7 @@ fn xmax_committed_insert_self_dirty<O: TxnOracle, E: Explain>(
     }
     if o.in_progress(h.xmax) {
         if !h.xmax_is_locked_only() {
-            if let Some(d) = dirty.as_deref_mut() {
+            if let Some(d) = dirty.as_mut() {
                 d.xmax = h.xmax;
             }
         }
@@ -999,10 +999,8 @@ pub fn satisfies_update<O: TxnOracle, E: Explain>(
             return TmResult::Ok;
         }
         let x = update_xid(h, o);
-        if x == INVALID_XID {
-            if o.multi_is_running(h.xmax, false) {
-                return TmResult::BeingModified;
-            }
+        if x == INVALID_XID && o.multi_is_running(h.xmax, false) {
+            return TmResult::BeingModified;
         }
         if o.is_current(x) {
             return if o.cmax(h) >= curcid {

@@ -1,0 +1,280 @@
+//! Fetching single tuples: by TID (TID scans, triggers, EvalPlanQual), through an index,
+//! the latest version of a row, and re-checking a slot against a snapshot.
+
+use super::modify::{lock_buffer, next_tid_of, Target};
+use super::visibility::{surely_dead, update_xid_of, VisCtx};
+use super::{scan::GlassScan, slot};
+use crate::pg::ffi;
+use crate::pg::rel;
+use glassheap_format::tuple::TupleHeader;
+use glassheap_format::visibility as vis;
+use pgrx::pg_sys;
+
+/// What heap_fetch found. The Target is pinned and unlocked; the header was read under
+/// the share lock.
+pub enum Fetch {
+    NoTuple,
+    Invisible(Target, TupleHeader),
+    Visible(Target, TupleHeader),
+}
+
+/// heap_fetch: reads `tid` and tests it against `snapshot` (predicate-locks a visible
+/// tuple for SERIALIZABLE, and records rw-conflicts).
+pub fn fetch(
+    relation: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    tid: &pg_sys::ItemPointerData,
+) -> Fetch {
+    let (blk, off) = rel::tid_parts(tid);
+    if blk >= rel::nblocks(relation) {
+        return Fetch::NoTuple;
+    }
+    let mut t = Target::read(relation, tid);
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+    let bytes = match t.page.tuple_bytes(off) {
+        Some(b) => b,
+        None => {
+            // SAFETY: held.
+            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            return Fetch::NoTuple;
+        }
+    };
+    t.ptr = bytes.as_mut_ptr();
+    t.len = bytes.len();
+    let mut ctx = VisCtx::new(relation, snapshot);
+    ctx.refresh_ssi();
+    // SAFETY: locked page, located tuple.
+    let visible = unsafe { ctx.check(t.buffer, blk, off, t.ptr) };
+    let h = t.header();
+    if visible {
+        let mut ptid = *tid;
+        // SAFETY: predicate.c call.
+        unsafe { ffi::PredicateLockTID(relation, &mut ptid, snapshot, h.xmin.into()) };
+    }
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+    if visible {
+        Fetch::Visible(t, h)
+    } else {
+        Fetch::Invisible(t, h)
+    }
+}
+
+/// table_tuple_fetch_row_version.
+pub fn fetch_row_version(
+    relation: pg_sys::Relation,
+    tid: &pg_sys::ItemPointerData,
+    snapshot: pg_sys::Snapshot,
+    s: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    match fetch(relation, snapshot, tid) {
+        Fetch::Visible(t, _) => {
+            // SAFETY: t pinned; the slot takes its own pin.
+            unsafe {
+                slot::store_buffer_tuple(s, t.ptr, t.len, t.buffer, *tid, rel::relid(relation));
+                pg_sys::ReleaseBuffer(t.buffer);
+            }
+            rel::count_fetched(relation);
+            true
+        }
+        Fetch::Invisible(t, _) => {
+            // SAFETY: our pin.
+            unsafe { pg_sys::ReleaseBuffer(t.buffer) };
+            false
+        }
+        Fetch::NoTuple => false,
+    }
+}
+
+/// The index-fetch state: the buffer of the last fetched block stays pinned so a run of
+/// index entries pointing into one page reads it once.
+#[repr(C)]
+pub struct GlassIndexFetch {
+    pub base: pg_sys::IndexFetchTableData,
+    pub cbuf: pg_sys::Buffer,
+    pub vistest: *mut pg_sys::GlobalVisState,
+}
+
+pub fn index_fetch_begin(relation: pg_sys::Relation) -> *mut pg_sys::IndexFetchTableData {
+    // SAFETY: palloc0 of a plain struct.
+    unsafe {
+        let f = pg_sys::palloc0(std::mem::size_of::<GlassIndexFetch>()) as *mut GlassIndexFetch;
+        (*f).base.rel = relation;
+        (*f).cbuf = pg_sys::InvalidBuffer as i32;
+        (*f).vistest = std::ptr::null_mut();
+        f as *mut pg_sys::IndexFetchTableData
+    }
+}
+
+pub fn index_fetch_reset(scan: *mut pg_sys::IndexFetchTableData) {
+    let f = scan as *mut GlassIndexFetch;
+    // SAFETY: our struct.
+    unsafe {
+        if (*f).cbuf != pg_sys::InvalidBuffer as i32 {
+            pg_sys::ReleaseBuffer((*f).cbuf);
+            (*f).cbuf = pg_sys::InvalidBuffer as i32;
+        }
+    }
+}
+
+pub fn index_fetch_end(scan: *mut pg_sys::IndexFetchTableData) {
+    index_fetch_reset(scan);
+    // SAFETY: allocated by index_fetch_begin.
+    unsafe { pg_sys::pfree(scan as *mut core::ffi::c_void) };
+}
+
+/// table_index_fetch_tuple. Every glassheap version has its own index entries, so an
+/// index TID names exactly one version: no chain to follow (call_again is always false).
+/// `all_dead` tells the index the entry can be killed when the version is surely dead.
+pub fn index_fetch_tuple(
+    scan: *mut pg_sys::IndexFetchTableData,
+    tid: &pg_sys::ItemPointerData,
+    snapshot: pg_sys::Snapshot,
+    s: *mut pg_sys::TupleTableSlot,
+    call_again: *mut bool,
+    all_dead: *mut bool,
+) -> bool {
+    let f = scan as *mut GlassIndexFetch;
+    // SAFETY: our fetch struct, executor's outputs.
+    unsafe {
+        let relation = (*f).base.rel;
+        *call_again = false;
+        if !all_dead.is_null() {
+            *all_dead = false;
+        }
+        let (blk, off) = rel::tid_parts(tid);
+        if (*f).cbuf == pg_sys::InvalidBuffer as i32
+            || pg_sys::BufferGetBlockNumber((*f).cbuf) != blk
+        {
+            (*f).cbuf = pg_sys::ReleaseAndReadBuffer((*f).cbuf, relation, blk);
+        }
+        let buffer = (*f).cbuf;
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+        let page = crate::pg::page::PageRef::of_buffer(buffer);
+        let bytes = match page.tuple_bytes(off) {
+            Some(b) => b,
+            None => {
+                // The line pointer no longer holds a tuple: the entry is dead.
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                if !all_dead.is_null() {
+                    *all_dead = true;
+                }
+                return false;
+            }
+        };
+        let ptr = bytes.as_mut_ptr();
+        let len = bytes.len();
+        let mut ctx = VisCtx::new(relation, snapshot);
+        ctx.refresh_ssi();
+        let visible = ctx.check(buffer, blk, off, ptr);
+        let h = crate::pg::page::read_header(ptr);
+        if visible {
+            let mut ptid = *tid;
+            ffi::PredicateLockTID(relation, &mut ptid, snapshot, h.xmin.into());
+            slot::store_buffer_tuple(s, ptr, len, buffer, *tid, rel::relid(relation));
+        } else if !all_dead.is_null() {
+            if (*f).vistest.is_null() {
+                (*f).vistest = pg_sys::GlobalVisTestFor(relation);
+            }
+            *all_dead = surely_dead(&h, (*f).vistest);
+        }
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        if visible {
+            rel::count_fetched(relation);
+        }
+        visible
+    }
+}
+
+/// table_tuple_tid_valid.
+pub fn tid_valid(scan: *mut pg_sys::TableScanDescData, tid: &pg_sys::ItemPointerData) -> bool {
+    let (blk, off) = rel::tid_parts(tid);
+    // SAFETY: scan created by our scan_begin.
+    let nblocks = unsafe { (*(scan as *mut GlassScan)).nblocks };
+    off != 0 && blk != pg_sys::InvalidBlockNumber && blk < nblocks
+}
+
+/// table_tuple_get_latest_tid: follow version pointers to the newest version visible to
+/// the scan's snapshot (heap_get_latest_tid).
+pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::ItemPointerData) {
+    // SAFETY: scan/tid from the executor.
+    unsafe {
+        let relation = (*scan).rs_rd;
+        let snapshot = (*scan).rs_snapshot;
+        let mut ctid = *tid;
+        let mut prior_xmax: u32 = 0;
+        loop {
+            let (blk, off) = rel::tid_parts(&ctid);
+            if blk >= rel::nblocks(relation) {
+                break;
+            }
+            let mut t = Target::read(relation, &ctid);
+            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+            let bytes = match t.page.tuple_bytes(off) {
+                Some(b) => b,
+                None => {
+                    pg_sys::UnlockReleaseBuffer(t.buffer);
+                    break;
+                }
+            };
+            t.ptr = bytes.as_mut_ptr();
+            t.len = bytes.len();
+            let h = t.header();
+            if prior_xmax != 0 && h.xmin != prior_xmax {
+                pg_sys::UnlockReleaseBuffer(t.buffer);
+                break;
+            }
+            let mut ctx = VisCtx::new(relation, snapshot);
+            ctx.refresh_ssi();
+            if ctx.check(t.buffer, blk, off, t.ptr) {
+                *tid = ctid;
+            }
+            let h = t.header();
+            let mut o = t.oracle(relation);
+            if h.xmax_invalid()
+                || vis::is_only_locked(&h, &mut o)
+                || h.moved_partitions()
+                || !h.has_next()
+            {
+                pg_sys::UnlockReleaseBuffer(t.buffer);
+                break;
+            }
+            ctid = next_tid_of(&h, blk, off);
+            prior_xmax = update_xid_of(&h, &mut o);
+            pg_sys::UnlockReleaseBuffer(t.buffer);
+        }
+    }
+}
+
+/// table_tuple_satisfies_snapshot: re-test the tuple a slot holds.
+pub fn satisfies_snapshot(
+    relation: pg_sys::Relation,
+    s: *mut pg_sys::TupleTableSlot,
+    snapshot: pg_sys::Snapshot,
+) -> bool {
+    let g = slot::cast(s);
+    // SAFETY: our slot; buffer pinned by the slot when set.
+    unsafe {
+        let tid = (*s).tts_tid;
+        if (*g).buffer != pg_sys::InvalidBuffer as i32 && !(*g).tuple.is_null() {
+            let (blk, off) = rel::tid_parts(&tid);
+            lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_SHARE);
+            let mut ctx = VisCtx::new(relation, snapshot);
+            ctx.refresh_ssi();
+            let v = ctx.check((*g).buffer, blk, off, (*g).tuple);
+            lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+            return v;
+        }
+        // The slot holds a copy: test the stored version by TID.
+        match fetch(relation, snapshot, &tid) {
+            Fetch::Visible(t, _) => {
+                pg_sys::ReleaseBuffer(t.buffer);
+                true
+            }
+            Fetch::Invisible(t, _) => {
+                pg_sys::ReleaseBuffer(t.buffer);
+                false
+            }
+            Fetch::NoTuple => false,
+        }
+    }
+}

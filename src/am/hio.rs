@@ -1,0 +1,251 @@
+//! Finding a page with room for a new tuple (heap's hio.c): the cached target block, the
+//! free space map, the last page, and finally extending the relation. Returns the buffer
+//! pinned and exclusively locked; when the caller already holds another buffer (UPDATE's
+//! old page) both are locked lower block number first, the rule every writer follows to
+//! avoid deadlocks.
+
+use crate::pg::page::PageRef;
+use crate::pg::rel;
+use glassheap_format::layout::{ITEM_ID_SIZE, MAX_TUPLES_PER_PAGE, MAX_TUPLE_SIZE};
+use glassheap_format::tuple::maxalign;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// PostgreSQL 15's BulkInsertStateData (access/hio.h), which pgrx leaves opaque.
+#[cfg(feature = "pg15")]
+#[repr(C)]
+struct BulkInsertStateData {
+    strategy: pg_sys::BufferAccessStrategy,
+    current_buf: pg_sys::Buffer,
+}
+
+fn bi_state(b: pg_sys::BulkInsertState) -> *mut BulkInsertStateData {
+    b as *mut BulkInsertStateData
+}
+
+const INVALID: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+
+/// ReadBufferBI: read through a COPY's bulk-insert state, keeping one extra pin on the
+/// current target so consecutive inserts do not re-read it.
+unsafe fn read_bi(
+    relation: pg_sys::Relation,
+    blk: pg_sys::BlockNumber,
+    mode: pg_sys::ReadBufferMode::Type,
+    bistate: pg_sys::BulkInsertState,
+) -> pg_sys::Buffer {
+    // SAFETY: bufmgr calls on a valid relation; bistate fields per hio.c.
+    unsafe {
+        if bistate.is_null() {
+            return pg_sys::ReadBufferExtended(
+                relation,
+                pg_sys::ForkNumber::MAIN_FORKNUM,
+                blk,
+                mode,
+                std::ptr::null_mut(),
+            );
+        }
+        let bi = &mut *bi_state(bistate);
+        if bi.current_buf != INVALID {
+            if blk != pg_sys::InvalidBlockNumber
+                && pg_sys::BufferGetBlockNumber(bi.current_buf) == blk
+            {
+                pg_sys::IncrBufferRefCount(bi.current_buf);
+                return bi.current_buf;
+            }
+            pg_sys::ReleaseBuffer(bi.current_buf);
+            bi.current_buf = INVALID;
+        }
+        let buf = pg_sys::ReadBufferExtended(
+            relation,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            blk,
+            mode,
+            bi.strategy,
+        );
+        pg_sys::IncrBufferRefCount(buf);
+        bi.current_buf = buf;
+        buf
+    }
+}
+
+#[inline]
+unsafe fn lock_excl(b: pg_sys::Buffer) {
+    // SAFETY: pinned buffer.
+    unsafe { pg_sys::LockBuffer(b, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) }
+}
+#[inline]
+unsafe fn unlock(b: pg_sys::Buffer) {
+    // SAFETY: locked buffer.
+    unsafe { pg_sys::LockBuffer(b, pg_sys::BUFFER_LOCK_UNLOCK as i32) }
+}
+
+/// Formats a page that was never initialised (new, or extended and never written).
+fn init_if_new(buffer: pg_sys::Buffer) {
+    // SAFETY: buffer pinned and exclusively locked.
+    let page = unsafe { PageRef::of_buffer(buffer) };
+    if page.is_new() {
+        page.init();
+        // SAFETY: as above.
+        unsafe { pg_sys::MarkBufferDirty(buffer) };
+    } else if !page.is_glassheap() {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("glassheap: block {} is not a glassheap page", unsafe {
+                pg_sys::BufferGetBlockNumber(buffer)
+            })
+        );
+    }
+}
+
+/// A buffer, pinned and exclusively locked, whose page has room for `len` bytes of tuple.
+/// `other`, if valid, is the caller's pinned (unlocked) buffer; on return it is locked too.
+pub fn buffer_for_tuple(
+    relation: pg_sys::Relation,
+    len: usize,
+    other: pg_sys::Buffer,
+    use_fsm: bool,
+    bistate: pg_sys::BulkInsertState,
+) -> pg_sys::Buffer {
+    let len = maxalign(len);
+    if len > MAX_TUPLE_SIZE {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "row is too big: size {}, maximum size {}",
+                len, MAX_TUPLE_SIZE
+            )
+        );
+    }
+    let save = rel::target_page_free_space(relation);
+    // As heap: when fillfactor leaves less room than the tuple needs, aim for a page that
+    // is at least not nearly full.
+    let target_free = if len + save > MAX_TUPLE_SIZE {
+        len.max(MAX_TUPLE_SIZE - (MAX_TUPLES_PER_PAGE / 8 * ITEM_ID_SIZE))
+    } else {
+        len + save
+    };
+    // SAFETY: bufmgr/freespace calls on a valid relation; buffers tracked below.
+    unsafe {
+        let other_blk = if other != INVALID {
+            pg_sys::BufferGetBlockNumber(other)
+        } else {
+            pg_sys::InvalidBlockNumber
+        };
+        let mut target = if !bistate.is_null() && (*bi_state(bistate)).current_buf != INVALID {
+            pg_sys::BufferGetBlockNumber((*bi_state(bistate)).current_buf)
+        } else {
+            rel::target_block(relation)
+        };
+        if target == pg_sys::InvalidBlockNumber && use_fsm {
+            target = pg_sys::GetPageWithFreeSpace(relation, target_free);
+        }
+        if target == pg_sys::InvalidBlockNumber {
+            let n = rel::nblocks(relation);
+            if n > 0 {
+                target = n - 1;
+            }
+        }
+        loop {
+            while target != pg_sys::InvalidBlockNumber {
+                let buffer;
+                if other == INVALID {
+                    buffer = read_bi(
+                        relation,
+                        target,
+                        pg_sys::ReadBufferMode::RBM_NORMAL,
+                        bistate,
+                    );
+                    lock_excl(buffer);
+                } else if other_blk == target {
+                    buffer = other;
+                    lock_excl(buffer);
+                } else if other_blk < target {
+                    buffer = pg_sys::ReadBufferExtended(
+                        relation,
+                        pg_sys::ForkNumber::MAIN_FORKNUM,
+                        target,
+                        pg_sys::ReadBufferMode::RBM_NORMAL,
+                        std::ptr::null_mut(),
+                    );
+                    lock_excl(other);
+                    lock_excl(buffer);
+                } else {
+                    buffer = pg_sys::ReadBufferExtended(
+                        relation,
+                        pg_sys::ForkNumber::MAIN_FORKNUM,
+                        target,
+                        pg_sys::ReadBufferMode::RBM_NORMAL,
+                        std::ptr::null_mut(),
+                    );
+                    lock_excl(buffer);
+                    lock_excl(other);
+                }
+                init_if_new(buffer);
+                let page = PageRef::of_buffer(buffer);
+                let free = page.free_space();
+                if target_free <= free {
+                    rel::set_target_block(relation, target);
+                    return buffer;
+                }
+                unlock(buffer);
+                if other == INVALID {
+                    pg_sys::ReleaseBuffer(buffer);
+                } else if other_blk != target {
+                    unlock(other);
+                    pg_sys::ReleaseBuffer(buffer);
+                }
+                if !use_fsm {
+                    break;
+                }
+                target = pg_sys::RecordAndGetPageWithFreeSpace(relation, target, free, target_free);
+            }
+
+            // Extend the relation.
+            let need_lock = !rel::uses_local_buffers(relation);
+            if need_lock {
+                if !use_fsm {
+                    pg_sys::LockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
+                } else if !pg_sys::ConditionalLockRelationForExtension(
+                    relation,
+                    pg_sys::ExclusiveLock as i32,
+                ) {
+                    pg_sys::LockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
+                    // Someone else extended meanwhile and may have left room.
+                    target = pg_sys::GetPageWithFreeSpace(relation, target_free);
+                    if target != pg_sys::InvalidBlockNumber {
+                        pg_sys::UnlockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
+                        continue;
+                    }
+                }
+            }
+            let buffer = read_bi(
+                relation,
+                pg_sys::InvalidBlockNumber, /* P_NEW */
+                pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK,
+                bistate,
+            );
+            // The new page has the highest block number, so locking `other` now keeps the
+            // lower-block-first order.
+            if other != INVALID {
+                lock_excl(other);
+            }
+            if need_lock {
+                pg_sys::UnlockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
+            }
+            let page = PageRef::of_buffer(buffer);
+            if !page.is_new() {
+                error!(
+                    "page {} of relation \"{}\" should be empty but is not",
+                    pg_sys::BufferGetBlockNumber(buffer),
+                    rel::name(relation)
+                );
+            }
+            page.init();
+            pg_sys::MarkBufferDirty(buffer);
+            rel::set_target_block(relation, pg_sys::BufferGetBlockNumber(buffer));
+            return buffer;
+        }
+    }
+}

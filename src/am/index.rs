@@ -1,0 +1,379 @@
+//! What indexes need from the table: building (table_index_build_range_scan, serial or
+//! parallel), and deciding which index entries point at dead versions
+//! (table_index_delete_tuples, used by btree's simple and bottom-up deletion).
+
+use super::modify::lock_buffer;
+use super::visibility::{apply_hints, Oracle, TupleLoc};
+use super::{scan, slot};
+use crate::pg::page::{read_header, PageRef};
+use crate::pg::rel;
+use crate::pg::xact;
+use glassheap_format::tuple::TupleHeader;
+use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain, TxnOracle};
+use glassheap_format::{xid_precedes, Xid};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// ExecQual for an index predicate (NULL means "no predicate").
+unsafe fn exec_qual(state: *mut pg_sys::ExprState, econtext: *mut pg_sys::ExprContext) -> bool {
+    if state.is_null() {
+        return true;
+    }
+    // SAFETY: ExecEvalExprSwitchContext, inlined: evaluate in the per-tuple context.
+    unsafe {
+        let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
+        let mut isnull = false;
+        let f = (*state).evalfunc.expect("ExprState without evalfunc");
+        let d = f(state, econtext, &mut isnull);
+        pg_sys::MemoryContextSwitchTo(old);
+        !isnull && d.value() != 0
+    }
+}
+
+/// The vacuum status of a tuple on a share-locked page (hint bits applied).
+fn htsv(
+    relation: pg_sys::Relation,
+    buffer: pg_sys::Buffer,
+    blk: u32,
+    off: u16,
+    ptr: *mut u8,
+    oldest_xmin: Xid,
+) -> (Htsv, TupleHeader) {
+    // SAFETY: ptr points at a tuple on the locked page.
+    let h = unsafe { read_header(ptr) };
+    let mut o = Oracle::new(
+        std::ptr::null_mut(),
+        TupleLoc {
+            rnode: rel::relfilenode(relation),
+            blk,
+            off,
+        },
+    );
+    let mut hints = Hints::default();
+    let (mut r, dead_after) = vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+    if r == Htsv::RecentlyDead && xid_precedes(dead_after, oldest_xmin) {
+        r = Htsv::Dead;
+    }
+    if !hints.is_empty() {
+        // SAFETY: as above.
+        unsafe { apply_hints(buffer, ptr, &hints) };
+    }
+    (r, h)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn build_range_scan(
+    table: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+    allow_sync: bool,
+    anyvisible: bool,
+    _progress: bool,
+    start_blockno: pg_sys::BlockNumber,
+    numblocks: pg_sys::BlockNumber,
+    callback: pg_sys::IndexBuildCallback,
+    callback_state: *mut core::ffi::c_void,
+    given_scan: pg_sys::TableScanDesc,
+) -> f64 {
+    let callback = callback.expect("index build callback");
+    // SAFETY: executor/catalog calls as in heapam_index_build_range_scan.
+    unsafe {
+        let checking_uniqueness =
+            (*index_info).ii_Unique || !(*index_info).ii_ExclusionOps.is_null();
+        let estate = pg_sys::CreateExecutorState();
+        let econtext = pg_sys::MakePerTupleExprContext(estate);
+        let tslot = pg_sys::table_slot_create(table, std::ptr::null_mut());
+        (*econtext).ecxt_scantuple = tslot;
+        let predicate = pg_sys::ExecPrepareQual((*index_info).ii_Predicate, estate);
+
+        let concurrent = (*index_info).ii_Concurrent;
+        let oldest_xmin: Xid = if concurrent {
+            0
+        } else {
+            pg_sys::GetOldestNonRemovableTransactionId(table).into_inner()
+        };
+        let mut unregister = std::ptr::null_mut();
+        let sscan = if given_scan.is_null() {
+            let snapshot = if oldest_xmin == 0 {
+                let s = pg_sys::RegisterSnapshot(pg_sys::GetTransactionSnapshot());
+                unregister = s;
+                s
+            } else {
+                &raw mut pg_sys::SnapshotAnyData
+            };
+            let flags = pg_sys::ScanOptions::SO_TYPE_SEQSCAN | pg_sys::ScanOptions::SO_ALLOW_STRAT;
+            let sc = scan::scan_begin(
+                table,
+                snapshot,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                flags,
+            );
+            if !allow_sync {
+                scan::set_scan_limits(sc, start_blockno, numblocks);
+            }
+            sc
+        } else {
+            given_scan
+        };
+        let snapshot = (*sscan).rs_snapshot;
+        let use_any = (*snapshot).snapshot_type == pg_sys::SnapshotType::SNAPSHOT_ANY;
+        let mut vctx = super::visibility::VisCtx::new(table, snapshot);
+        let natts = pg_sys::INDEX_MAX_KEYS as usize;
+        let mut values = vec![pg_sys::Datum::from(0usize); natts];
+        let mut isnull = vec![false; natts];
+        let mut reltuples = 0f64;
+        let relid = rel::relid(table);
+
+        while let Some((blk, buffer)) = scan::next_raw_block(sscan) {
+            let mut off: u16 = 0;
+            loop {
+                off += 1;
+                pgrx::check_for_interrupts!();
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+                let page = PageRef::of_buffer(buffer);
+                if !page.is_new() && !page.is_glassheap() {
+                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    error!(
+                        "glassheap: block {} of relation \"{}\" is not a glassheap page",
+                        blk,
+                        rel::name(table)
+                    );
+                }
+                if off > page.max_offset() {
+                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    break;
+                }
+                let Some(bytes) = page.tuple_bytes(off) else {
+                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    continue;
+                };
+                let (ptr, len) = (bytes.as_mut_ptr(), bytes.len());
+                let (index_it, alive) = if use_any {
+                    let (status, h) = htsv(table, buffer, blk, off, ptr, oldest_xmin);
+                    let mut o = Oracle::new(
+                        std::ptr::null_mut(),
+                        TupleLoc {
+                            rnode: rel::relfilenode(table),
+                            blk,
+                            off,
+                        },
+                    );
+                    match status {
+                        Htsv::Dead => (false, false),
+                        Htsv::Live => {
+                            reltuples += 1.0;
+                            (true, true)
+                        }
+                        Htsv::RecentlyDead => (true, false),
+                        Htsv::InsertInProgress => {
+                            if anyvisible {
+                                reltuples += 1.0;
+                                (true, true)
+                            } else {
+                                let xwait = h.xmin;
+                                if !o.is_current(xwait) {
+                                    warning!(
+                                        "concurrent insert in progress within table \"{}\"",
+                                        rel::name(table)
+                                    );
+                                    if checking_uniqueness {
+                                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                        let mut tid = rel::make_tid(blk, off);
+                                        xact::wait(
+                                            xwait,
+                                            table,
+                                            &mut tid,
+                                            pg_sys::XLTW_Oper::XLTW_InsertIndexUnique,
+                                        );
+                                        off -= 1; // recheck this tuple
+                                        continue;
+                                    }
+                                } else {
+                                    reltuples += 1.0;
+                                }
+                                (true, true)
+                            }
+                        }
+                        Htsv::DeleteInProgress => {
+                            if anyvisible {
+                                reltuples += 1.0;
+                                (true, false)
+                            } else {
+                                let xwait = super::visibility::update_xid_of(&h, &mut o);
+                                if !o.is_current(xwait) {
+                                    warning!(
+                                        "concurrent delete in progress within table \"{}\"",
+                                        rel::name(table)
+                                    );
+                                    if checking_uniqueness {
+                                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                        let mut tid = rel::make_tid(blk, off);
+                                        xact::wait(
+                                            xwait,
+                                            table,
+                                            &mut tid,
+                                            pg_sys::XLTW_Oper::XLTW_InsertIndexUnique,
+                                        );
+                                        off -= 1;
+                                        continue;
+                                    }
+                                    reltuples += 1.0;
+                                }
+                                (true, false)
+                            }
+                        }
+                    }
+                } else {
+                    vctx.refresh_ssi();
+                    let v = vctx.check(buffer, blk, off, ptr);
+                    if v {
+                        reltuples += 1.0;
+                    }
+                    (v, v)
+                };
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                if !index_it {
+                    continue;
+                }
+                pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
+                let tid = rel::make_tid(blk, off);
+                slot::store_buffer_tuple(tslot, ptr, len, buffer, tid, relid);
+                if !exec_qual(predicate, econtext) {
+                    continue;
+                }
+                pg_sys::FormIndexDatum(
+                    index_info,
+                    tslot,
+                    estate,
+                    values.as_mut_ptr(),
+                    isnull.as_mut_ptr(),
+                );
+                let mut ctid = tid;
+                callback(
+                    index,
+                    &mut ctid,
+                    values.as_mut_ptr(),
+                    isnull.as_mut_ptr(),
+                    alive,
+                    callback_state,
+                );
+            }
+        }
+        pg_sys::ExecDropSingleTupleTableSlot(tslot);
+        scan::scan_end(sscan);
+        if !unregister.is_null() {
+            pg_sys::UnregisterSnapshot(unregister);
+        }
+        pg_sys::FreeExecutorState(estate);
+        (*index_info).ii_ExpressionsState = std::ptr::null_mut();
+        (*index_info).ii_PredicateState = std::ptr::null_mut();
+        reltuples
+    }
+}
+
+/// HeapTupleHeaderAdvanceLatestRemovedXid: the newest xid whose removal standbys must
+/// wait for (committed updater/deleter of a committed insert).
+fn advance_horizon(h: &TupleHeader, o: &mut Oracle, horizon: &mut Xid) {
+    let xmax = super::visibility::update_xid_of(h, o);
+    let committed = h.xmin_committed() || (!h.xmin_invalid() && o.did_commit(h.xmin));
+    if committed
+        && xmax != h.xmin
+        && glassheap_format::xid_is_normal(xmax)
+        && (*horizon == 0 || xid_precedes(*horizon, xmax))
+    {
+        *horizon = xmax;
+    }
+}
+
+/// table_index_delete_tuples: marks which of the index's TIDs point at versions that are
+/// dead to everyone, and returns the conflict horizon for the index's WAL record.
+pub fn delete_tuples(
+    relation: pg_sys::Relation,
+    delstate: *mut pg_sys::TM_IndexDeleteOp,
+) -> pg_sys::TransactionId {
+    // SAFETY: the index AM's delete-op struct; bufmgr calls on our relation.
+    unsafe {
+        let d = &mut *delstate;
+        let n = d.ndeltids as usize;
+        let deltids = std::slice::from_raw_parts_mut(d.deltids, n);
+        let vistest = pg_sys::GlobalVisTestFor(relation);
+        let mut horizon: Xid = 0;
+        let mut final_n = 0usize;
+        let mut buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+        let nblocks = rel::nblocks(relation);
+        // Sort by TID so each heap page is visited once.
+        deltids.sort_by_key(|x| rel::tid_parts(&x.tid));
+        let mut budget_pages = if d.bottomup { 6 } else { usize::MAX };
+        let mut last_blk = pg_sys::InvalidBlockNumber;
+        for (i, dt) in deltids.iter().copied().enumerate() {
+            let status = &mut *d.status.add(dt.id as usize);
+            let (blk, off) = rel::tid_parts(&dt.tid);
+            if blk >= nblocks {
+                continue;
+            }
+            if blk != last_blk {
+                if d.bottomup && !status.knowndeletable {
+                    if budget_pages == 0 {
+                        break;
+                    }
+                    budget_pages -= 1;
+                }
+                if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
+                    pg_sys::UnlockReleaseBuffer(buffer);
+                }
+                buffer = pg_sys::ReadBufferExtended(
+                    relation,
+                    pg_sys::ForkNumber::MAIN_FORKNUM,
+                    blk,
+                    pg_sys::ReadBufferMode::RBM_NORMAL,
+                    std::ptr::null_mut(),
+                );
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+                last_blk = blk;
+            }
+            let page = PageRef::of_buffer(buffer);
+            let mut o = Oracle::new(
+                std::ptr::null_mut(),
+                TupleLoc {
+                    rnode: rel::relfilenode(relation),
+                    blk,
+                    off,
+                },
+            );
+            let deletable = match page.tuple_bytes(off) {
+                // No tuple there any more: the entry is dead.
+                None => true,
+                Some(b) => {
+                    let ptr = b.as_mut_ptr();
+                    let h = read_header(ptr);
+                    let dead = status.knowndeletable || {
+                        let mut hints = Hints::default();
+                        let (r, dead_after) =
+                            vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+                        if !hints.is_empty() {
+                            apply_hints(buffer, ptr, &hints);
+                        }
+                        r == Htsv::Dead
+                            || (r == Htsv::RecentlyDead
+                                && pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()))
+                    };
+                    if dead {
+                        advance_horizon(&h, &mut o, &mut horizon);
+                    }
+                    dead
+                }
+            };
+            if deletable {
+                status.knowndeletable = true;
+                final_n = i + 1;
+            }
+        }
+        if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
+            pg_sys::UnlockReleaseBuffer(buffer);
+        }
+        d.ndeltids = final_n as i32;
+        horizon.into()
+    }
+}

@@ -1,0 +1,30 @@
+//! The table access method: PostgreSQL's TableAmRoutine callbacks over glassheap's own
+//! page and tuple format. One concern per file, like PostgreSQL's heap:
+//!
+//! - `handler`   the routine table (heapam_handler.c)
+//! - `scan`      sequential, TID-range, bitmap and ANALYZE scans (heapam.c scans)
+//! - `fetch`     single-tuple fetches, index fetches (heapam.c/heapam_handler.c)
+//! - `modify`    insert, multi-insert, delete, update, speculative insertion (heapam.c)
+//! - `lock`      row locks and EvalPlanQual's latest-version locking (heapam.c)
+//! - `multixact` row-lock strengths and MultiXacts (heapam.c static helpers)
+//! - `visibility` the transaction-state oracle and hint bits (heapam_visibility.c)
+//! - `hio`       finding a page with room (hio.c)
+//! - `index`     index builds and index-entry deletion
+//! - `ddl`       storage creation/truncation/copy and size estimates
+//! - `slot`      glassheap's tuple table slot; `tuple` forms tuples
+//! - `cidmap`, `combocid` command ids
+
+pub mod cidmap;
+pub mod combocid;
+pub mod ddl;
+pub mod fetch;
+pub mod handler;
+pub mod hio;
+pub mod index;
+pub mod lock;
+pub mod modify;
+pub mod multixact;
+pub mod scan;
+pub mod slot;
+pub mod tuple;
+pub mod visibility;

@@ -1,0 +1,1081 @@
+//! Writing rows: INSERT, COPY's multi-insert, DELETE, UPDATE and speculative insertion
+//! (heapam.c's heap_insert, heap_multi_insert, heap_delete, heap_update,
+//! heap_finish_speculative and heap_abort_speculative, on glassheap's format).
+//!
+//! The concurrency protocol is heap's: check the tuple with the update rules, wait for
+//! conflicting lockers/updaters (taking the heavyweight tuple lock first to queue
+//! fairly), recheck after waking, then change the tuple and WAL-log it inside one
+//! critical section while holding the buffer lock(s).
+
+use super::visibility::{update_xid_of, Oracle, TupleLoc};
+use super::{cidmap, combocid, hio, multixact as mx, slot, tuple};
+use crate::pg::crit::CritSection;
+use crate::pg::ffi;
+use crate::pg::page::{read_header, write_header, PageRef};
+use crate::pg::rel;
+use crate::pg::xact;
+use crate::wal::log;
+use glassheap_format::transition;
+use glassheap_format::tuple::{maxalign, TupleFlags, TupleHeader, NEXT_SPECULATIVE};
+use glassheap_format::visibility::{self as vis, Hints, NoExplain, TmResult, TxnOracle};
+use glassheap_format::wal::{
+    DeleteBlock, InsertBlock, LockBlock, MultiInsertBlock, MultiTuple, UpdateNew, UpdateOld,
+    XmaxInfo,
+};
+use glassheap_format::Xid;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+pub const INVALID_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+
+#[inline]
+pub fn lock_buffer(b: pg_sys::Buffer, mode: u32) {
+    // SAFETY: pinned buffer.
+    unsafe { pg_sys::LockBuffer(b, mode as i32) }
+}
+
+pub fn to_tm(r: TmResult) -> pg_sys::TM_Result::Type {
+    match r {
+        TmResult::Ok => pg_sys::TM_Result::TM_Ok,
+        TmResult::Invisible => pg_sys::TM_Result::TM_Invisible,
+        TmResult::SelfModified => pg_sys::TM_Result::TM_SelfModified,
+        TmResult::Updated => pg_sys::TM_Result::TM_Updated,
+        TmResult::Deleted => pg_sys::TM_Result::TM_Deleted,
+        TmResult::BeingModified => pg_sys::TM_Result::TM_BeingModified,
+    }
+}
+
+/// A normal tuple on a pinned buffer.
+pub struct Target {
+    pub buffer: pg_sys::Buffer,
+    pub page: PageRef,
+    pub blk: pg_sys::BlockNumber,
+    pub off: u16,
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+impl Target {
+    /// Reads the buffer of `tid` (pinned, not locked).
+    pub fn read(relation: pg_sys::Relation, tid: &pg_sys::ItemPointerData) -> Target {
+        let (blk, off) = rel::tid_parts(tid);
+        // SAFETY: bufmgr read of a block the executor got from us.
+        let buffer = unsafe {
+            pg_sys::ReadBufferExtended(
+                relation,
+                pg_sys::ForkNumber::MAIN_FORKNUM,
+                blk,
+                pg_sys::ReadBufferMode::RBM_NORMAL,
+                std::ptr::null_mut(),
+            )
+        };
+        // SAFETY: pinned.
+        let page = unsafe { PageRef::of_buffer(buffer) };
+        Target {
+            buffer,
+            page,
+            blk,
+            off,
+            ptr: std::ptr::null_mut(),
+            len: 0,
+        }
+    }
+    /// After locking: locate the tuple; errors when the line pointer is not a tuple.
+    pub fn locate(&mut self, relation: pg_sys::Relation) {
+        match self.page.tuple_bytes(self.off) {
+            Some(b) => {
+                self.len = b.len();
+                self.ptr = b.as_mut_ptr();
+            }
+            None => {
+                // SAFETY: we hold the lock and pin.
+                unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) };
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                    format!(
+                        "glassheap: line pointer ({},{}) of relation \"{}\" does not hold a tuple",
+                        self.blk,
+                        self.off,
+                        rel::name(relation)
+                    )
+                );
+            }
+        }
+    }
+    #[inline]
+    pub fn header(&self) -> TupleHeader {
+        // SAFETY: ptr points at a located tuple on the pinned, locked page.
+        unsafe { read_header(self.ptr) }
+    }
+    #[inline]
+    pub fn set_header(&self, h: &TupleHeader) {
+        // SAFETY: caller holds the exclusive lock.
+        unsafe { write_header(self.ptr, h) }
+    }
+    pub fn tid(&self) -> pg_sys::ItemPointerData {
+        rel::make_tid(self.blk, self.off)
+    }
+    pub fn oracle(&self, relation: pg_sys::Relation) -> Oracle {
+        // SAFETY: a valid snapshot is not needed for the update/vacuum rules.
+        Oracle::new(
+            std::ptr::null_mut(),
+            TupleLoc {
+                rnode: rel::relfilenode(relation),
+                blk: self.blk,
+                off: self.off,
+            },
+        )
+    }
+}
+
+/// HeapTupleSatisfiesUpdate on a located, locked tuple (applies hint bits).
+pub fn satisfies_update(relation: pg_sys::Relation, t: &Target, cid: u32) -> TmResult {
+    let h = t.header();
+    let mut o = t.oracle(relation);
+    let mut hints = Hints::default();
+    let r = vis::satisfies_update(&h, cid, &mut o, &mut hints, &mut NoExplain);
+    if !hints.is_empty() {
+        // SAFETY: locked buffer, tuple on it.
+        unsafe { super::visibility::apply_hints(t.buffer, t.ptr, &hints) };
+    }
+    r
+}
+
+/// UpdateXmaxHintBits: after waiting for a plain xmax, record how it ended.
+pub fn update_xmax_hint_bits(t: &Target, xid: Xid) {
+    let mut h = t.header();
+    if h.xmax_is_multi() || h.xmax != xid || h.xmax_committed() || h.xmax_invalid() {
+        return;
+    }
+    // SAFETY: clog lookup.
+    let committed = !h.xmax_mode().is_lock_only() && xact::did_commit(xid);
+    if committed {
+        // A committed hint needs the commit record flushed (or the page LSN past it).
+        // SAFETY: commit LSN / buffer LSN lookups.
+        let skip = unsafe {
+            let commit_lsn = xact::commit_lsn(xid);
+            pg_sys::BufferIsPermanent(t.buffer)
+                && pg_sys::XLogNeedsFlush(commit_lsn)
+                && pg_sys::BufferGetLSNAtomic(t.buffer) < commit_lsn
+        };
+        if skip {
+            return;
+        }
+        h.set_flags(TupleFlags::XMAX_COMMITTED);
+    } else {
+        h.set_flags(TupleFlags::XMAX_INVALID);
+    }
+    t.set_header(&h);
+    // SAFETY: exclusive lock held.
+    unsafe { pg_sys::MarkBufferDirtyHint(t.buffer, true) };
+}
+
+/// xmax_infomask_changed || xmax != before.
+pub fn xmax_changed(now: &TupleHeader, before: &TupleHeader) -> bool {
+    now.xmax != before.xmax
+        || now.xmax_is_multi() != before.xmax_is_multi()
+        || now.xmax_mode_bits() != before.xmax_mode_bits()
+        || now.xmax_invalid() != before.xmax_invalid()
+}
+
+/// The TID the failure data reports as "where the row went".
+pub fn next_tid_of(h: &TupleHeader, blk: pg_sys::BlockNumber, off: u16) -> pg_sys::ItemPointerData {
+    if h.moved_partitions() {
+        return rel::moved_partitions_tid();
+    }
+    match h.next_tid(blk) {
+        Some((b, o)) => rel::make_tid(b, o),
+        None => rel::make_tid(blk, off),
+    }
+}
+
+/// Fills TM_FailureData for a non-Ok result.
+pub fn fill_tmfd(
+    relation: pg_sys::Relation,
+    t: &Target,
+    result: TmResult,
+    tmfd: *mut pg_sys::TM_FailureData,
+) {
+    let h = t.header();
+    let mut o = t.oracle(relation);
+    // SAFETY: tmfd is the executor's output struct.
+    unsafe {
+        (*tmfd).ctid = next_tid_of(&h, t.blk, t.off);
+        (*tmfd).xmax = update_xid_of(&h, &mut o).into();
+        (*tmfd).cmax = if result == TmResult::SelfModified {
+            o.cmax(&h)
+        } else {
+            pg_sys::InvalidCommandId
+        };
+    }
+}
+
+/// The raw cmin word of a tuple, fetched only when combo logic will read it (xmin is
+/// ours and not known committed).
+fn cmin_word_if_needed(h: &TupleHeader, o: &mut Oracle) -> u32 {
+    if !h.xmin_committed() && o.is_current(h.xmin) {
+        o.raw_cid(h)
+    } else {
+        0
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// INSERT
+// ---------------------------------------------------------------------------------
+
+fn current_xid() -> Xid {
+    // SAFETY: assigns an xid if needed (we are about to write).
+    xact::current_xid()
+}
+
+/// Forms the tuple for `slot`'s values.
+fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) -> tuple::Formed {
+    // SAFETY: slot valid; getsomeattrs fills values/isnull for all attributes.
+    unsafe {
+        let tupdesc = (*relation).rd_att;
+        pg_sys::slot_getsomeattrs(s, (*tupdesc).natts);
+        tuple::form_for_storage(relation, tupdesc, (*s).tts_values, (*s).tts_isnull)
+    }
+}
+
+/// Leaves the slot holding what was stored, so RETURNING and system columns see it.
+fn finish_slot(
+    relation: pg_sys::Relation,
+    s: *mut pg_sys::TupleTableSlot,
+    f: &tuple::Formed,
+    tid: pg_sys::ItemPointerData,
+) {
+    // SAFETY: valid slot.
+    unsafe {
+        if slot::is_glass_slot(s) {
+            slot::store_copy(s, f.bytes(), tid, rel::relid(relation));
+        } else {
+            (*s).tts_tid = tid;
+            (*s).tts_tableOid = rel::relid(relation);
+        }
+    }
+}
+
+pub fn insert(
+    relation: pg_sys::Relation,
+    s: *mut pg_sys::TupleTableSlot,
+    cid: u32,
+    options: i32,
+    bistate: pg_sys::BulkInsertState,
+    spec_token: Option<u32>,
+) {
+    let mut f = form_from_slot(relation, s);
+    let xid = current_xid();
+    // SAFETY: predicate.c check against relation-level SIREAD locks.
+    unsafe {
+        ffi::CheckForSerializableConflictIn(
+            relation,
+            std::ptr::null_mut(),
+            pg_sys::InvalidBlockNumber,
+        )
+    };
+    let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
+    let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
+    match spec_token {
+        Some(tok) => {
+            h.set_next_off(NEXT_SPECULATIVE);
+            h.aux = tok;
+        }
+        None => h.aux = cid,
+    }
+    h.write(f.bytes_mut());
+    let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
+    let buffer = hio::buffer_for_tuple(relation, f.len, INVALID_BUFFER, use_fsm, bistate);
+    // SAFETY: pinned, locked.
+    let page = unsafe { PageRef::of_buffer(buffer) };
+    let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+    let off;
+    {
+        let _crit = CritSection::enter();
+        off = page.add_item(f.bytes(), 0);
+        if off == 0 {
+            ereport!(
+                PANIC,
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "glassheap: failed to add tuple to page"
+            );
+        }
+        let init_page = off == 1 && page.max_offset() == 1;
+        // SAFETY: exclusive lock held.
+        unsafe { pg_sys::MarkBufferDirty(buffer) };
+        if rel::needs_wal(relation) {
+            log::insert(
+                buffer,
+                &InsertBlock {
+                    offnum: off,
+                    natts: f.natts,
+                    has_nulls: f.has_nulls,
+                    init_page,
+                    vm_cleared: false,
+                    speculative: spec_token.is_some(),
+                    body: f.body(),
+                },
+            );
+        }
+    }
+    // SAFETY: we hold lock and pin.
+    unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+    if spec_token.is_some() {
+        cidmap::remember(
+            rel::relid(relation),
+            &rel::relfilenode(relation),
+            blk,
+            off,
+            cid,
+        );
+    }
+    finish_slot(relation, s, &f, rel::make_tid(blk, off));
+    // SAFETY: f.ptr was palloc'd by form.
+    unsafe {
+        pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
+        pg_sys::pgstat_count_heap_insert(relation, 1);
+    }
+}
+
+pub fn multi_insert(
+    relation: pg_sys::Relation,
+    slots: *mut *mut pg_sys::TupleTableSlot,
+    ntuples: usize,
+    cid: u32,
+    options: i32,
+    bistate: pg_sys::BulkInsertState,
+) {
+    let xid = current_xid();
+    // SAFETY: predicate.c check.
+    unsafe {
+        ffi::CheckForSerializableConflictIn(
+            relation,
+            std::ptr::null_mut(),
+            pg_sys::InvalidBlockNumber,
+        )
+    };
+    let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
+    let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
+    let needs_wal = rel::needs_wal(relation);
+    let save = rel::target_page_free_space(relation);
+    // SAFETY: the executor passes ntuples valid slots.
+    let slots = unsafe { std::slice::from_raw_parts(slots, ntuples) };
+    let mut formed: Vec<tuple::Formed> = slots
+        .iter()
+        .map(|&s| {
+            let mut f = form_from_slot(relation, s);
+            let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
+            h.aux = cid;
+            h.write(f.bytes_mut());
+            f
+        })
+        .collect();
+    let mut done = 0;
+    while done < ntuples {
+        let buffer =
+            hio::buffer_for_tuple(relation, formed[done].len, INVALID_BUFFER, use_fsm, bistate);
+        // SAFETY: pinned, locked.
+        let page = unsafe { PageRef::of_buffer(buffer) };
+        let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+        let empty_before = page.max_offset() == 0;
+        let mut placed: Vec<(u16, usize)> = Vec::new();
+        {
+            let _crit = CritSection::enter();
+            while done < ntuples {
+                let f = &formed[done];
+                if !placed.is_empty() && page.free_space() < maxalign(f.len) + save {
+                    break;
+                }
+                let off = page.add_item(f.bytes(), 0);
+                if off == 0 {
+                    if placed.is_empty() {
+                        ereport!(
+                            PANIC,
+                            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                            "glassheap: failed to add tuple to page"
+                        );
+                    }
+                    break;
+                }
+                placed.push((off, done));
+                done += 1;
+            }
+            // SAFETY: exclusive lock held.
+            unsafe { pg_sys::MarkBufferDirty(buffer) };
+            if needs_wal {
+                let rec = MultiInsertBlock {
+                    init_page: empty_before,
+                    vm_cleared: false,
+                    frozen,
+                    tuples: placed
+                        .iter()
+                        .map(|&(off, i)| MultiTuple {
+                            offnum: off,
+                            natts: formed[i].natts,
+                            has_nulls: formed[i].has_nulls,
+                            body: formed[i].body(),
+                        })
+                        .collect(),
+                };
+                log::multi_insert(buffer, &rec);
+            }
+        }
+        // SAFETY: lock and pin held.
+        unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+        for &(off, i) in &placed {
+            finish_slot(relation, slots[i], &formed[i], rel::make_tid(blk, off));
+        }
+    }
+    for f in formed.drain(..) {
+        // SAFETY: palloc'd by form.
+        unsafe { pg_sys::pfree(f.ptr as *mut core::ffi::c_void) };
+    }
+    // SAFETY: stats counter.
+    unsafe { pg_sys::pgstat_count_heap_insert(relation, ntuples as i64) };
+}
+
+/// heap_finish_speculative / heap_abort_speculative.
+pub fn complete_speculative(
+    relation: pg_sys::Relation,
+    s: *mut pg_sys::TupleTableSlot,
+    succeeded: bool,
+) {
+    // SAFETY: valid slot holding the TID we inserted.
+    let tid = unsafe { (*s).tts_tid };
+    let mut t = Target::read(relation, &tid);
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    t.locate(relation);
+    let mut h = t.header();
+    if !h.is_speculative() || h.xmin != current_xid() {
+        // SAFETY: held.
+        unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+        error!(
+            "glassheap: tuple ({},{}) is not a speculative insertion of this transaction",
+            t.blk, t.off
+        );
+    }
+    let needs_wal = rel::needs_wal(relation);
+    if succeeded {
+        let cid = cidmap::lookup(&rel::relfilenode(relation), t.blk, t.off).unwrap_or(0);
+        let _crit = CritSection::enter();
+        transition::confirm(&mut h);
+        h.aux = cid;
+        t.set_header(&h);
+        // SAFETY: exclusive lock held.
+        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        if needs_wal {
+            log::confirm(t.buffer, t.off);
+        }
+    } else {
+        // SAFETY: backend globals.
+        let prune_xid = unsafe {
+            let relfrozen = (*(*relation).rd_rel).relfrozenxid.into_inner();
+            let txmin = xact::transaction_xmin();
+            if glassheap_format::xid_precedes(txmin, relfrozen) {
+                relfrozen
+            } else {
+                txmin
+            }
+        };
+        let d = DeleteBlock {
+            offnum: t.off,
+            vm_cleared: false,
+            super_delete: true,
+            moved_partitions: false,
+            xmax: XmaxInfo {
+                xmax: h.xmin,
+                mode: glassheap_format::tuple::XmaxMode::Update,
+                is_multi: false,
+            },
+        };
+        let _crit = CritSection::enter();
+        t.page.set_prunable(prune_xid);
+        transition::delete(&mut h, &d);
+        t.set_header(&h);
+        // SAFETY: exclusive lock held.
+        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        if needs_wal {
+            log::delete(t.buffer, &d);
+        }
+    }
+    // SAFETY: held.
+    unsafe {
+        pg_sys::UnlockReleaseBuffer(t.buffer);
+        if !succeeded {
+            pg_sys::pgstat_count_heap_delete(relation);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Waiting for lockers/updaters before DELETE/UPDATE
+// ---------------------------------------------------------------------------------
+
+enum WaitOutcome {
+    /// Re-run the update rules from the top (xmax changed while we slept).
+    Restart,
+    /// Decide from the header as it is now; `can_continue` forces TM_Ok.
+    Decide {
+        can_continue: bool,
+        checked_lockers: bool,
+        locker_remains: bool,
+    },
+}
+
+/// The TM_BeingModified branch of heap_update/heap_delete. On return the buffer is
+/// exclusively locked again. `key_intact` is true for updates that change no key column.
+#[allow(clippy::too_many_arguments)]
+fn wait_for_modifier(
+    relation: pg_sys::Relation,
+    t: &mut Target,
+    lockmode: mx::LockMode,
+    mx_status: mx::MxStatus,
+    oper: pg_sys::XLTW_Oper::Type,
+    key_intact: bool,
+    is_update: bool,
+    have_tuple_lock: &mut bool,
+) -> WaitOutcome {
+    let before = t.header();
+    let xwait = before.xmax;
+    let mut tid = t.tid();
+    if before.xmax_is_multi() {
+        let lock_only = before.xmax_mode().is_lock_only();
+        let (conflict, current_is_member) = mx::multi_conflicts(xwait, lock_only, lockmode);
+        let mut checked = false;
+        let mut remains = false;
+        if conflict {
+            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+            if !current_is_member {
+                mx::acquire_tuplock(
+                    relation,
+                    &mut tid,
+                    lockmode,
+                    pg_sys::LockWaitPolicy::LockWaitBlock,
+                    have_tuple_lock,
+                );
+            }
+            let (_, remain) =
+                mx::multi_wait(xwait, mx_status, lock_only, relation, &mut tid, oper, false);
+            checked = true;
+            remains = remain != 0;
+            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+            if xmax_changed(&t.header(), &before) {
+                return WaitOutcome::Restart;
+            }
+        }
+        if !is_update {
+            return WaitOutcome::Decide {
+                can_continue: false,
+                checked_lockers: checked,
+                locker_remains: remains,
+            };
+        }
+        // Updates may proceed if there is no live updater in the multixact.
+        let h = t.header();
+        let upd = if h.xmax_mode().is_lock_only() {
+            0
+        } else {
+            mx::update_xid(h.xmax, false)
+        };
+        // SAFETY: clog lookup.
+        let can_continue = upd == 0 || xact::did_abort(upd);
+        return WaitOutcome::Decide {
+            can_continue,
+            checked_lockers: checked,
+            locker_remains: remains,
+        };
+    }
+    // SAFETY: transaction-state lookup.
+    if xact::is_current(xwait) {
+        // The only locker is ourselves: no need to wait; keep our lock info.
+        return WaitOutcome::Decide {
+            can_continue: is_update,
+            checked_lockers: true,
+            locker_remains: true,
+        };
+    }
+    if is_update && mx::is_keyshr_locked(&before) && key_intact {
+        // A key-share locker does not conflict with an update that keeps the key.
+        return WaitOutcome::Decide {
+            can_continue: true,
+            checked_lockers: true,
+            locker_remains: true,
+        };
+    }
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+    mx::acquire_tuplock(
+        relation,
+        &mut tid,
+        lockmode,
+        pg_sys::LockWaitPolicy::LockWaitBlock,
+        have_tuple_lock,
+    );
+    // SAFETY: lmgr wait.
+    xact::wait(xwait, relation, &mut tid, oper);
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    if xmax_changed(&t.header(), &before) {
+        return WaitOutcome::Restart;
+    }
+    update_xmax_hint_bits(t, xwait);
+    let can_continue = is_update && t.header().xmax_invalid();
+    WaitOutcome::Decide {
+        can_continue,
+        checked_lockers: true,
+        locker_remains: false,
+    }
+}
+
+/// Result after waiting: TM_Ok if the tuple may be changed now, else Updated/Deleted.
+fn decide_after_wait(relation: pg_sys::Relation, t: &Target, can_continue: bool) -> TmResult {
+    let h = t.header();
+    let mut o = t.oracle(relation);
+    if can_continue
+        || h.xmax_invalid()
+        || h.xmax_mode().is_lock_only()
+        || vis::is_only_locked(&h, &mut o)
+    {
+        TmResult::Ok
+    } else if vis::indicates_update(&h) {
+        TmResult::Updated
+    } else {
+        TmResult::Deleted
+    }
+}
+
+/// Crosscheck snapshot test for RI in REPEATABLE READ/SERIALIZABLE.
+fn visible_to(relation: pg_sys::Relation, t: &Target, snapshot: pg_sys::Snapshot) -> bool {
+    let ctx = super::visibility::VisCtx::new(relation, snapshot);
+    // SAFETY: buffer locked, tuple located.
+    unsafe { ctx.check(t.buffer, t.blk, t.off, t.ptr) }
+}
+
+// ---------------------------------------------------------------------------------
+// DELETE
+// ---------------------------------------------------------------------------------
+
+#[allow(clippy::too_many_arguments)]
+pub fn delete(
+    relation: pg_sys::Relation,
+    tid: &pg_sys::ItemPointerData,
+    cid: u32,
+    crosscheck: pg_sys::Snapshot,
+    wait: bool,
+    tmfd: *mut pg_sys::TM_FailureData,
+    changing_part: bool,
+) -> pg_sys::TM_Result::Type {
+    let xid = current_xid();
+    let mut t = Target::read(relation, tid);
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    t.locate(relation);
+    let mut have_tuple_lock = false;
+    let mut result;
+    loop {
+        result = satisfies_update(relation, &t, cid);
+        if result == TmResult::Invisible {
+            // SAFETY: held.
+            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "attempted to delete invisible tuple"
+            );
+        }
+        if result == TmResult::BeingModified && wait {
+            match wait_for_modifier(
+                relation,
+                &mut t,
+                mx::EXCLUSIVE,
+                mx::UPDATE,
+                pg_sys::XLTW_Oper::XLTW_Delete,
+                false,
+                false,
+                &mut have_tuple_lock,
+            ) {
+                WaitOutcome::Restart => continue,
+                WaitOutcome::Decide { .. } => result = decide_after_wait(relation, &t, false),
+            }
+        }
+        break;
+    }
+    if !crosscheck.is_null() && result == TmResult::Ok && !visible_to(relation, &t, crosscheck) {
+        result = TmResult::Updated;
+    }
+    let mut ptid = t.tid();
+    if result != TmResult::Ok {
+        fill_tmfd(relation, &t, result, tmfd);
+        // SAFETY: held.
+        unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+        if have_tuple_lock {
+            mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
+        }
+        return to_tm(result);
+    }
+    // SAFETY: predicate.c check while holding the exclusive buffer lock.
+    unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    let mut h = t.header();
+    let mut o = t.oracle(relation);
+    let raw_cmin = cmin_word_if_needed(&h, &mut o);
+    let (cid_word, iscombo) = combocid::adjust_cmax(&h, raw_cmin, cid);
+    // SAFETY: multixact bookkeeping before we may join one.
+    unsafe { pg_sys::MultiXactIdSetOldestMember() };
+    let (new_xmax, mode, is_multi) = mx::compute_new_xmax(&h, xid, mx::EXCLUSIVE, true);
+    let d = DeleteBlock {
+        offnum: t.off,
+        vm_cleared: false,
+        super_delete: false,
+        moved_partitions: changing_part,
+        xmax: XmaxInfo {
+            xmax: new_xmax,
+            mode,
+            is_multi,
+        },
+    };
+    {
+        let _crit = CritSection::enter();
+        t.page.set_prunable(xid);
+        transition::delete(&mut h, &d);
+        h.aux = cid_word;
+        if iscombo {
+            h.set_flags(TupleFlags::COMBO_CID);
+        }
+        t.set_header(&h);
+        // SAFETY: exclusive lock held.
+        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        if rel::needs_wal(relation) {
+            log::delete(t.buffer, &d);
+        }
+    }
+    // SAFETY: held.
+    unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+    if have_tuple_lock {
+        mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
+    }
+    // SAFETY: stats.
+    unsafe { pg_sys::pgstat_count_heap_delete(relation) };
+    pg_sys::TM_Result::TM_Ok
+}
+
+// ---------------------------------------------------------------------------------
+// UPDATE
+// ---------------------------------------------------------------------------------
+
+/// Does the update change any column that is part of a key (unique index or FK target)?
+/// Decides the row-lock strength, exactly like heap's HeapDetermineColumnsInfo for
+/// INDEX_ATTR_BITMAP_KEY: binary comparison of the old and new values.
+fn key_changed(
+    relation: pg_sys::Relation,
+    old: &Target,
+    newslot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: relcache call returns a palloc'd bitmapset copy (or NULL).
+    unsafe {
+        let keys = pg_sys::RelationGetIndexAttrBitmap(
+            relation,
+            pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_KEY,
+        );
+        if keys.is_null() {
+            return false;
+        }
+        let tupdesc = (*relation).rd_att;
+        let natts = (*tupdesc).natts as usize;
+        let mut values = vec![pg_sys::Datum::from(0usize); natts];
+        let mut isnull = vec![true; natts];
+        let bytes = std::slice::from_raw_parts(old.ptr, old.len);
+        let stored = glassheap_format::tuple::TupleHeader::read(bytes).natts() as usize;
+        let mut st = slot::DeformState::default();
+        let errslot: pg_sys::TupleTableSlot = pg_sys::TupleTableSlot {
+            tts_tid: old.tid(),
+            tts_tableOid: rel::relid(relation),
+            ..Default::default()
+        };
+        slot::deform_range(
+            tupdesc,
+            bytes,
+            &mut st,
+            stored.min(natts),
+            values.as_mut_ptr(),
+            isnull.as_mut_ptr(),
+            &errslot,
+        );
+        for i in stored.min(natts)..natts {
+            values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
+        }
+        pg_sys::slot_getsomeattrs(newslot, natts as i32);
+        let mut changed = false;
+        let mut idx = -1;
+        loop {
+            idx = pg_sys::bms_next_member(keys, idx);
+            if idx < 0 {
+                break;
+            }
+            let attnum = idx + pg_sys::FirstLowInvalidHeapAttributeNumber;
+            if attnum <= 0 {
+                changed = true;
+                break;
+            }
+            let i = attnum as usize - 1;
+            let (n1, n2) = (isnull[i], *(*newslot).tts_isnull.add(i));
+            if n1 != n2 {
+                changed = true;
+                break;
+            }
+            if n1 {
+                continue;
+            }
+            let att = (*tupdesc).attrs.as_ptr().add(i);
+            if !ffi::datumIsEqual(
+                values[i],
+                *(*newslot).tts_values.add(i),
+                (*att).attbyval,
+                (*att).attlen as i32,
+            ) {
+                changed = true;
+                break;
+            }
+        }
+        pg_sys::bms_free(keys);
+        changed
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    relation: pg_sys::Relation,
+    otid: &pg_sys::ItemPointerData,
+    newslot: *mut pg_sys::TupleTableSlot,
+    cid: u32,
+    crosscheck: pg_sys::Snapshot,
+    wait: bool,
+    tmfd: *mut pg_sys::TM_FailureData,
+    lockmode_out: *mut pg_sys::LockTupleMode::Type,
+    update_indexes: *mut bool,
+) -> pg_sys::TM_Result::Type {
+    let xid = current_xid();
+    let mut f = form_from_slot(relation, newslot);
+    let mut t = Target::read(relation, otid);
+    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    t.locate(relation);
+    let key_intact = !key_changed(relation, &t, newslot);
+    let (lockmode, mx_status) = if key_intact {
+        // SAFETY: multixact bookkeeping.
+        unsafe { pg_sys::MultiXactIdSetOldestMember() };
+        (mx::NO_KEY_EXCLUSIVE, mx::NO_KEY_UPDATE)
+    } else {
+        (mx::EXCLUSIVE, mx::UPDATE)
+    };
+    // SAFETY: executor output.
+    unsafe { *lockmode_out = lockmode };
+    let mut have_tuple_lock = false;
+    let mut checked_lockers;
+    let mut locker_remains;
+    let mut result;
+    loop {
+        checked_lockers = false;
+        locker_remains = false;
+        result = satisfies_update(relation, &t, cid);
+        if result == TmResult::Invisible {
+            // SAFETY: held.
+            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "attempted to update invisible tuple"
+            );
+        }
+        if result == TmResult::BeingModified && wait {
+            match wait_for_modifier(
+                relation,
+                &mut t,
+                lockmode,
+                mx_status,
+                pg_sys::XLTW_Oper::XLTW_Update,
+                key_intact,
+                true,
+                &mut have_tuple_lock,
+            ) {
+                WaitOutcome::Restart => continue,
+                WaitOutcome::Decide {
+                    can_continue,
+                    checked_lockers: c,
+                    locker_remains: r,
+                } => {
+                    checked_lockers = c;
+                    locker_remains = r;
+                    result = decide_after_wait(relation, &t, can_continue);
+                }
+            }
+        }
+        break;
+    }
+    if !crosscheck.is_null() && result == TmResult::Ok && !visible_to(relation, &t, crosscheck) {
+        result = TmResult::Updated;
+    }
+    let mut ptid = t.tid();
+    if result != TmResult::Ok {
+        fill_tmfd(relation, &t, result, tmfd);
+        // SAFETY: held.
+        unsafe {
+            pg_sys::UnlockReleaseBuffer(t.buffer);
+            *update_indexes = false;
+            pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
+        }
+        if have_tuple_lock {
+            mx::release_tuplock(relation, &mut ptid, lockmode);
+        }
+        return to_tm(result);
+    }
+
+    let oldh = t.header();
+    let mut o = t.oracle(relation);
+    // xmax of the old version: us as updater (merged with surviving lockers).
+    let (xmax_old, mode_old, multi_old) = mx::compute_new_xmax(&oldh, xid, lockmode, true);
+    // xmax of the new version: surviving key-share lockers carry over.
+    let new_xmax = if oldh.xmax_invalid() || (checked_lockers && !locker_remains) || oldh.xmax == 0
+    {
+        None
+    } else if oldh.xmax_is_multi() {
+        Some(XmaxInfo {
+            xmax: oldh.xmax,
+            mode: mx::mode_of_multi(oldh.xmax),
+            is_multi: true,
+        })
+    } else {
+        Some(XmaxInfo {
+            xmax: oldh.xmax,
+            mode: glassheap_format::tuple::XmaxMode::LockKeyShare,
+            is_multi: false,
+        })
+    };
+    let mut newh =
+        transition::new_tuple(xid, f.natts, f.has_nulls, false, new_xmax.as_ref(), false);
+    newh.aux = cid;
+    newh.write(f.bytes_mut());
+    let raw_cmin = cmin_word_if_needed(&oldh, &mut o);
+    let (cid_word, iscombo) = combocid::adjust_cmax(&oldh, raw_cmin, cid);
+    let needs_wal = rel::needs_wal(relation);
+
+    // Same page if it fits; otherwise mark the old version locked, release the page while
+    // finding another one, and lock both in block order.
+    let newlen = maxalign(f.len);
+    let newbuf = if newlen <= t.page.free_space() {
+        t.buffer
+    } else {
+        let (lx, lmode, lmulti) = mx::compute_new_xmax(&oldh, xid, lockmode, false);
+        let l = LockBlock {
+            offnum: t.off,
+            vm_cleared: false,
+            updated_version: false,
+            xmax: XmaxInfo {
+                xmax: lx,
+                mode: lmode,
+                is_multi: lmulti,
+            },
+        };
+        {
+            let _crit = CritSection::enter();
+            let mut h = t.header();
+            transition::lock(&mut h, &l);
+            h.clear_flags(TupleFlags::COMBO_CID);
+            h.aux = cid_word;
+            if iscombo {
+                h.set_flags(TupleFlags::COMBO_CID);
+            }
+            t.set_header(&h);
+            // SAFETY: exclusive lock held.
+            unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+            if needs_wal {
+                log::lock(t.buffer, &l);
+            }
+        }
+        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        // May hand back our own page if room appeared meanwhile; both locked on return.
+        hio::buffer_for_tuple(relation, f.len, t.buffer, true, std::ptr::null_mut())
+    };
+    let same_page = newbuf == t.buffer;
+    // SAFETY: predicate.c check while holding the exclusive lock(s).
+    unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    // SAFETY: newbuf pinned and locked.
+    let newpage = unsafe { PageRef::of_buffer(newbuf) };
+    let newblk = unsafe { pg_sys::BufferGetBlockNumber(newbuf) };
+    let new_off;
+    {
+        let _crit = CritSection::enter();
+        t.page.set_prunable(xid);
+        new_off = newpage.add_item(f.bytes(), 0);
+        if new_off == 0 {
+            ereport!(
+                PANIC,
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "glassheap: failed to add updated tuple to page"
+            );
+        }
+        let old = UpdateOld {
+            offnum: t.off,
+            vm_cleared: false,
+            xmax: XmaxInfo {
+                xmax: xmax_old,
+                mode: mode_old,
+                is_multi: multi_old,
+            },
+            new_offnum: new_off,
+        };
+        let mut h = t.header();
+        transition::update_old(&mut h, &old, if same_page { None } else { Some(newblk) });
+        if same_page {
+            h.aux = cid_word;
+        }
+        if iscombo {
+            h.set_flags(TupleFlags::COMBO_CID);
+        }
+        t.set_header(&h);
+        if !same_page {
+            // SAFETY: both locked.
+            unsafe { pg_sys::MarkBufferDirty(newbuf) };
+        }
+        // SAFETY: locked.
+        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        if needs_wal {
+            let init_page = !same_page && new_off == 1 && newpage.max_offset() == 1;
+            let new = UpdateNew {
+                offnum: new_off,
+                natts: f.natts,
+                has_nulls: f.has_nulls,
+                heap_only: false,
+                init_page,
+                vm_cleared: false,
+                new_xmax,
+                same_page_old: if same_page { Some(old.clone()) } else { None },
+                body: f.body(),
+            };
+            log::update(newbuf, t.buffer, &new, &old);
+        }
+    }
+    if !same_page {
+        cidmap::remember(
+            rel::relid(relation),
+            &rel::relfilenode(relation),
+            t.blk,
+            t.off,
+            cid_word,
+        );
+        lock_buffer(newbuf, pg_sys::BUFFER_LOCK_UNLOCK);
+        // SAFETY: our pin from hio.
+        unsafe { pg_sys::ReleaseBuffer(newbuf) };
+    }
+    // SAFETY: held.
+    unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+    if have_tuple_lock {
+        mx::release_tuplock(relation, &mut ptid, lockmode);
+    }
+    finish_slot(relation, newslot, &f, rel::make_tid(newblk, new_off));
+    // SAFETY: palloc'd by form; stats counter.
+    unsafe {
+        pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
+        pg_sys::pgstat_count_heap_update(relation, false);
+        // Every version has its own index entries (no HOT chains yet).
+        *update_indexes = true;
+    }
+    pg_sys::TM_Result::TM_Ok
+}

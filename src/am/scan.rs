@@ -1,0 +1,811 @@
+//! Sequential scans (heapam.c's heap_beginscan/heapgettup_pagemode family).
+//!
+//! With an MVCC snapshot a page is examined once under a share lock: the offsets of the
+//! visible tuples are collected (setting hint bits on the way) and then returned one by
+//! one with only the pin held -- the tuples cannot move or change visibility for that
+//! snapshot meanwhile. Other snapshot kinds test each tuple when it is returned, because
+//! their answers (and dirty-snapshot outputs) are per moment, as heap does.
+
+use super::visibility::VisCtx;
+use super::{modify::lock_buffer, slot};
+use crate::pg::ffi;
+use crate::pg::page::{PageRef, LP_NORMAL};
+use crate::pg::rel;
+use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+const INVALID_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+const PAGEMODE: u32 = pg_sys::ScanOptions::SO_ALLOW_PAGEMODE;
+
+#[repr(C)]
+pub struct GlassScan {
+    pub base: pg_sys::TableScanDescData,
+    pub nblocks: pg_sys::BlockNumber,
+    startblock: pg_sys::BlockNumber,
+    numblocks: pg_sys::BlockNumber,
+    inited: bool,
+    cblock: pg_sys::BlockNumber,
+    cbuf: pg_sys::Buffer,
+    strategy: pg_sys::BufferAccessStrategy,
+    /// Page mode: visible offsets of the current page and the position among them.
+    ntuples: i32,
+    cindex: i32,
+    vistuples: [u16; MAX_TUPLES_PER_PAGE],
+    /// Tuple mode: current offset on the current page.
+    coff: u16,
+    pworker: *mut pg_sys::ParallelBlockTableScanWorkerData,
+    vis: VisCtx,
+}
+
+#[inline]
+fn flags(scan: &GlassScan) -> u32 {
+    scan.base.rs_flags
+}
+
+fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
+    // SAFETY: valid snapshot or null.
+    !snapshot.is_null()
+        && unsafe {
+            matches!(
+                (*snapshot).snapshot_type,
+                pg_sys::SnapshotType::SNAPSHOT_MVCC | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
+            )
+        }
+}
+
+/// initscan: (re)compute the block range and strategy; forget the position.
+unsafe fn initscan(scan: &mut GlassScan, key: pg_sys::ScanKey) {
+    // SAFETY: scan is ours; relation open.
+    unsafe {
+        let relation = scan.base.rs_rd;
+        scan.nblocks = if !scan.base.rs_parallel.is_null() {
+            (*(scan.base.rs_parallel as pg_sys::ParallelBlockTableScanDesc)).phs_nblocks
+        } else {
+            rel::nblocks(relation)
+        };
+        let allow_strat = !rel::uses_local_buffers(relation)
+            && scan.nblocks > (pg_sys::NBuffers / 4) as u32
+            && flags(scan) & pg_sys::ScanOptions::SO_ALLOW_STRAT != 0;
+        if allow_strat {
+            if scan.strategy.is_null() {
+                scan.strategy =
+                    pg_sys::GetAccessStrategy(pg_sys::BufferAccessStrategyType::BAS_BULKREAD);
+            }
+        } else if !scan.strategy.is_null() {
+            pg_sys::FreeAccessStrategy(scan.strategy);
+            scan.strategy = std::ptr::null_mut();
+        }
+        // glassheap does not take part in synchronized scans: every scan starts at 0.
+        scan.base.rs_flags &= !pg_sys::ScanOptions::SO_ALLOW_SYNC;
+        scan.startblock = 0;
+        scan.numblocks = pg_sys::InvalidBlockNumber;
+        scan.inited = false;
+        scan.cbuf = INVALID_BUFFER;
+        scan.cblock = pg_sys::InvalidBlockNumber;
+        if !key.is_null() && scan.base.rs_nkeys > 0 {
+            std::ptr::copy_nonoverlapping(key, scan.base.rs_key, scan.base.rs_nkeys as usize);
+        }
+        if flags(scan) & pg_sys::ScanOptions::SO_TYPE_SEQSCAN != 0 {
+            rel::count_scan(relation);
+        }
+    }
+}
+
+pub fn scan_begin(
+    relation: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    nkeys: i32,
+    key: pg_sys::ScanKey,
+    pscan: pg_sys::ParallelTableScanDesc,
+    flags: u32,
+) -> pg_sys::TableScanDesc {
+    // SAFETY: relcache refcount and palloc'd scan state, as heap_beginscan.
+    unsafe {
+        pg_sys::RelationIncrementReferenceCount(relation);
+        let scan = pg_sys::palloc0(std::mem::size_of::<GlassScan>()) as *mut GlassScan;
+        let s = &mut *scan;
+        s.base.rs_rd = relation;
+        s.base.rs_snapshot = snapshot;
+        s.base.rs_nkeys = nkeys;
+        s.base.rs_flags = flags;
+        s.base.rs_parallel = pscan;
+        s.strategy = std::ptr::null_mut();
+        s.pworker = if pscan.is_null() {
+            std::ptr::null_mut()
+        } else {
+            pg_sys::palloc0(std::mem::size_of::<pg_sys::ParallelBlockTableScanWorkerData>())
+                as *mut _
+        };
+        if !is_mvcc(snapshot) {
+            s.base.rs_flags &= !PAGEMODE;
+        }
+        if flags & (pg_sys::ScanOptions::SO_TYPE_SEQSCAN | pg_sys::ScanOptions::SO_TYPE_SAMPLESCAN)
+            != 0
+        {
+            ffi::PredicateLockRelation(relation, snapshot);
+        }
+        s.base.rs_key = if nkeys > 0 {
+            pg_sys::palloc(std::mem::size_of::<pg_sys::ScanKeyData>() * nkeys as usize)
+                as pg_sys::ScanKey
+        } else {
+            std::ptr::null_mut()
+        };
+        std::ptr::write(
+            std::ptr::addr_of_mut!(s.vis),
+            VisCtx::new(
+                relation,
+                if snapshot.is_null() {
+                    &raw mut pg_sys::SnapshotAnyData
+                } else {
+                    snapshot
+                },
+            ),
+        );
+        initscan(s, key);
+        scan as pg_sys::TableScanDesc
+    }
+}
+
+pub fn scan_rescan(
+    sscan: pg_sys::TableScanDesc,
+    key: pg_sys::ScanKey,
+    set_params: bool,
+    allow_strat: bool,
+    allow_sync: bool,
+    allow_pagemode: bool,
+) {
+    // SAFETY: our scan.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        if set_params {
+            let set = |f: &mut u32, bit: u32, on: bool| if on { *f |= bit } else { *f &= !bit };
+            set(
+                &mut s.base.rs_flags,
+                pg_sys::ScanOptions::SO_ALLOW_STRAT,
+                allow_strat,
+            );
+            set(
+                &mut s.base.rs_flags,
+                pg_sys::ScanOptions::SO_ALLOW_SYNC,
+                allow_sync,
+            );
+            set(
+                &mut s.base.rs_flags,
+                PAGEMODE,
+                allow_pagemode && is_mvcc(s.base.rs_snapshot),
+            );
+        }
+        if s.cbuf != INVALID_BUFFER {
+            pg_sys::ReleaseBuffer(s.cbuf);
+        }
+        initscan(s, key);
+    }
+}
+
+pub fn scan_end(sscan: pg_sys::TableScanDesc) {
+    // SAFETY: our scan, freed here.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        if s.cbuf != INVALID_BUFFER {
+            pg_sys::ReleaseBuffer(s.cbuf);
+        }
+        pg_sys::RelationDecrementReferenceCount(s.base.rs_rd);
+        if !s.base.rs_key.is_null() {
+            pg_sys::pfree(s.base.rs_key as *mut core::ffi::c_void);
+        }
+        if !s.strategy.is_null() {
+            pg_sys::FreeAccessStrategy(s.strategy);
+        }
+        if !s.pworker.is_null() {
+            pg_sys::pfree(s.pworker as *mut core::ffi::c_void);
+        }
+        if s.base.rs_flags & pg_sys::ScanOptions::SO_TEMP_SNAPSHOT != 0 {
+            pg_sys::UnregisterSnapshot(s.base.rs_snapshot);
+        }
+        pg_sys::pfree(sscan as *mut core::ffi::c_void);
+    }
+}
+
+/// heapgetpage: pin the block and, in page mode, collect the visible offsets.
+unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
+    // SAFETY: our scan; bufmgr calls on its relation.
+    unsafe {
+        if s.cbuf != INVALID_BUFFER {
+            pg_sys::ReleaseBuffer(s.cbuf);
+            s.cbuf = INVALID_BUFFER;
+        }
+        pgrx::check_for_interrupts!();
+        s.cbuf = pg_sys::ReadBufferExtended(
+            s.base.rs_rd,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            blk,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            s.strategy,
+        );
+        s.cblock = blk;
+        s.ntuples = 0;
+        s.coff = 0;
+        if flags(s) & PAGEMODE == 0 {
+            return;
+        }
+        let buffer = s.cbuf;
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+        let page = PageRef::of_buffer(buffer);
+        check_page(s, page, blk);
+        s.vis.refresh_ssi();
+        let all_visible = page.is_all_visible() && !(*s.base.rs_snapshot).takenDuringRecovery;
+        let mut n = 0;
+        for off in 1..=page.max_offset() {
+            let (flags, o, len) = page.lp(off);
+            if flags != LP_NORMAL
+                || len < glassheap_format::tuple::HEADER_SIZE
+                || o + len > glassheap_format::layout::SPECIAL_OFFSET
+            {
+                continue;
+            }
+            let tup = page.item(off);
+            if all_visible || s.vis.check(buffer, blk, off, tup) {
+                s.vistuples[n] = off;
+                n += 1;
+            }
+        }
+        s.ntuples = n as i32;
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+    }
+}
+
+/// A block of a glassheap relation must be a glassheap page (or never initialised).
+fn check_page(s: &GlassScan, page: PageRef, blk: pg_sys::BlockNumber) {
+    if !page.is_new() && !page.is_glassheap() {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!(
+                "glassheap: block {} of relation \"{}\" is not a glassheap page",
+                blk,
+                rel::name(s.base.rs_rd)
+            )
+        );
+    }
+}
+
+/// The first block to read, or None for an empty scan.
+unsafe fn first_block(s: &mut GlassScan, backward: bool) -> Option<pg_sys::BlockNumber> {
+    // SAFETY: our scan.
+    unsafe {
+        if !s.base.rs_parallel.is_null() {
+            let pb = s.base.rs_parallel as pg_sys::ParallelBlockTableScanDesc;
+            pg_sys::table_block_parallelscan_startblock_init(s.base.rs_rd, s.pworker, pb);
+            let b = pg_sys::table_block_parallelscan_nextpage(s.base.rs_rd, s.pworker, pb);
+            return (b != pg_sys::InvalidBlockNumber).then_some(b);
+        }
+        if s.nblocks == 0 || s.numblocks == 0 {
+            return None;
+        }
+        Some(if backward {
+            if s.numblocks != pg_sys::InvalidBlockNumber {
+                (s.startblock + s.numblocks - 1) % s.nblocks
+            } else if s.startblock > 0 {
+                s.startblock - 1
+            } else {
+                s.nblocks - 1
+            }
+        } else {
+            s.startblock
+        })
+    }
+}
+
+/// The next block in scan order after the current one, or None at the end.
+unsafe fn next_block(s: &mut GlassScan, backward: bool) -> Option<pg_sys::BlockNumber> {
+    let page = s.cblock;
+    if backward {
+        let finished = page == s.startblock
+            || (s.numblocks != pg_sys::InvalidBlockNumber && {
+                s.numblocks -= 1;
+                s.numblocks == 0
+            });
+        if finished {
+            return None;
+        }
+        return Some(if page == 0 { s.nblocks - 1 } else { page - 1 });
+    }
+    if !s.base.rs_parallel.is_null() {
+        // SAFETY: parallel scan state set up by first_block.
+        let b = unsafe {
+            pg_sys::table_block_parallelscan_nextpage(
+                s.base.rs_rd,
+                s.pworker,
+                s.base.rs_parallel as pg_sys::ParallelBlockTableScanDesc,
+            )
+        };
+        return (b != pg_sys::InvalidBlockNumber).then_some(b);
+    }
+    let mut next = page + 1;
+    if next >= s.nblocks {
+        next = 0;
+    }
+    let finished = next == s.startblock
+        || (s.numblocks != pg_sys::InvalidBlockNumber && {
+            s.numblocks -= 1;
+            s.numblocks == 0
+        });
+    (!finished).then_some(next)
+}
+
+unsafe fn end_of_scan(s: &mut GlassScan) {
+    // SAFETY: our scan.
+    unsafe {
+        if s.cbuf != INVALID_BUFFER {
+            pg_sys::ReleaseBuffer(s.cbuf);
+        }
+    }
+    s.cbuf = INVALID_BUFFER;
+    s.cblock = pg_sys::InvalidBlockNumber;
+    s.inited = false;
+}
+
+/// Advances to the next visible tuple; returns (offset, tuple pointer, length).
+unsafe fn next_tuple(s: &mut GlassScan, backward: bool) -> Option<(u16, *mut u8, usize)> {
+    // SAFETY: our scan; the current buffer stays pinned while we return its tuples.
+    unsafe {
+        let pagemode = flags(s) & PAGEMODE != 0;
+        let mut need_page = !s.inited;
+        if need_page {
+            let b = first_block(s, backward)?;
+            load_page(s, b);
+            s.inited = true;
+            s.cindex = if backward { s.ntuples } else { -1 };
+            s.coff = if backward { u16::MAX } else { 0 };
+            need_page = false;
+        }
+        let _ = need_page;
+        loop {
+            if pagemode {
+                s.cindex += if backward { -1 } else { 1 };
+                if s.cindex >= 0 && s.cindex < s.ntuples {
+                    let off = s.vistuples[s.cindex as usize];
+                    let page = PageRef::of_buffer(s.cbuf);
+                    let (_, o, len) = page.lp(off);
+                    return Some((off, (page.0 as *mut u8).add(o), len));
+                }
+            } else {
+                // Tuple mode: test visibility as each tuple is returned.
+                let buffer = s.cbuf;
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+                let page = PageRef::of_buffer(buffer);
+                check_page(s, page, s.cblock);
+                s.vis.refresh_ssi();
+                let max = page.max_offset();
+                let mut found = None;
+                loop {
+                    let next = if backward {
+                        if s.coff == u16::MAX {
+                            max
+                        } else {
+                            s.coff.saturating_sub(1)
+                        }
+                    } else {
+                        s.coff + 1
+                    };
+                    if next == 0 || next > max {
+                        break;
+                    }
+                    s.coff = next;
+                    if let Some(b) = page.tuple_bytes(next) {
+                        let tup = b.as_mut_ptr();
+                        if s.vis.check(buffer, s.cblock, next, tup) {
+                            found = Some((next, tup, b.len()));
+                            break;
+                        }
+                    }
+                }
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                if found.is_some() {
+                    return found;
+                }
+            }
+            match next_block(s, backward) {
+                Some(b) => {
+                    load_page(s, b);
+                    s.cindex = if backward { s.ntuples } else { -1 };
+                    s.coff = if backward { u16::MAX } else { 0 };
+                }
+                None => {
+                    end_of_scan(s);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// HeapKeyTest: the scan keys a caller passed (catalog-style scans).
+unsafe fn keys_match(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot) -> bool {
+    // SAFETY: rs_key has rs_nkeys entries; slot holds the candidate tuple.
+    unsafe {
+        for i in 0..s.base.rs_nkeys as usize {
+            let k = &mut *s.base.rs_key.add(i);
+            if k.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
+                return false;
+            }
+            let mut isnull = false;
+            let v = pg_sys::slot_getattr(slot, k.sk_attno as i32, &mut isnull);
+            if isnull {
+                return false;
+            }
+            let r = pg_sys::FunctionCall2Coll(&mut k.sk_func, k.sk_collation, v, k.sk_argument);
+            if r.value() == 0 {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+pub fn scan_getnextslot(
+    sscan: pg_sys::TableScanDesc,
+    direction: pg_sys::ScanDirection::Type,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: our scan and the executor's slot.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
+        loop {
+            match next_tuple(s, backward) {
+                None => {
+                    pg_sys::ExecClearTuple(slot);
+                    return false;
+                }
+                Some((off, tup, len)) => {
+                    slot::store_buffer_tuple(
+                        slot,
+                        tup,
+                        len,
+                        s.cbuf,
+                        rel::make_tid(s.cblock, off),
+                        rel::relid(s.base.rs_rd),
+                    );
+                    if s.base.rs_nkeys > 0 && !keys_match(s, slot) {
+                        continue;
+                    }
+                    rel::count_returned(s.base.rs_rd);
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+fn tid_cmp(a: &pg_sys::ItemPointerData, b: &pg_sys::ItemPointerData) -> std::cmp::Ordering {
+    rel::tid_parts(a).cmp(&rel::tid_parts(b))
+}
+
+/// heap_set_tidrange: restrict the blocks and remember the bounds.
+pub fn scan_set_tidrange(
+    sscan: pg_sys::TableScanDesc,
+    mintid: *mut pg_sys::ItemPointerData,
+    maxtid: *mut pg_sys::ItemPointerData,
+) {
+    // SAFETY: our scan; tids from the executor.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        if s.nblocks == 0 {
+            return;
+        }
+        let mut highest = rel::make_tid(s.nblocks - 1, pg_sys::MaxOffsetNumber);
+        let mut lowest = rel::make_tid(0, 1);
+        if tid_cmp(&*maxtid, &highest).is_lt() {
+            highest = *maxtid;
+        }
+        if tid_cmp(&*mintid, &lowest).is_gt() {
+            lowest = *mintid;
+        }
+        if tid_cmp(&highest, &lowest).is_lt() {
+            s.startblock = 0;
+            s.numblocks = 0;
+            return;
+        }
+        let (lb, _) = rel::tid_parts(&lowest);
+        let (hb, _) = rel::tid_parts(&highest);
+        s.startblock = lb;
+        s.numblocks = hb - lb + 1;
+        s.base.rs_mintid = lowest;
+        s.base.rs_maxtid = highest;
+    }
+}
+
+pub fn scan_getnextslot_tidrange(
+    sscan: pg_sys::TableScanDesc,
+    direction: pg_sys::ScanDirection::Type,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: our scan.
+    unsafe {
+        let (min, max) = {
+            let s = &*(sscan as *mut GlassScan);
+            (s.base.rs_mintid, s.base.rs_maxtid)
+        };
+        let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
+        loop {
+            if !scan_getnextslot(sscan, direction, slot) {
+                return false;
+            }
+            let tid = (*slot).tts_tid;
+            if tid_cmp(&tid, &min).is_lt() {
+                pg_sys::ExecClearTuple(slot);
+                if backward {
+                    return false;
+                }
+                continue;
+            }
+            if tid_cmp(&tid, &max).is_gt() {
+                pg_sys::ExecClearTuple(slot);
+                if !backward {
+                    return false;
+                }
+                continue;
+            }
+            return true;
+        }
+    }
+}
+
+/// heap_setscanlimits: scan only `num` blocks starting at `start` (before the first tuple).
+pub fn set_scan_limits(
+    sscan: pg_sys::TableScanDesc,
+    start: pg_sys::BlockNumber,
+    num: pg_sys::BlockNumber,
+) {
+    // SAFETY: our scan.
+    let s = unsafe { &mut *(sscan as *mut GlassScan) };
+    s.startblock = start;
+    s.numblocks = num;
+}
+
+/// Block-at-a-time iteration for callers that examine every tuple themselves (index
+/// builds): pins the next block of the scan (serial or parallel) and returns it.
+pub fn next_raw_block(
+    sscan: pg_sys::TableScanDesc,
+) -> Option<(pg_sys::BlockNumber, pg_sys::Buffer)> {
+    // SAFETY: our scan.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        s.base.rs_flags &= !PAGEMODE;
+        let b = if !s.inited {
+            s.inited = true;
+            match first_block(s, false) {
+                Some(b) => b,
+                None => {
+                    end_of_scan(s);
+                    return None;
+                }
+            }
+        } else {
+            match next_block(s, false) {
+                Some(b) => b,
+                None => {
+                    end_of_scan(s);
+                    return None;
+                }
+            }
+        };
+        load_page(s, b);
+        Some((b, s.cbuf))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Bitmap heap scans (BitmapHeapScan over any index AM)
+// ---------------------------------------------------------------------------------
+
+/// table_scan_bitmap_next_block: collect the visible tuples of one bitmap page. Every
+/// glassheap version has its own index entries, so exact offsets need no chain walk.
+pub fn bitmap_next_block(
+    sscan: pg_sys::TableScanDesc,
+    tbmres: *mut pg_sys::TBMIterateResult,
+) -> bool {
+    // SAFETY: our scan; tbmres from the bitmap iterator.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let blk = (*tbmres).blockno;
+        s.cindex = 0;
+        s.ntuples = 0;
+        if blk >= s.nblocks {
+            return false;
+        }
+        s.cbuf = pg_sys::ReleaseAndReadBuffer(s.cbuf, s.base.rs_rd, blk);
+        s.cblock = blk;
+        let buffer = s.cbuf;
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+        let page = PageRef::of_buffer(buffer);
+        check_page(s, page, blk);
+        s.vis.refresh_ssi();
+        let snapshot = s.base.rs_snapshot;
+        let mut n = 0usize;
+        let consider = |s: &mut GlassScan, off: u16, n: &mut usize| {
+            if let Some(b) = page.tuple_bytes(off) {
+                let tup = b.as_mut_ptr();
+                if s.vis.check(buffer, blk, off, tup) {
+                    s.vistuples[*n] = off;
+                    *n += 1;
+                    let mut tid = rel::make_tid(blk, off);
+                    ffi::PredicateLockTID(
+                        s.base.rs_rd,
+                        &mut tid,
+                        snapshot,
+                        crate::pg::page::read_header(tup).xmin.into(),
+                    );
+                }
+            }
+        };
+        if (*tbmres).ntuples >= 0 {
+            let offs =
+                std::slice::from_raw_parts((*tbmres).offsets.as_ptr(), (*tbmres).ntuples as usize);
+            for &off in offs {
+                consider(s, off, &mut n);
+            }
+        } else {
+            for off in 1..=page.max_offset() {
+                consider(s, off, &mut n);
+            }
+        }
+        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        s.ntuples = n as i32;
+        n > 0
+    }
+}
+
+pub fn bitmap_next_tuple(
+    sscan: pg_sys::TableScanDesc,
+    _tbmres: *mut pg_sys::TBMIterateResult,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: our scan; the buffer stays pinned while its tuples are returned.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        if s.cindex < 0 || s.cindex >= s.ntuples {
+            return false;
+        }
+        let off = s.vistuples[s.cindex as usize];
+        s.cindex += 1;
+        let page = PageRef::of_buffer(s.cbuf);
+        let (_, o, len) = page.lp(off);
+        slot::store_buffer_tuple(
+            slot,
+            (page.0 as *mut u8).add(o),
+            len,
+            s.cbuf,
+            rel::make_tid(s.cblock, off),
+            rel::relid(s.base.rs_rd),
+        );
+        rel::count_fetched(s.base.rs_rd);
+        true
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// ANALYZE sampling
+// ---------------------------------------------------------------------------------
+
+/// table_scan_analyze_next_block: pin and share-lock the sampled block.
+pub fn analyze_next_block(
+    sscan: pg_sys::TableScanDesc,
+    blk: pg_sys::BlockNumber,
+    strategy: pg_sys::BufferAccessStrategy,
+) -> bool {
+    // SAFETY: our scan; the lock is held until analyze_next_tuple finishes the page.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        s.cblock = blk;
+        s.coff = 0;
+        s.cbuf = pg_sys::ReadBufferExtended(
+            s.base.rs_rd,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            blk,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            strategy,
+        );
+        lock_buffer(s.cbuf, pg_sys::BUFFER_LOCK_SHARE);
+        let page = PageRef::of_buffer(s.cbuf);
+        check_page(s, page, blk);
+        true
+    }
+}
+
+/// table_scan_analyze_next_tuple: the next live tuple of the block, counting live and
+/// dead rows the way heap does (heapam_scan_analyze_next_tuple).
+pub fn analyze_next_tuple(
+    sscan: pg_sys::TableScanDesc,
+    oldest_xmin: pg_sys::TransactionId,
+    liverows: *mut f64,
+    deadrows: *mut f64,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain, TxnOracle};
+    // SAFETY: our scan; buffer pinned and share-locked by analyze_next_block.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let page = PageRef::of_buffer(s.cbuf);
+        let max = page.max_offset();
+        while s.coff < max {
+            s.coff += 1;
+            let off = s.coff;
+            let (flags, _, _) = page.lp(off);
+            if flags == crate::pg::page::LP_DEAD {
+                *deadrows += 1.0;
+                continue;
+            }
+            let Some(b) = page.tuple_bytes(off) else {
+                continue;
+            };
+            let (ptr, len) = (b.as_mut_ptr(), b.len());
+            let h = crate::pg::page::read_header(ptr);
+            let mut o = super::visibility::Oracle::new(
+                std::ptr::null_mut(),
+                super::visibility::TupleLoc {
+                    rnode: s.vis.rnode,
+                    blk: s.cblock,
+                    off,
+                },
+            );
+            let mut hints = Hints::default();
+            let (mut r, dead_after) =
+                vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+            if r == Htsv::RecentlyDead
+                && glassheap_format::xid_precedes(dead_after, oldest_xmin.into_inner())
+            {
+                r = Htsv::Dead;
+            }
+            if !hints.is_empty() {
+                super::visibility::apply_hints(s.cbuf, ptr, &hints);
+            }
+            let sample = match r {
+                Htsv::Live => {
+                    *liverows += 1.0;
+                    true
+                }
+                Htsv::Dead | Htsv::RecentlyDead => {
+                    *deadrows += 1.0;
+                    false
+                }
+                Htsv::InsertInProgress => {
+                    if o.is_current(h.xmin) {
+                        *liverows += 1.0;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                Htsv::DeleteInProgress => {
+                    let upd = super::visibility::update_xid_of(&h, &mut o);
+                    if o.is_current(upd) {
+                        *deadrows += 1.0;
+                        false
+                    } else {
+                        *liverows += 1.0;
+                        true
+                    }
+                }
+            };
+            if sample {
+                slot::store_buffer_tuple(
+                    slot,
+                    ptr,
+                    len,
+                    s.cbuf,
+                    rel::make_tid(s.cblock, off),
+                    rel::relid(s.base.rs_rd),
+                );
+                // The buffer stays locked until the page is done, as in heap.
+                return true;
+            }
+        }
+        pg_sys::UnlockReleaseBuffer(s.cbuf);
+        s.cbuf = INVALID_BUFFER;
+        pg_sys::ExecClearTuple(slot);
+        false
+    }
+}

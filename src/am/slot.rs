@@ -1,0 +1,527 @@
+//! glassheap's tuple table slot.
+//!
+//! Like heap's BufferHeapTupleTableSlot, the slot can point straight into a pinned
+//! buffer (holding its own pin) and deforms attributes lazily, so `count(*)` never
+//! touches attribute data. It can also own a palloc'd copy, or hold a virtual tuple
+//! (values/isnull only) that the executor built; materializing a virtual tuple forms
+//! glassheap bytes in the slot's memory context.
+//!
+//! Deforming follows slot_deform_heap_tuple exactly (including attcacheoff caching in
+//! the shared tuple descriptor, valid because the data area is heap's), with bounds
+//! checks against the tuple length so a corrupt page raises an error instead of reading
+//! past the tuple.
+
+use super::tuple;
+use crate::pg::page::read_header;
+use glassheap_format::tuple::{att_isnull, TupleFlags, HEADER_SIZE};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+#[repr(C)]
+pub struct GlassSlot {
+    pub base: pg_sys::TupleTableSlot,
+    /// First byte of the stored tuple, or null (empty or virtual slot).
+    pub tuple: *mut u8,
+    pub len: u32,
+    /// Buffer `tuple` points into; the slot holds its own pin on it.
+    pub buffer: pg_sys::Buffer,
+    /// Deform state: offset in the data area after the last deformed attribute.
+    pub off: u32,
+}
+
+const EMPTY: u16 = pg_sys::TTS_FLAG_EMPTY as u16;
+const SHOULDFREE: u16 = pg_sys::TTS_FLAG_SHOULDFREE as u16;
+const SLOW: u16 = pg_sys::TTS_FLAG_SLOW as u16;
+
+pub static GLASS_SLOT_OPS: pg_sys::TupleTableSlotOps = pg_sys::TupleTableSlotOps {
+    base_slot_size: std::mem::size_of::<GlassSlot>(),
+    init: Some(slot_init),
+    release: Some(slot_release),
+    clear: Some(slot_clear),
+    getsomeattrs: Some(slot_getsomeattrs),
+    getsysattr: Some(slot_getsysattr),
+    materialize: Some(slot_materialize),
+    copyslot: Some(slot_copyslot),
+    get_heap_tuple: None,
+    get_minimal_tuple: None,
+    copy_heap_tuple: Some(slot_copy_heap_tuple),
+    copy_minimal_tuple: Some(slot_copy_minimal_tuple),
+};
+
+#[inline]
+pub fn is_glass_slot(slot: *mut pg_sys::TupleTableSlot) -> bool {
+    // SAFETY: reading the ops pointer of a valid slot.
+    unsafe { std::ptr::eq((*slot).tts_ops, &GLASS_SLOT_OPS) }
+}
+
+/// Casts after checking the slot really is ours (a wrong slot type is a caller bug that
+/// must not become memory corruption).
+#[inline]
+pub fn cast(slot: *mut pg_sys::TupleTableSlot) -> *mut GlassSlot {
+    if !is_glass_slot(slot) {
+        error!("glassheap: expected a glassheap tuple slot");
+    }
+    slot as *mut GlassSlot
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_init(slot: *mut pg_sys::TupleTableSlot) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: MakeTupleTableSlot allocated base_slot_size zeroed bytes.
+    unsafe {
+        (*s).tuple = std::ptr::null_mut();
+        (*s).len = 0;
+        (*s).buffer = pg_sys::InvalidBuffer as i32;
+        (*s).off = 0;
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_release(_slot: *mut pg_sys::TupleTableSlot) {}
+
+/// Drops the stored tuple: frees an owned copy, releases the pin.
+unsafe fn clear_contents(s: *mut GlassSlot) {
+    // SAFETY: s is a valid glass slot.
+    unsafe {
+        if (*s).base.tts_flags & SHOULDFREE != 0 {
+            if !(*s).tuple.is_null() {
+                pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
+            }
+            (*s).base.tts_flags &= !SHOULDFREE;
+        }
+        if (*s).buffer != pg_sys::InvalidBuffer as i32 {
+            pg_sys::ReleaseBuffer((*s).buffer);
+            (*s).buffer = pg_sys::InvalidBuffer as i32;
+        }
+        (*s).tuple = std::ptr::null_mut();
+        (*s).len = 0;
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_clear(slot: *mut pg_sys::TupleTableSlot) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: valid slot.
+    unsafe {
+        clear_contents(s);
+        (*s).base.tts_nvalid = 0;
+        (*s).base.tts_flags |= EMPTY;
+        (*s).base.tts_flags &= !SLOW;
+        (*s).base.tts_tid = crate::pg::rel::make_tid(pg_sys::InvalidBlockNumber, 0);
+        (*s).off = 0;
+    }
+}
+
+/// Stores a tuple that lives in `buffer`; the slot takes its own pin (or keeps the one it
+/// already has on that buffer).
+///
+/// # Safety
+/// `tup`/`len` describe a normal tuple on the pinned `buffer`.
+pub unsafe fn store_buffer_tuple(
+    slot: *mut pg_sys::TupleTableSlot,
+    tup: *mut u8,
+    len: usize,
+    buffer: pg_sys::Buffer,
+    tid: pg_sys::ItemPointerData,
+    table_oid: pg_sys::Oid,
+) {
+    let s = cast(slot);
+    // SAFETY: valid slot; buffer pinned by the caller.
+    unsafe {
+        if (*s).base.tts_flags & SHOULDFREE != 0 {
+            pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
+            (*s).base.tts_flags &= !SHOULDFREE;
+        }
+        if (*s).buffer != buffer {
+            if (*s).buffer != pg_sys::InvalidBuffer as i32 {
+                pg_sys::ReleaseBuffer((*s).buffer);
+            }
+            pg_sys::IncrBufferRefCount(buffer);
+            (*s).buffer = buffer;
+        }
+        (*s).tuple = tup;
+        (*s).len = len as u32;
+        (*s).off = 0;
+        (*s).base.tts_flags &= !(EMPTY | SLOW);
+        (*s).base.tts_nvalid = 0;
+        (*s).base.tts_tid = tid;
+        (*s).base.tts_tableOid = table_oid;
+    }
+}
+
+/// Stores a copy of `bytes` owned by the slot (in its memory context).
+///
+/// # Safety
+/// `slot` is a glass slot.
+pub unsafe fn store_copy(
+    slot: *mut pg_sys::TupleTableSlot,
+    bytes: &[u8],
+    tid: pg_sys::ItemPointerData,
+    table_oid: pg_sys::Oid,
+) {
+    let s = cast(slot);
+    // SAFETY: valid slot; allocation in the slot's own context.
+    unsafe {
+        let p = pg_sys::MemoryContextAlloc((*s).base.tts_mcxt, bytes.len()) as *mut u8;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        clear_contents(s);
+        (*s).tuple = p;
+        (*s).len = bytes.len() as u32;
+        (*s).off = 0;
+        (*s).base.tts_flags &= !(EMPTY | SLOW);
+        (*s).base.tts_flags |= SHOULDFREE;
+        (*s).base.tts_nvalid = 0;
+        (*s).base.tts_tid = tid;
+        (*s).base.tts_tableOid = table_oid;
+    }
+}
+
+fn corrupt(slot: &pg_sys::TupleTableSlot, what: &str) -> ! {
+    let (b, o) = crate::pg::rel::tid_parts(&slot.tts_tid);
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap tuple ({b},{o}) of relation {} is corrupt: {what}",
+            u32::from(slot.tts_tableOid)
+        )
+    );
+}
+
+#[inline]
+fn align_nominal(off: usize, align: core::ffi::c_char) -> usize {
+    let a = match align as u8 {
+        b'i' => 4,
+        b'd' => 8,
+        b's' => 2,
+        _ => 1,
+    };
+    (off + a - 1) & !(a - 1)
+}
+
+/// VARSIZE_ANY over the first bytes of a varlena, bounds-checked against `avail`.
+#[inline]
+fn varsize_any(p: &[u8]) -> Option<usize> {
+    let b0 = *p.first()?;
+    if b0 == 0x01 {
+        // VARATT_IS_1B_E: external pointer; size depends on the tag.
+        let tag = *p.get(1)?;
+        let body = match tag {
+            1 => std::mem::size_of::<pg_sys::varatt_indirect>(),
+            2 | 3 => std::mem::size_of::<pg_sys::varatt_expanded>(),
+            18 => std::mem::size_of::<pg_sys::varatt_external>(),
+            _ => return None,
+        };
+        Some(2 + body)
+    } else if b0 & 0x01 == 0x01 {
+        Some((b0 >> 1) as usize)
+    } else {
+        if p.len() < 4 {
+            return None;
+        }
+        Some((u32::from_le_bytes([p[0], p[1], p[2], p[3]]) >> 2) as usize & 0x3FFF_FFFF)
+    }
+}
+
+/// Where deforming stopped: the next attribute, its data offset, and whether cached
+/// offsets can no longer be used (a null or variable-width attribute came before).
+#[derive(Clone, Copy, Default)]
+pub struct DeformState {
+    pub attnum: usize,
+    pub off: usize,
+    pub slow: bool,
+}
+
+/// Deforms attributes `st.attnum..end` of the tuple `tup` into values/isnull, exactly as
+/// slot_deform_heap_tuple does, but checking every length against the tuple. `end` must
+/// not exceed the tuple's own natts. `errtid` names the tuple in corruption errors.
+///
+/// # Safety
+/// values/isnull have room for `end` entries; tupdesc describes the relation.
+pub unsafe fn deform_range(
+    tupdesc: pg_sys::TupleDesc,
+    tup: &[u8],
+    st: &mut DeformState,
+    end: usize,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    errtid: &pg_sys::TupleTableSlot,
+) {
+    let h = glassheap_format::tuple::TupleHeader::read(tup);
+    let hoff = h.hoff();
+    if hoff > tup.len() {
+        corrupt(errtid, "header longer than tuple");
+    }
+    let has_nulls = h.has(TupleFlags::HAS_NULLS);
+    let bits = &tup[HEADER_SIZE..];
+    let data = &tup[hoff..];
+    let (mut attnum, mut off, mut slow) = (st.attnum, st.off, st.slow);
+    // SAFETY: i < end <= natts of tupdesc (callers ensure); values/isnull sized by caller.
+    unsafe {
+        while attnum < end {
+            let i = attnum;
+            let att = (*tupdesc).attrs.as_mut_ptr().add(i);
+            if has_nulls && att_isnull(i, bits) {
+                *values.add(i) = pg_sys::Datum::from(0usize);
+                *isnull.add(i) = true;
+                slow = true;
+                attnum += 1;
+                continue;
+            }
+            *isnull.add(i) = false;
+            let attlen = (*att).attlen as i32;
+            if !slow && (*att).attcacheoff >= 0 {
+                off = (*att).attcacheoff as usize;
+            } else if attlen == -1 {
+                if !slow && off == align_nominal(off, (*att).attalign) {
+                    (*att).attcacheoff = off as i32;
+                } else {
+                    // att_align_pointer: a non-zero byte starts a short varlena.
+                    if off >= data.len() {
+                        corrupt(errtid, "varlena attribute starts past the end");
+                    }
+                    if data[off] == 0 {
+                        off = align_nominal(off, (*att).attalign);
+                    }
+                    slow = true;
+                }
+            } else {
+                off = align_nominal(off, (*att).attalign);
+                if !slow {
+                    (*att).attcacheoff = off as i32;
+                }
+            }
+            if off > data.len() {
+                corrupt(errtid, "attribute starts past the end");
+            }
+            let rest = &data[off..];
+            let size = match attlen {
+                -1 => varsize_any(rest).unwrap_or_else(|| corrupt(errtid, "bad varlena header")),
+                -2 => rest
+                    .iter()
+                    .position(|&c| c == 0)
+                    .map(|p| p + 1)
+                    .unwrap_or_else(|| corrupt(errtid, "unterminated cstring")),
+                n => n as usize,
+            };
+            if size > rest.len() || (attlen == -1 && size == 0) {
+                corrupt(errtid, "attribute extends past the end");
+            }
+            let p = rest.as_ptr();
+            *values.add(i) = if (*att).attbyval {
+                match attlen {
+                    1 => pg_sys::Datum::from(*(p as *const i8)),
+                    2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
+                    4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
+                    8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
+                    _ => corrupt(errtid, "unsupported by-value length"),
+                }
+            } else {
+                pg_sys::Datum::from(p)
+            };
+            off += size;
+            if attlen <= 0 {
+                slow = true;
+            }
+            attnum += 1;
+        }
+    }
+    *st = DeformState { attnum, off, slow };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_getsomeattrs(
+    slot: *mut pg_sys::TupleTableSlot,
+    natts: core::ffi::c_int,
+) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: a non-virtual slot has a stored tuple of `len` bytes; values/isnull have
+    // tupdesc->natts entries and natts <= that.
+    unsafe {
+        if (*s).tuple.is_null() {
+            // Virtual tuple: every attribute is already valid.
+            return;
+        }
+        let tup = std::slice::from_raw_parts((*s).tuple, (*s).len as usize);
+        let stored = glassheap_format::tuple::TupleHeader::read(tup).natts() as usize;
+        let end = stored.min(natts as usize);
+        let base = &mut (*s).base;
+        let mut st = if base.tts_nvalid == 0 {
+            DeformState::default()
+        } else {
+            DeformState {
+                attnum: base.tts_nvalid as usize,
+                off: (*s).off as usize,
+                slow: base.tts_flags & SLOW != 0,
+            }
+        };
+        deform_range(
+            base.tts_tupleDescriptor,
+            tup,
+            &mut st,
+            end,
+            base.tts_values,
+            base.tts_isnull,
+            base,
+        );
+        base.tts_nvalid = st.attnum as i16;
+        (*s).off = st.off as u32;
+        if st.slow {
+            base.tts_flags |= SLOW;
+        } else {
+            base.tts_flags &= !SLOW;
+        }
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_getsysattr(
+    slot: *mut pg_sys::TupleTableSlot,
+    attnum: core::ffi::c_int,
+    isnull: *mut bool,
+) -> pg_sys::Datum {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: valid slot; tuple checked non-null before reading its header.
+    unsafe {
+        if (*s).tuple.is_null() {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "cannot retrieve a system column in this context"
+            );
+        }
+        let h = read_header((*s).tuple);
+        *isnull = false;
+        match attnum {
+            pg_sys::MinTransactionIdAttributeNumber => pg_sys::Datum::from(h.xmin),
+            pg_sys::MaxTransactionIdAttributeNumber => pg_sys::Datum::from(h.xmax),
+            // The raw command id word, like heap's HeapTupleHeaderGetRawCommandId; for a
+            // row whose newer version is on another page the word holds a block number,
+            // so glassheap reports 0 there.
+            pg_sys::MinCommandIdAttributeNumber | pg_sys::MaxCommandIdAttributeNumber => {
+                pg_sys::Datum::from(if h.aux_is_cid() { h.aux } else { 0 })
+            }
+            _ => error!("glassheap: invalid system attribute number {}", attnum),
+        }
+    }
+}
+
+/// Makes the slot independent of buffers and of memory it does not own.
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_materialize(slot: *mut pg_sys::TupleTableSlot) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: valid slot; allocations in its own memory context.
+    unsafe {
+        let base = &mut (*s).base;
+        if base.tts_flags & (EMPTY | SHOULDFREE) != 0 {
+            return;
+        }
+        let old = pg_sys::MemoryContextSwitchTo(base.tts_mcxt);
+        if (*s).tuple.is_null() {
+            // Virtual: form a glassheap tuple from the values.
+            let f = tuple::form(base.tts_tupleDescriptor, base.tts_values, base.tts_isnull);
+            (*s).tuple = f.ptr;
+            (*s).len = f.len as u32;
+        } else {
+            let p = pg_sys::palloc((*s).len as usize) as *mut u8;
+            std::ptr::copy_nonoverlapping((*s).tuple, p, (*s).len as usize);
+            (*s).tuple = p;
+            if (*s).buffer != pg_sys::InvalidBuffer as i32 {
+                pg_sys::ReleaseBuffer((*s).buffer);
+                (*s).buffer = pg_sys::InvalidBuffer as i32;
+            }
+        }
+        pg_sys::MemoryContextSwitchTo(old);
+        base.tts_flags |= SHOULDFREE;
+        // Values may point into the old storage: deform again from the copy.
+        base.tts_nvalid = 0;
+        (*s).off = 0;
+        base.tts_flags &= !SLOW;
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_copyslot(
+    dst: *mut pg_sys::TupleTableSlot,
+    src: *mut pg_sys::TupleTableSlot,
+) {
+    // SAFETY: both slots valid; the copy is made in dst's memory context.
+    unsafe {
+        let d = dst as *mut GlassSlot;
+        let tid = (*src).tts_tid;
+        let table_oid = (*src).tts_tableOid;
+        if is_glass_slot(src) && !(*(src as *mut GlassSlot)).tuple.is_null() {
+            let sg = src as *mut GlassSlot;
+            if (*sg).buffer != pg_sys::InvalidBuffer as i32
+                && (*sg).base.tts_flags & SHOULDFREE == 0
+            {
+                // Share the in-buffer tuple: one more pin, no copy.
+                store_buffer_tuple(
+                    dst,
+                    (*sg).tuple,
+                    (*sg).len as usize,
+                    (*sg).buffer,
+                    tid,
+                    table_oid,
+                );
+            } else {
+                let bytes = std::slice::from_raw_parts((*sg).tuple, (*sg).len as usize);
+                store_copy(dst, bytes, tid, table_oid);
+            }
+            return;
+        }
+        let natts = (*(*dst).tts_tupleDescriptor).natts;
+        pg_sys::slot_getsomeattrs(src, natts);
+        let old = pg_sys::MemoryContextSwitchTo((*dst).tts_mcxt);
+        let f = tuple::form(
+            (*dst).tts_tupleDescriptor,
+            (*src).tts_values,
+            (*src).tts_isnull,
+        );
+        pg_sys::MemoryContextSwitchTo(old);
+        clear_contents(d);
+        (*d).tuple = f.ptr;
+        (*d).len = f.len as u32;
+        (*d).off = 0;
+        (*d).base.tts_flags &= !(EMPTY | SLOW);
+        (*d).base.tts_flags |= SHOULDFREE;
+        (*d).base.tts_nvalid = 0;
+        (*d).base.tts_tid = tid;
+        (*d).base.tts_tableOid = table_oid;
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_copy_heap_tuple(
+    slot: *mut pg_sys::TupleTableSlot,
+) -> pg_sys::HeapTuple {
+    // SAFETY: valid non-empty slot; heap_form_tuple copies the values.
+    unsafe {
+        let natts = (*(*slot).tts_tupleDescriptor).natts;
+        pg_sys::slot_getsomeattrs(slot, natts);
+        let t = pg_sys::heap_form_tuple(
+            (*slot).tts_tupleDescriptor,
+            (*slot).tts_values,
+            (*slot).tts_isnull,
+        );
+        (*t).t_self = (*slot).tts_tid;
+        (*t).t_tableOid = (*slot).tts_tableOid;
+        t
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn slot_copy_minimal_tuple(
+    slot: *mut pg_sys::TupleTableSlot,
+) -> pg_sys::MinimalTuple {
+    // SAFETY: as above.
+    unsafe {
+        let natts = (*(*slot).tts_tupleDescriptor).natts;
+        pg_sys::slot_getsomeattrs(slot, natts);
+        pg_sys::heap_form_minimal_tuple(
+            (*slot).tts_tupleDescriptor,
+            (*slot).tts_values,
+            (*slot).tts_isnull,
+        )
+    }
+}

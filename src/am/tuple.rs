@@ -1,0 +1,147 @@
+//! Forming glassheap tuples from Datum arrays. The attribute data area is laid out by
+//! PostgreSQL's own heap_fill_tuple (same alignment, short varlena headers, flattening of
+//! expanded objects), so it is byte-for-byte heap's data area; only the header differs.
+
+use glassheap_format::layout::MAX_TUPLE_SIZE;
+use glassheap_format::tuple::{bitmap_len, data_offset, TupleHeader, HEADER_SIZE, MAX_NATTS};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// A formed tuple in palloc'd memory (header with xmin/xmax/aux = 0, xmax invalid).
+pub struct Formed {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub natts: u16,
+    pub has_nulls: bool,
+}
+
+impl Formed {
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: ptr/len describe one palloc'd chunk we own.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+    /// The bytes WAL records carry: everything after the fixed header.
+    pub fn body(&self) -> &[u8] {
+        &self.bytes()[HEADER_SIZE..]
+    }
+}
+
+#[inline]
+unsafe fn attr(tupdesc: pg_sys::TupleDesc, i: usize) -> *mut pg_sys::FormData_pg_attribute {
+    // SAFETY: caller keeps i < natts.
+    unsafe { (*tupdesc).attrs.as_mut_ptr().add(i) }
+}
+
+/// Replaces out-of-line values (toast pointers into other relations, indirect and expanded
+/// datums) by in-line copies, as heap's toaster does, because glassheap has no TOAST
+/// table of its own yet. Returns palloc'd values when anything changed.
+unsafe fn inline_external(
+    tupdesc: pg_sys::TupleDesc,
+    values: *const pg_sys::Datum,
+    isnull: *const bool,
+) -> Option<Vec<pg_sys::Datum>> {
+    // SAFETY: values/isnull have natts entries.
+    unsafe {
+        let natts = (*tupdesc).natts as usize;
+        let mut out: Option<Vec<pg_sys::Datum>> = None;
+        for i in 0..natts {
+            let a = attr(tupdesc, i);
+            if (*a).attlen != -1 || *isnull.add(i) || (*a).attisdropped {
+                continue;
+            }
+            let p = (*values.add(i)).cast_mut_ptr::<u8>();
+            // VARATT_IS_EXTERNAL: 1-byte header of value 0x01 (little-endian).
+            if *p == 0x01 {
+                let v =
+                    out.get_or_insert_with(|| std::slice::from_raw_parts(values, natts).to_vec());
+                let flat = pg_sys::detoast_external_attr(p as *mut pg_sys::varlena);
+                v[i] = pg_sys::Datum::from(flat);
+            }
+        }
+        out
+    }
+}
+
+/// Forms a tuple for storage in `rel`: errors clearly when it cannot fit on a page.
+///
+/// # Safety
+/// `values`/`isnull` hold `tupdesc->natts` entries.
+pub unsafe fn form_for_storage(
+    rel: pg_sys::Relation,
+    tupdesc: pg_sys::TupleDesc,
+    values: *const pg_sys::Datum,
+    isnull: *const bool,
+) -> Formed {
+    // SAFETY: per the contract.
+    unsafe {
+        let inlined = inline_external(tupdesc, values, isnull);
+        let vals = inlined.as_ref().map(|v| v.as_ptr()).unwrap_or(values);
+        let f = form(tupdesc, vals, isnull);
+        if f.len > MAX_TUPLE_SIZE {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("row is too big: size {}, maximum size {}", f.len, MAX_TUPLE_SIZE),
+                format!(
+                    "glassheap stores rows in-line and has no TOAST support yet; relation \"{}\" cannot hold this row",
+                    crate::pg::rel::name(rel)
+                )
+            );
+        }
+        f
+    }
+}
+
+/// Forms a tuple in the current memory context.
+///
+/// # Safety
+/// `values`/`isnull` hold `tupdesc->natts` entries.
+pub unsafe fn form(
+    tupdesc: pg_sys::TupleDesc,
+    values: *const pg_sys::Datum,
+    isnull: *const bool,
+) -> Formed {
+    // SAFETY: per the contract; heap_compute_data_size/heap_fill_tuple read natts entries.
+    unsafe {
+        let natts = (*tupdesc).natts as usize;
+        if natts > MAX_NATTS as usize {
+            error!(
+                "glassheap: tuples cannot have more than {} attributes",
+                MAX_NATTS
+            );
+        }
+        let has_nulls = (0..natts).any(|i| *isnull.add(i));
+        let data_size = pg_sys::heap_compute_data_size(tupdesc, values as *mut _, isnull as *mut _);
+        let hoff = data_offset(natts as u16, has_nulls);
+        let len = hoff + data_size;
+        let ptr = pg_sys::palloc0(len) as *mut u8;
+        let h = TupleHeader::new_insert(0, 0, natts as u16, has_nulls);
+        h.write(std::slice::from_raw_parts_mut(ptr, HEADER_SIZE));
+        let mut infomask: u16 = 0;
+        let bits = if has_nulls {
+            debug_assert!(HEADER_SIZE + bitmap_len(natts as u16) <= hoff);
+            ptr.add(HEADER_SIZE)
+        } else {
+            std::ptr::null_mut()
+        };
+        pg_sys::heap_fill_tuple(
+            tupdesc,
+            values as *mut _,
+            isnull as *mut _,
+            ptr.add(hoff) as *mut core::ffi::c_char,
+            data_size,
+            &mut infomask,
+            bits,
+        );
+        Formed {
+            ptr,
+            len,
+            natts: natts as u16,
+            has_nulls,
+        }
+    }
+}

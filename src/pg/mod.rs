@@ -1,0 +1,10 @@
+//! The thin layer over PostgreSQL: declarations pgrx does not bind, Rust equivalents of
+//! C macros (page, relation and WAL-record accessors), and critical sections. Everything
+//! that dereferences a PostgreSQL pointer outside the access-method callbacks lives here.
+
+pub mod crit;
+pub mod ffi;
+pub mod page;
+pub mod rel;
+pub mod xact;
+pub mod xlog;

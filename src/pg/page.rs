@@ -1,0 +1,216 @@
+//! Page accessors: Rust equivalents of bufpage.h macros over a raw `Page` pointer that
+//! points at a pinned buffer (or a page-sized copy). Callers hold the buffer content lock
+//! a change needs; these helpers only do the address arithmetic.
+
+use glassheap_format::layout;
+use glassheap_format::tuple::TupleHeader;
+use pgrx::pg_sys;
+
+pub const LP_NORMAL: u32 = 1;
+pub const LP_DEAD: u32 = 3;
+
+const PD_ALL_VISIBLE: u16 = 0x0004;
+
+#[derive(Clone, Copy)]
+pub struct PageRef(pub pg_sys::Page);
+
+impl PageRef {
+    /// # Safety
+    /// `buffer` must be pinned.
+    #[inline]
+    pub unsafe fn of_buffer(buffer: pg_sys::Buffer) -> PageRef {
+        // SAFETY: caller holds a pin, so the buffer's block stays mapped.
+        PageRef(unsafe { pg_sys::BufferGetPage(buffer) })
+    }
+
+    #[inline]
+    fn hdr(&self) -> *mut pg_sys::PageHeaderData {
+        self.0 as *mut pg_sys::PageHeaderData
+    }
+
+    #[inline]
+    pub fn lower(&self) -> usize {
+        // SAFETY: a page always starts with PageHeaderData.
+        unsafe { (*self.hdr()).pd_lower as usize }
+    }
+    #[inline]
+    pub fn upper(&self) -> usize {
+        // SAFETY: as above.
+        unsafe { (*self.hdr()).pd_upper as usize }
+    }
+    #[inline]
+    pub fn is_new(&self) -> bool {
+        self.upper() == 0
+    }
+    #[inline]
+    pub fn max_offset(&self) -> u16 {
+        let lower = self.lower();
+        if lower <= glassheap_format::PAGE_HEADER_SIZE {
+            0
+        } else {
+            ((lower - glassheap_format::PAGE_HEADER_SIZE) / layout::ITEM_ID_SIZE) as u16
+        }
+    }
+
+    /// The line pointer for `off` (1-based). Caller checks 1 <= off <= max_offset.
+    #[inline]
+    pub fn item_id(&self, off: u16) -> *mut pg_sys::ItemIdData {
+        debug_assert!(off >= 1);
+        // SAFETY: pd_linp starts right after the header; the caller keeps off in range.
+        unsafe {
+            (self.0 as *mut u8)
+                .add(glassheap_format::PAGE_HEADER_SIZE + (off as usize - 1) * layout::ITEM_ID_SIZE)
+                as *mut pg_sys::ItemIdData
+        }
+    }
+    /// (flags, offset, length) of line pointer `off`.
+    #[inline]
+    pub fn lp(&self, off: u16) -> (u32, usize, usize) {
+        // SAFETY: see item_id.
+        let iid = unsafe { &*self.item_id(off) };
+        (iid.lp_flags(), iid.lp_off() as usize, iid.lp_len() as usize)
+    }
+    /// Pointer to the storage of a normal line pointer.
+    #[inline]
+    pub fn item(&self, off: u16) -> *mut u8 {
+        let (_, o, _) = self.lp(off);
+        // SAFETY: lp_off is within the page for any line pointer with storage.
+        unsafe { (self.0 as *mut u8).add(o) }
+    }
+    /// The tuple at `off` as a byte slice, if the line pointer is normal and its bounds lie
+    /// inside the page (corruption yields None instead of a wild read).
+    #[inline]
+    pub fn tuple_bytes<'a>(&self, off: u16) -> Option<&'a mut [u8]> {
+        if off == 0 || off > self.max_offset() {
+            return None;
+        }
+        let (flags, o, len) = self.lp(off);
+        if flags != LP_NORMAL
+            || len < glassheap_format::tuple::HEADER_SIZE
+            || o + len > layout::SPECIAL_OFFSET
+        {
+            return None;
+        }
+        // SAFETY: bounds checked above; the page is pinned for as long as the caller uses it.
+        Some(unsafe { std::slice::from_raw_parts_mut((self.0 as *mut u8).add(o), len) })
+    }
+
+    #[inline]
+    pub fn set_lsn(&self, lsn: u64) {
+        // SAFETY: caller holds an exclusive lock (or is in redo).
+        unsafe {
+            (*self.hdr()).pd_lsn.xlogid = (lsn >> 32) as u32;
+            (*self.hdr()).pd_lsn.xrecoff = lsn as u32;
+        }
+    }
+    #[inline]
+    fn flags(&self) -> u16 {
+        // SAFETY: header read.
+        unsafe { (*self.hdr()).pd_flags }
+    }
+    #[inline]
+    fn set_flag(&self, f: u16, on: bool) {
+        // SAFETY: caller holds the lock the change needs.
+        unsafe {
+            if on {
+                (*self.hdr()).pd_flags |= f
+            } else {
+                (*self.hdr()).pd_flags &= !f
+            }
+        }
+    }
+    #[inline]
+    pub fn is_all_visible(&self) -> bool {
+        self.flags() & PD_ALL_VISIBLE != 0
+    }
+    #[inline]
+    pub fn clear_all_visible(&self) {
+        self.set_flag(PD_ALL_VISIBLE, false)
+    }
+    /// PageSetPrunable: remember the oldest xid that might make something prunable.
+    #[inline]
+    pub fn set_prunable(&self, xid: u32) {
+        // SAFETY: caller holds an exclusive lock.
+        unsafe {
+            let cur = (*self.hdr()).pd_prune_xid.into_inner();
+            if cur == 0 || glassheap_format::xid_precedes(xid, cur) {
+                (*self.hdr()).pd_prune_xid = xid.into();
+            }
+        }
+    }
+    /// Is this page formatted as a glassheap page?
+    pub fn is_glassheap(&self) -> bool {
+        // SAFETY: reads the last 8 bytes of an 8 kB page.
+        let special = unsafe {
+            std::slice::from_raw_parts(
+                (self.0 as *const u8).add(layout::SPECIAL_OFFSET),
+                layout::SPECIAL_SIZE,
+            )
+        };
+        // SAFETY: header read.
+        let special_at = unsafe { (*self.hdr()).pd_special as usize };
+        special_at == layout::SPECIAL_OFFSET && layout::special_is_valid(special)
+    }
+
+    /// PageInit with glassheap's special space.
+    pub fn init(&self) {
+        // SAFETY: the caller owns the page exclusively (new buffer, or redo of an
+        // init-page record); PageInit zeroes and formats BLCKSZ bytes.
+        unsafe {
+            pg_sys::PageInit(self.0, pg_sys::BLCKSZ as usize, layout::SPECIAL_SIZE);
+            let sp = (self.0 as *mut u8).add(layout::SPECIAL_OFFSET);
+            std::ptr::copy_nonoverlapping(
+                layout::special_bytes().as_ptr(),
+                sp,
+                layout::SPECIAL_SIZE,
+            );
+        }
+    }
+
+    /// PageGetHeapFreeSpace: room for one more tuple plus its line pointer, honouring the
+    /// 291 line pointer limit.
+    #[inline]
+    pub fn free_space(&self) -> usize {
+        // SAFETY: plain header arithmetic in bufpage.c.
+        unsafe { pg_sys::PageGetHeapFreeSpace(self.0) }
+    }
+
+    /// Adds an item; `off` = 0 lets PostgreSQL pick (reusing an unused line pointer),
+    /// otherwise the item goes exactly there (redo). Returns the offset or 0 on failure.
+    pub fn add_item(&self, bytes: &[u8], off: u16) -> u16 {
+        let flags = (pg_sys::PAI_IS_HEAP | if off != 0 { pg_sys::PAI_OVERWRITE } else { 0 }) as i32;
+        // SAFETY: the caller holds an exclusive lock (or is in redo) and checked free space.
+        unsafe {
+            pg_sys::PageAddItemExtended(
+                self.0,
+                bytes.as_ptr() as pg_sys::Item,
+                bytes.len(),
+                off,
+                flags,
+            )
+        }
+    }
+}
+
+/// Reads the header of a tuple through a raw pointer to its first byte.
+///
+/// # Safety
+/// `p` must point at least 16 readable bytes.
+#[inline]
+pub unsafe fn read_header(p: *const u8) -> TupleHeader {
+    // SAFETY: per the contract.
+    TupleHeader::read(unsafe {
+        std::slice::from_raw_parts(p, glassheap_format::tuple::HEADER_SIZE)
+    })
+}
+
+/// Writes a header through a raw pointer.
+///
+/// # Safety
+/// `p` must point at 16 writable bytes the caller may modify (exclusive lock, or a hint-bit
+/// change under share lock that only ORs hint bits into `info`).
+#[inline]
+pub unsafe fn write_header(p: *mut u8, h: &TupleHeader) {
+    // SAFETY: per the contract.
+    h.write(unsafe { std::slice::from_raw_parts_mut(p, glassheap_format::tuple::HEADER_SIZE) })
+}

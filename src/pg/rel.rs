@@ -1,0 +1,164 @@
+//! Relation accessors (rel.h macros) and item pointer helpers.
+
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+/// RelationGetRelationName.
+pub fn name(rel: pg_sys::Relation) -> String {
+    // SAFETY: a valid open relation has rd_rel with a NameData relname.
+    unsafe {
+        CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+#[inline]
+pub fn relid(rel: pg_sys::Relation) -> pg_sys::Oid {
+    // SAFETY: valid relation.
+    unsafe { (*rel).rd_id }
+}
+
+#[inline]
+pub fn relfilenode(rel: pg_sys::Relation) -> pg_sys::RelFileNode {
+    // SAFETY: valid relation.
+    unsafe { (*rel).rd_node }
+}
+
+#[inline]
+pub fn persistence(rel: pg_sys::Relation) -> u8 {
+    // SAFETY: valid relation.
+    unsafe { (*(*rel).rd_rel).relpersistence as u8 }
+}
+
+/// RelationUsesLocalBuffers: temporary tables live in backend-local buffers.
+#[inline]
+pub fn uses_local_buffers(rel: pg_sys::Relation) -> bool {
+    persistence(rel) == pg_sys::RELPERSISTENCE_TEMP
+}
+
+/// RelationNeedsWAL: permanent relations, unless wal_level=minimal and the relfilenode
+/// was created in this transaction (then it is fsynced at commit instead).
+#[inline]
+pub fn needs_wal(rel: pg_sys::Relation) -> bool {
+    if persistence(rel) != pg_sys::RELPERSISTENCE_PERMANENT {
+        return false;
+    }
+    // SAFETY: reads a GUC variable and relation fields.
+    unsafe {
+        pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32
+            || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0)
+    }
+}
+
+/// RelationGetNumberOfBlocks.
+#[inline]
+pub fn nblocks(rel: pg_sys::Relation) -> pg_sys::BlockNumber {
+    // SAFETY: valid relation with storage.
+    unsafe { pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
+}
+
+/// RelationGetTargetBlock.
+#[inline]
+pub fn target_block(rel: pg_sys::Relation) -> pg_sys::BlockNumber {
+    // SAFETY: rd_smgr may be null; then there is no cached target.
+    unsafe {
+        let smgr = (*rel).rd_smgr;
+        if smgr.is_null() {
+            pg_sys::InvalidBlockNumber
+        } else {
+            (*smgr).smgr_targblock
+        }
+    }
+}
+
+/// RelationSetTargetBlock.
+#[inline]
+pub fn set_target_block(rel: pg_sys::Relation, blk: pg_sys::BlockNumber) {
+    // SAFETY: RelationGetSmgr opens the smgr relation if needed.
+    unsafe {
+        (*pg_sys::RelationGetSmgr(rel)).smgr_targblock = blk;
+    }
+}
+
+/// RelationGetTargetPageFreeSpace with heap's default fillfactor of 100.
+pub fn target_page_free_space(rel: pg_sys::Relation) -> usize {
+    // SAFETY: table reloptions are parsed into StdRdOptions for every table AM.
+    let ff = unsafe {
+        let opts = (*rel).rd_options as *const pg_sys::StdRdOptions;
+        if opts.is_null() {
+            100
+        } else {
+            (*opts).fillfactor
+        }
+    };
+    pg_sys::BLCKSZ as usize * (100 - ff.clamp(10, 100) as usize) / 100
+}
+
+#[inline]
+pub fn tid_parts(tid: &pg_sys::ItemPointerData) -> (pg_sys::BlockNumber, u16) {
+    (
+        ((tid.ip_blkid.bi_hi as u32) << 16) | tid.ip_blkid.bi_lo as u32,
+        tid.ip_posid,
+    )
+}
+
+#[inline]
+pub fn make_tid(blk: pg_sys::BlockNumber, off: u16) -> pg_sys::ItemPointerData {
+    pg_sys::ItemPointerData {
+        ip_blkid: pg_sys::BlockIdData {
+            bi_hi: (blk >> 16) as u16,
+            bi_lo: (blk & 0xFFFF) as u16,
+        },
+        ip_posid: off,
+    }
+}
+
+/// heap's marker TID for "moved to another partition" (MovedPartitionsBlockNumber,
+/// MovedPartitionsOffsetNumber).
+pub fn moved_partitions_tid() -> pg_sys::ItemPointerData {
+    make_tid(pg_sys::InvalidBlockNumber, 0xfffd)
+}
+
+/// The relation's pending statistics entry, associating it on first use
+/// (pgstat_should_count_relation).
+#[inline]
+fn pgstat(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
+    // SAFETY: valid relation; pgstat_assoc_relation sets rd->pgstat_info.
+    unsafe {
+        if !(*rel).pgstat_info.is_null() {
+            return Some((*rel).pgstat_info);
+        }
+        if (*rel).pgstat_enabled {
+            pg_sys::pgstat_assoc_relation(rel);
+            return Some((*rel).pgstat_info).filter(|p| !p.is_null());
+        }
+        None
+    }
+}
+
+/// pgstat_count_heap_scan
+pub fn count_scan(rel: pg_sys::Relation) {
+    if let Some(p) = pgstat(rel) {
+        // SAFETY: p is this backend's pending stats entry.
+        unsafe { (*p).t_counts.t_numscans += 1 }
+    }
+}
+
+/// pgstat_count_heap_getnext
+#[inline]
+pub fn count_returned(rel: pg_sys::Relation) {
+    if let Some(p) = pgstat(rel) {
+        // SAFETY: as above.
+        unsafe { (*p).t_counts.t_tuples_returned += 1 }
+    }
+}
+
+/// pgstat_count_heap_fetch
+#[inline]
+pub fn count_fetched(rel: pg_sys::Relation) {
+    if let Some(p) = pgstat(rel) {
+        // SAFETY: as above.
+        unsafe { (*p).t_counts.t_tuples_fetched += 1 }
+    }
+}

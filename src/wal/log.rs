@@ -1,0 +1,88 @@
+//! Writing glassheap WAL records. Each function is called inside the critical section
+//! that changed the page(s), registers the changed buffers with their per-block payload
+//! (codecs in glassheap_format::wal) and stamps the page LSNs.
+
+use crate::pg::page::PageRef;
+use crate::pg::xlog::{Record, REGBUF_STANDARD, REGBUF_WILL_INIT};
+use glassheap_format::wal::*;
+use pgrx::pg_sys;
+
+fn stamp(buffers: &[pg_sys::Buffer], lsn: u64) {
+    for &b in buffers {
+        // SAFETY: buffers are pinned and exclusively locked by the caller.
+        unsafe { PageRef::of_buffer(b) }.set_lsn(lsn);
+    }
+}
+
+pub fn insert(buffer: pg_sys::Buffer, rec: &InsertBlock<'_>) {
+    let mut data = Vec::with_capacity(3 + rec.body.len());
+    rec.encode(&mut data);
+    let flags = REGBUF_STANDARD | if rec.init_page { REGBUF_WILL_INIT } else { 0 };
+    let lsn = Record::new()
+        .block(0, buffer, flags, &data)
+        .insert(XLOG_GH_INSERT);
+    stamp(&[buffer], lsn);
+}
+
+pub fn multi_insert(buffer: pg_sys::Buffer, rec: &MultiInsertBlock<'_>) {
+    let mut data =
+        Vec::with_capacity(16 + rec.tuples.iter().map(|t| t.body.len() + 4).sum::<usize>());
+    rec.encode(&mut data);
+    let flags = REGBUF_STANDARD | if rec.init_page { REGBUF_WILL_INIT } else { 0 };
+    let lsn = Record::new()
+        .block(0, buffer, flags, &data)
+        .insert(XLOG_GH_MULTI_INSERT);
+    stamp(&[buffer], lsn);
+}
+
+pub fn delete(buffer: pg_sys::Buffer, rec: &DeleteBlock) {
+    let mut data = Vec::with_capacity(8);
+    rec.encode(&mut data);
+    let lsn = Record::new()
+        .block(0, buffer, REGBUF_STANDARD, &data)
+        .insert(XLOG_GH_DELETE);
+    stamp(&[buffer], lsn);
+}
+
+/// An update: `old` goes with block 1 when the new version is on another page, and is
+/// embedded in block 0's payload (rec.same_page_old) otherwise.
+pub fn update(
+    newbuf: pg_sys::Buffer,
+    oldbuf: pg_sys::Buffer,
+    new: &UpdateNew<'_>,
+    old: &UpdateOld,
+) {
+    let mut d0 = Vec::with_capacity(16 + new.body.len());
+    new.encode(&mut d0);
+    let flags0 = REGBUF_STANDARD | if new.init_page { REGBUF_WILL_INIT } else { 0 };
+    let mut r = Record::new().block(0, newbuf, flags0, &d0);
+    let mut d1 = Vec::with_capacity(9);
+    if newbuf != oldbuf {
+        old.encode(&mut d1);
+        r = r.block(1, oldbuf, REGBUF_STANDARD, &d1);
+    }
+    let lsn = r.insert(XLOG_GH_UPDATE);
+    if newbuf != oldbuf {
+        stamp(&[newbuf, oldbuf], lsn);
+    } else {
+        stamp(&[newbuf], lsn);
+    }
+}
+
+pub fn lock(buffer: pg_sys::Buffer, rec: &LockBlock) {
+    let mut data = Vec::with_capacity(8);
+    rec.encode(&mut data);
+    let lsn = Record::new()
+        .block(0, buffer, REGBUF_STANDARD, &data)
+        .insert(XLOG_GH_LOCK);
+    stamp(&[buffer], lsn);
+}
+
+pub fn confirm(buffer: pg_sys::Buffer, offnum: u16) {
+    let mut data = Vec::with_capacity(2);
+    ConfirmBlock { offnum }.encode(&mut data);
+    let lsn = Record::new()
+        .block(0, buffer, REGBUF_STANDARD, &data)
+        .insert(XLOG_GH_CONFIRM);
+    stamp(&[buffer], lsn);
+}

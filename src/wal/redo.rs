@@ -1,0 +1,295 @@
+//! Redo: replaying glassheap records on a standby or during crash recovery.
+//!
+//! Redo never touches the catalog. Each block is replayed only if its page LSN is older
+//! than the record (XLogReadBufferForRedo returns BLK_NEEDS_REDO), so replay is
+//! idempotent; blocks restored from a full-page image need nothing else. Header changes
+//! use the same glassheap_format::transition functions as the write path.
+
+use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
+use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
+use glassheap_format::transition;
+use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
+use glassheap_format::wal::*;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+type Rec = *mut pg_sys::XLogReaderState;
+
+#[allow(unreachable_code)]
+fn panic_redo(msg: String) -> ! {
+    ereport!(
+        PANIC,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!("glassheap redo: {msg}")
+    );
+    unreachable!("ereport(PANIC) returned")
+}
+
+/// Does block `id` carry BKPBLOCK_WILL_INIT (the record rebuilds the page from empty)?
+fn will_init(record: Rec, id: u8) -> bool {
+    // SAFETY: id was checked with rec_has_block.
+    unsafe {
+        let blk = (*(*record).record).blocks.as_ptr().add(id as usize);
+        (*blk).flags & pg_sys::BKPBLOCK_WILL_INIT as u8 != 0
+    }
+}
+
+/// Reads block `id` for redo (initialising it when the record says so). Returns whether
+/// the block needs the change applied, and the buffer (may be invalid if the relation
+/// was dropped later in the WAL).
+fn read_block(record: Rec, id: u8) -> (bool, pg_sys::Buffer) {
+    // SAFETY: standard redo buffer protocol.
+    unsafe {
+        if will_init(record, id) {
+            let buf = pg_sys::XLogInitBufferForRedo(record, id);
+            PageRef::of_buffer(buf).init();
+            return (true, buf);
+        }
+        let mut buf: pg_sys::Buffer = pg_sys::InvalidBuffer as i32;
+        let action = pg_sys::XLogReadBufferForRedo(record, id, &mut buf);
+        (action == pg_sys::XLogRedoAction::BLK_NEEDS_REDO, buf)
+    }
+}
+
+fn finish(record: Rec, buf: pg_sys::Buffer, dirty: bool) {
+    // SAFETY: buf pinned and locked by read_block.
+    unsafe {
+        if dirty {
+            PageRef::of_buffer(buf).set_lsn((*record).EndRecPtr);
+            pg_sys::MarkBufferDirty(buf);
+        }
+    }
+}
+
+fn release(buf: pg_sys::Buffer) {
+    if buf != pg_sys::InvalidBuffer as i32 {
+        // SAFETY: read_block returned it pinned and locked.
+        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+    }
+}
+
+fn data<'a>(record: Rec, id: u8, what: &str) -> &'a [u8] {
+    rec_block_data(record, id)
+        .unwrap_or_else(|| panic_redo(format!("{what}: block {id} has no data")))
+}
+
+fn decode<T>(r: Result<T, WalError>) -> T {
+    r.unwrap_or_else(|e| panic_redo(e.to_string()))
+}
+
+/// Puts a tuple at exactly `off` (heap: PageAddItem with overwrite).
+fn place(page: PageRef, off: u16, header: &TupleHeader, body: &[u8]) {
+    if page.max_offset() + 1 < off {
+        panic_redo(format!(
+            "invalid max offset number: page has {}, record puts {off}",
+            page.max_offset()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(HEADER_SIZE + body.len());
+    bytes.extend_from_slice(&header.to_bytes());
+    bytes.extend_from_slice(body);
+    if page.add_item(&bytes, off) != off {
+        panic_redo(format!("failed to add tuple at offset {off}"));
+    }
+}
+
+/// The tuple at `off`, which the record says is a normal line pointer.
+fn tuple_at(page: PageRef, off: u16) -> *mut u8 {
+    if off == 0 || off > page.max_offset() || page.lp(off).0 != LP_NORMAL {
+        panic_redo(format!("invalid line pointer {off}"));
+    }
+    page.item(off)
+}
+
+/// Keeps the free space map roughly right across recovery, as heap's redo does: pages
+/// that are nearly full get recorded so inserts after promotion skip them.
+fn record_free_space(record: Rec, id: u8, page: PageRef) {
+    let free = page.free_space();
+    if free < pg_sys::BLCKSZ as usize / 5 {
+        // SAFETY: block tag lookup on a block the record references.
+        unsafe {
+            let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+            let mut blk: pg_sys::BlockNumber = 0;
+            pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
+            pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, free);
+        }
+    }
+}
+
+fn redo_insert(record: Rec) {
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let d = decode(InsertBlock::decode(data(record, 0, "INSERT")));
+        // SAFETY: buffer pinned and exclusively locked.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let h = transition::new_tuple(rec_xid(record), d.natts, d.has_nulls, false, None, false);
+        place(page, d.offnum, &h, d.body);
+        if d.vm_cleared {
+            page.clear_all_visible();
+        }
+        finish(record, buf, true);
+        record_free_space(record, 0, page);
+    }
+    release(buf);
+}
+
+fn redo_multi_insert(record: Rec) {
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let d = decode(MultiInsertBlock::decode(data(record, 0, "MULTI_INSERT")));
+        // SAFETY: as above.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let xid = rec_xid(record);
+        for t in &d.tuples {
+            let h = transition::new_tuple(xid, t.natts, t.has_nulls, false, None, d.frozen);
+            place(page, t.offnum, &h, t.body);
+        }
+        if d.vm_cleared {
+            page.clear_all_visible();
+        }
+        finish(record, buf, true);
+        record_free_space(record, 0, page);
+    }
+    release(buf);
+}
+
+fn redo_delete(record: Rec) {
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let d = decode(DeleteBlock::decode(data(record, 0, "DELETE")));
+        // SAFETY: as above.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let p = tuple_at(page, d.offnum);
+        // SAFETY: p points at a normal tuple on the locked page.
+        unsafe {
+            let mut h = read_header(p);
+            transition::delete(&mut h, &d);
+            write_header(p, &h);
+        }
+        page.set_prunable(rec_xid(record));
+        if d.vm_cleared {
+            page.clear_all_visible();
+        }
+        finish(record, buf, true);
+    }
+    release(buf);
+}
+
+fn redo_update(record: Rec) {
+    let xid = rec_xid(record);
+    let cross_page = rec_has_block(record, 1);
+    // The new page's block number goes into the old version's aux word.
+    let new_blk = {
+        let mut blk: pg_sys::BlockNumber = 0;
+        // SAFETY: block 0 always exists in an UPDATE record.
+        unsafe {
+            let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+            pg_sys::XLogRecGetBlockTag(record, 0, &mut rnode, std::ptr::null_mut(), &mut blk);
+        }
+        blk
+    };
+    // Old page first and keep it locked until the new version exists, so a hot-standby
+    // reader never sees the old version updated but the new one missing.
+    let (old_needs, old_buf) = if cross_page {
+        read_block(record, 1)
+    } else {
+        (false, pg_sys::InvalidBuffer as i32)
+    };
+    if cross_page && old_needs {
+        let o = decode(UpdateOld::decode(data(record, 1, "UPDATE old page")));
+        // SAFETY: locked old page.
+        let page = unsafe { PageRef::of_buffer(old_buf) };
+        let p = tuple_at(page, o.offnum);
+        // SAFETY: normal tuple on the locked page.
+        unsafe {
+            let mut h = read_header(p);
+            transition::update_old(&mut h, &o, Some(new_blk));
+            write_header(p, &h);
+        }
+        page.set_prunable(xid);
+        if o.vm_cleared {
+            page.clear_all_visible();
+        }
+        finish(record, old_buf, true);
+    }
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let n = decode(UpdateNew::decode(data(record, 0, "UPDATE new page")));
+        // SAFETY: locked new page.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        if let Some(o) = &n.same_page_old {
+            let p = tuple_at(page, o.offnum);
+            // SAFETY: normal tuple on the locked page.
+            unsafe {
+                let mut h = read_header(p);
+                transition::update_old(&mut h, o, None);
+                write_header(p, &h);
+            }
+            page.set_prunable(xid);
+        }
+        let h = transition::new_tuple(
+            xid,
+            n.natts,
+            n.has_nulls,
+            n.heap_only,
+            n.new_xmax.as_ref(),
+            false,
+        );
+        place(page, n.offnum, &h, n.body);
+        if n.vm_cleared {
+            page.clear_all_visible();
+        }
+        finish(record, buf, true);
+        record_free_space(record, 0, page);
+    }
+    release(buf);
+    release(old_buf);
+}
+
+fn redo_lock(record: Rec) {
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let l = decode(LockBlock::decode(data(record, 0, "LOCK")));
+        // SAFETY: as above.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let p = tuple_at(page, l.offnum);
+        // SAFETY: normal tuple on the locked page.
+        unsafe {
+            let mut h = read_header(p);
+            transition::lock(&mut h, &l);
+            write_header(p, &h);
+        }
+        finish(record, buf, true);
+    }
+    release(buf);
+}
+
+fn redo_confirm(record: Rec) {
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let c = decode(ConfirmBlock::decode(data(record, 0, "CONFIRM")));
+        // SAFETY: as above.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let p = tuple_at(page, c.offnum);
+        // SAFETY: normal tuple on the locked page.
+        unsafe {
+            let mut h = read_header(p);
+            transition::confirm(&mut h);
+            write_header(p, &h);
+        }
+        finish(record, buf, true);
+    }
+    release(buf);
+}
+
+pub fn redo(record: Rec) {
+    match rec_info(record) & XLOG_GH_OPMASK {
+        XLOG_GH_INSERT => redo_insert(record),
+        XLOG_GH_MULTI_INSERT => redo_multi_insert(record),
+        XLOG_GH_DELETE => redo_delete(record),
+        XLOG_GH_UPDATE => redo_update(record),
+        XLOG_GH_LOCK => redo_lock(record),
+        XLOG_GH_CONFIRM => redo_confirm(record),
+        other => panic_redo(format!("unknown record type {other:#04x}")),
+    }
+}

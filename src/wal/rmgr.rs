@@ -1,0 +1,147 @@
+//! The resource manager PostgreSQL calls: redo, desc/identify (pg_walinspect,
+//! glassheap.wal_records), mask (wal_consistency_checking) and decode (logical decoding).
+
+use crate::pg::ffi;
+use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
+use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
+use glassheap_format::transition;
+use glassheap_format::tuple::maxalign;
+use glassheap_format::wal::{self, RMGR_ID};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::CString;
+
+/// PostgreSQL 15's XLogRecordBuffer (replication/decode.h), opaque in pgrx.
+#[repr(C)]
+struct XLogRecordBuffer {
+    origptr: pg_sys::XLogRecPtr,
+    endptr: pg_sys::XLogRecPtr,
+    record: *mut pg_sys::XLogReaderState,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn gh_redo(record: *mut pg_sys::XLogReaderState) {
+    super::redo::redo(record);
+}
+
+/// The data of every block of a record, for the pure describer/decoder.
+fn blocks(record: *mut pg_sys::XLogReaderState) -> Vec<Option<&'static [u8]>> {
+    (0..rec_block_count(record) as u8)
+        .map(|id| {
+            if rec_has_block(record, id) {
+                rec_block_data(record, id)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys::XLogReaderState) {
+    let text = wal::describe(rec_info(record), &blocks(record));
+    let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: buf is a valid StringInfo owned by the caller.
+    unsafe { pg_sys::appendStringInfoString(buf, c.as_ptr()) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
+    match info & wal::XLOG_GH_OPMASK {
+        wal::XLOG_GH_INSERT => c"INSERT".as_ptr(),
+        wal::XLOG_GH_MULTI_INSERT => c"MULTI_INSERT".as_ptr(),
+        wal::XLOG_GH_DELETE => c"DELETE".as_ptr(),
+        wal::XLOG_GH_UPDATE => c"UPDATE".as_ptr(),
+        wal::XLOG_GH_LOCK => c"LOCK".as_ptr(),
+        wal::XLOG_GH_CONFIRM => c"CONFIRM".as_ptr(),
+        _ => std::ptr::null(),
+    }
+}
+
+/// Masks what legitimately differs between a primary page and its replay.
+#[pg_guard]
+unsafe extern "C-unwind" fn gh_mask(pagedata: *mut core::ffi::c_char, _blkno: pg_sys::BlockNumber) {
+    let page = PageRef(pagedata as pg_sys::Page);
+    // SAFETY: pagedata is a private BLCKSZ copy made by the consistency checker.
+    unsafe {
+        ffi::mask_page_lsn_and_checksum(page.0);
+        ffi::mask_page_hint_bits(page.0);
+        ffi::mask_unused_space(page.0);
+    }
+    for off in 1..=page.max_offset() {
+        let (flags, o, len) = page.lp(off);
+        if flags == LP_NORMAL
+            && len >= glassheap_format::tuple::HEADER_SIZE
+            && o + len <= glassheap_format::BLCKSZ
+        {
+            let p = page.item(off);
+            // SAFETY: bounds checked above.
+            unsafe {
+                let mut h = read_header(p);
+                transition::mask(&mut h);
+                write_header(p, &h);
+                // Padding after an item that is not MAXALIGNed is not WAL-logged.
+                let pad = maxalign(len) - len;
+                if pad > 0 && o + len + pad <= glassheap_format::BLCKSZ {
+                    std::ptr::write_bytes(p.add(len), 0, pad);
+                }
+            }
+        }
+    }
+}
+
+/// Logical decoding of glassheap changes is not implemented. Skipping the records would
+/// silently lose changes for a subscriber, so decoding a database that has glassheap
+/// activity fails loudly; other databases' slots and fast-forwarding are unaffected.
+#[pg_guard]
+unsafe extern "C-unwind" fn gh_decode(
+    ctx: *mut pg_sys::LogicalDecodingContext,
+    buf: *mut pg_sys::XLogRecordBuffer,
+) {
+    // SAFETY: ctx/buf are valid for this call; we only read fields.
+    unsafe {
+        if (*ctx).fast_forward {
+            return;
+        }
+        let record = (*(buf as *mut XLogRecordBuffer)).record;
+        if !rec_has_block(record, 0) {
+            return;
+        }
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        pg_sys::XLogRecGetBlockTag(
+            record,
+            0,
+            &mut rnode,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        let slot_db = (*(*ctx).slot).data.database;
+        if rnode.dbNode != slot_db {
+            return;
+        }
+    }
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        "logical decoding of glassheap tables is not supported",
+        "Drop the logical replication slot or move the tables to the heap access method."
+    );
+}
+
+static mut RMGR: pg_sys::RmgrData = pg_sys::RmgrData {
+    rm_name: c"glassheap".as_ptr(),
+    rm_redo: Some(gh_redo),
+    rm_desc: Some(gh_desc),
+    rm_identify: Some(gh_identify),
+    rm_startup: None,
+    rm_cleanup: None,
+    rm_mask: Some(gh_mask),
+    rm_decode: Some(gh_decode),
+};
+
+/// Registers the resource manager; only valid while preloading (postmaster start).
+pub fn register() {
+    // SAFETY: RegisterCustomRmgr keeps a pointer to this static for the process lifetime;
+    // it is called once from _PG_init during shared_preload_libraries processing.
+    unsafe { pg_sys::RegisterCustomRmgr(RMGR_ID, &raw mut RMGR) };
+}
