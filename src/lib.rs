@@ -34,6 +34,7 @@ pub extern "C-unwind" fn _PG_init() {
         );
     }
     wal::rmgr::register();
+    wal::rmgr::include_in_consistency_checking_all();
     // SAFETY: registering a callback for the lifetime of the process.
     unsafe { pg_sys::RegisterXactCallback(Some(xact_callback), std::ptr::null_mut()) };
     planner::install();

@@ -145,3 +145,27 @@ pub fn register() {
     // it is called once from _PG_init during shared_preload_libraries processing.
     unsafe { pg_sys::RegisterCustomRmgr(RMGR_ID, &raw mut RMGR) };
 }
+
+/// PostgreSQL 15 resolves `wal_consistency_checking = 'all'` while reading the
+/// configuration, before shared_preload_libraries register custom resource managers,
+/// so 'all' would silently leave glassheap unchecked (naming 'glassheap' explicitly
+/// works, because unresolved names are re-checked after preloading). When 'all' is
+/// configured, add glassheap to the resolved set, which backends inherit by fork.
+pub fn include_in_consistency_checking_all() {
+    // SAFETY: called from _PG_init in the postmaster while preloading; the array has
+    // RM_MAX_ID + 1 entries and was allocated by the GUC's assign hook.
+    unsafe {
+        let text = pg_sys::wal_consistency_checking_string;
+        let set = pg_sys::wal_consistency_checking;
+        if text.is_null() || set.is_null() {
+            return;
+        }
+        let text = std::ffi::CStr::from_ptr(text).to_string_lossy();
+        if text
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("all"))
+        {
+            *set.add(RMGR_ID as usize) = true;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+-- glassheap writes its own WAL records (resource manager "glassheap"), never heap's, for
+-- its relations; pg_walinspect names them through glassheap's rm_identify/rm_desc.
+CREATE TABLE g_w (id int, t text) USING glassheap;
+CREATE TABLE w_lsn (name text, lsn pg_lsn);
+INSERT INTO w_lsn VALUES ('start', pg_current_wal_insert_lsn());
+INSERT INTO g_w VALUES (1, 'a'), (2, 'b');
+COPY g_w FROM PROGRAM 'seq 3 400 | sed "s/.*/&\tcopy/"';
+UPDATE g_w SET t = 'updated' WHERE id = 1;
+UPDATE g_w SET t = repeat('z', 2000) WHERE id BETWEEN 3 AND 10;
+DELETE FROM g_w WHERE id = 2;
+BEGIN; SELECT id FROM g_w WHERE id = 1 FOR UPDATE; COMMIT;
+INSERT INTO w_lsn VALUES ('end', pg_current_wal_insert_lsn());
+
+-- which record types touched g_w's relfilenode, by resource manager
+SELECT resource_manager, record_type, count(*) > 0 AS seen
+FROM pg_get_wal_records_info((SELECT lsn FROM w_lsn WHERE name = 'start'), (SELECT lsn FROM w_lsn WHERE name = 'end'))
+WHERE block_ref LIKE '%' || pg_relation_filenode('g_w') || '%'
+GROUP BY 1, 2 ORDER BY 1, 2;
+-- no heap or heap2 record ever references a glassheap relation
+SELECT count(*) AS heap_records_on_glassheap
+FROM pg_get_wal_records_info((SELECT lsn FROM w_lsn WHERE name = 'start'), (SELECT lsn FROM w_lsn WHERE name = 'end'))
+WHERE resource_manager IN ('Heap', 'Heap2') AND block_ref LIKE '%/' || pg_relation_filenode('g_w') || ' %';
+-- descriptions come from glassheap's rm_desc
+SELECT record_type, description ~ '^(off|ntuples|old off|new off)' AS described
+FROM pg_get_wal_records_info((SELECT lsn FROM w_lsn WHERE name = 'start'), (SELECT lsn FROM w_lsn WHERE name = 'end'))
+WHERE resource_manager = 'glassheap'
+GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT "resource_manager/record_type", count > 0 AS counted FROM pg_get_wal_stats((SELECT lsn FROM w_lsn WHERE name = 'start'), (SELECT lsn FROM w_lsn WHERE name = 'end')) WHERE "resource_manager/record_type" = 'glassheap';
+
+-- a single narrow-row insert record is smaller than heap's (without the page images
+-- that wal_consistency_checking would add to both)
+SET wal_consistency_checking = '';
+CREATE TABLE h_n (a int, b int) USING heap;
+CREATE TABLE g_n (a int, b int) USING glassheap;
+INSERT INTO h_n VALUES (0, 0);
+INSERT INTO g_n VALUES (0, 0);
+INSERT INTO w_lsn VALUES ('n1', pg_current_wal_insert_lsn());
+INSERT INTO h_n VALUES (1, 2);
+INSERT INTO g_n VALUES (1, 2);
+INSERT INTO w_lsn VALUES ('n2', pg_current_wal_insert_lsn());
+SELECT resource_manager, record_type, record_length
+FROM pg_get_wal_records_info((SELECT lsn FROM w_lsn WHERE name = 'n1'), (SELECT lsn FROM w_lsn WHERE name = 'n2'))
+WHERE resource_manager IN ('Heap', 'glassheap') AND fpi_length = 0
+  AND (block_ref LIKE '%/' || pg_relation_filenode('h_n') || ' %' OR block_ref LIKE '%/' || pg_relation_filenode('g_n') || ' %')
+ORDER BY 1;
+RESET wal_consistency_checking;
