@@ -22,7 +22,9 @@ $standby->append_conf('postgresql.conf', "primary_slot_name = 'standby'\n");
 $standby->start;
 
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect');
-my $start_lsn = $primary->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+# a slot that never advances keeps the workload's WAL around for pg_walinspect below
+my $start_lsn = $primary->safe_psql('postgres',
+	q{SELECT restart_lsn FROM pg_create_physical_replication_slot('hold_wal', true)});
 $primary->safe_psql('postgres', q{
 	CREATE TABLE g (id int PRIMARY KEY, k int, v text) USING glassheap;
 	CREATE INDEX ON g (k);
@@ -76,6 +78,7 @@ my $checked = $primary->safe_psql('postgres', qq{
 	WHERE resource_manager = 'glassheap' AND block_ref LIKE '%for WAL verification%'});
 is($checked, 'CONFIRM,DELETE,INSERT,LOCK,MULTI_INSERT,UPDATE',
 	'every glassheap record type was logged with a verification image for the standby');
+$primary->safe_psql('postgres', q{SELECT pg_drop_replication_slot('hold_wal')});
 ok($standby->safe_psql('postgres', 'SELECT 1') eq '1', 'standby still running after replay');
 my $log = slurp_file($standby->logfile);
 unlike($log, qr/inconsistent page/, 'no inconsistent page during replay with wal_consistency_checking');

@@ -13,6 +13,7 @@
 
 use super::tuple;
 use crate::pg::page::read_header;
+use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
 use glassheap_format::tuple::{att_isnull, TupleFlags, HEADER_SIZE};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -188,41 +189,6 @@ fn corrupt(slot: &pg_sys::TupleTableSlot, what: &str) -> ! {
     );
 }
 
-#[inline]
-fn align_nominal(off: usize, align: core::ffi::c_char) -> usize {
-    let a = match align as u8 {
-        b'i' => 4,
-        b'd' => 8,
-        b's' => 2,
-        _ => 1,
-    };
-    (off + a - 1) & !(a - 1)
-}
-
-/// VARSIZE_ANY over the first bytes of a varlena, bounds-checked against `avail`.
-#[inline]
-fn varsize_any(p: &[u8]) -> Option<usize> {
-    let b0 = *p.first()?;
-    if b0 == 0x01 {
-        // VARATT_IS_1B_E: external pointer; size depends on the tag.
-        let tag = *p.get(1)?;
-        let body = match tag {
-            1 => std::mem::size_of::<pg_sys::varatt_indirect>(),
-            2 | 3 => std::mem::size_of::<pg_sys::varatt_expanded>(),
-            18 => std::mem::size_of::<pg_sys::varatt_external>(),
-            _ => return None,
-        };
-        Some(2 + body)
-    } else if b0 & 0x01 == 0x01 {
-        Some((b0 >> 1) as usize)
-    } else {
-        if p.len() < 4 {
-            return None;
-        }
-        Some((u32::from_le_bytes([p[0], p[1], p[2], p[3]]) >> 2) as usize & 0x3FFF_FFFF)
-    }
-}
-
 /// Where deforming stopped: the next attribute, its data offset, and whether cached
 /// offsets can no longer be used (a null or variable-width attribute came before).
 #[derive(Clone, Copy, Default)]
@@ -270,43 +236,32 @@ pub unsafe fn deform_range(
             }
             *isnull.add(i) = false;
             let attlen = (*att).attlen as i32;
-            if !slow && (*att).attcacheoff >= 0 {
-                off = (*att).attcacheoff as usize;
+            let desc = AttrDesc {
+                len: (*att).attlen,
+                align: (*att).attalign as u8,
+                byval: (*att).attbyval,
+            };
+            // Cached offsets are valid while no null or variable-width attribute came
+            // before (the same rule, and the same cache, heap's deforming uses).
+            let start = if !slow && (*att).attcacheoff >= 0 {
+                (*att).attcacheoff as usize
             } else if attlen == -1 {
-                if !slow && off == align_nominal(off, (*att).attalign) {
+                if !slow && off == align_nominal(off, desc.align) {
                     (*att).attcacheoff = off as i32;
+                    off
                 } else {
-                    // att_align_pointer: a non-zero byte starts a short varlena.
-                    if off >= data.len() {
-                        corrupt(errtid, "varlena attribute starts past the end");
-                    }
-                    if data[off] == 0 {
-                        off = align_nominal(off, (*att).attalign);
-                    }
                     slow = true;
+                    attr_start(data, off, &desc, i + 1).unwrap_or_else(|e| corrupt(errtid, &e.to_string()))
                 }
             } else {
-                off = align_nominal(off, (*att).attalign);
+                let s = align_nominal(off, desc.align);
                 if !slow {
-                    (*att).attcacheoff = off as i32;
+                    (*att).attcacheoff = s as i32;
                 }
-            }
-            if off > data.len() {
-                corrupt(errtid, "attribute starts past the end");
-            }
-            let rest = &data[off..];
-            let size = match attlen {
-                -1 => varsize_any(rest).unwrap_or_else(|| corrupt(errtid, "bad varlena header")),
-                -2 => rest
-                    .iter()
-                    .position(|&c| c == 0)
-                    .map(|p| p + 1)
-                    .unwrap_or_else(|| corrupt(errtid, "unterminated cstring")),
-                n => n as usize,
+                s
             };
-            if size > rest.len() || (attlen == -1 && size == 0) {
-                corrupt(errtid, "attribute extends past the end");
-            }
+            let size = attr_size(data, start, &desc, i + 1).unwrap_or_else(|e| corrupt(errtid, &e.to_string()));
+            let rest = &data[start..];
             let p = rest.as_ptr();
             *values.add(i) = if (*att).attbyval {
                 match attlen {
@@ -319,7 +274,7 @@ pub unsafe fn deform_range(
             } else {
                 pg_sys::Datum::from(p)
             };
-            off += size;
+            off = start + size;
             if attlen <= 0 {
                 slow = true;
             }

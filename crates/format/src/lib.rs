@@ -2,10 +2,15 @@
 //! PostgreSQL -- tuple header and page layout, WAL record codecs, the visibility rules,
 //! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
 
+pub mod attrs;
 pub mod cidruns;
+pub mod heap;
+pub mod items;
 pub mod layout;
 pub mod locks;
+pub mod page;
 pub mod transition;
+pub mod verify;
 pub mod tuple;
 pub mod visibility;
 pub mod wal;

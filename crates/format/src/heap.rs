@@ -1,0 +1,199 @@
+//! PostgreSQL heap's tuple header (HeapTupleHeaderData, htup_details.h), decoded from
+//! untrusted bytes for side-by-side inspection. glassheap never writes this format.
+//!
+//! ```text
+//! 0  u32 t_xmin      4  u32 t_xmax      8  u32 t_cid / t_xvac
+//! 12 u16 bi_hi  14 u16 bi_lo  16 u16 ip_posid   (t_ctid)
+//! 18 u16 t_infomask2 (natts in the low 11 bits)
+//! 20 u16 t_infomask  22 u8 t_hoff  23.. t_bits (null bitmap, only with HEAP_HASNULL)
+//! ```
+
+use bitflags::bitflags;
+use serde::Serialize;
+
+pub const HEAP_HEADER_SIZE: usize = 23;
+
+bitflags! {
+    /// t_infomask. Names are pageinspect's raw flag names without the HEAP_ prefix.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Infomask: u16 {
+        const HASNULL = 0x0001;
+        const HASVARWIDTH = 0x0002;
+        const HASEXTERNAL = 0x0004;
+        const HASOID_OLD = 0x0008;
+        const XMAX_KEYSHR_LOCK = 0x0010;
+        const COMBOCID = 0x0020;
+        const XMAX_EXCL_LOCK = 0x0040;
+        const XMAX_LOCK_ONLY = 0x0080;
+        const XMIN_COMMITTED = 0x0100;
+        const XMIN_INVALID = 0x0200;
+        const XMAX_COMMITTED = 0x0400;
+        const XMAX_INVALID = 0x0800;
+        const XMAX_IS_MULTI = 0x1000;
+        const UPDATED = 0x2000;
+        const MOVED_OFF = 0x4000;
+        const MOVED_IN = 0x8000;
+    }
+}
+
+bitflags! {
+    /// The flag bits of t_infomask2 (the low 11 bits are natts).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Infomask2: u16 {
+        const KEYS_UPDATED = 0x2000;
+        const HOT_UPDATED = 0x4000;
+        const ONLY_TUPLE = 0x8000;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeapHeader {
+    pub xmin: u32,
+    pub xmax: u32,
+    pub field3: u32,
+    pub ctid: (u32, u16),
+    pub infomask2: u16,
+    pub infomask: u16,
+    pub hoff: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeapTupleError(pub String);
+
+impl std::fmt::Display for HeapTupleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[inline]
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+#[inline]
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl HeapHeader {
+    pub fn decode(item: &[u8]) -> Result<HeapHeader, HeapTupleError> {
+        if item.len() < HEAP_HEADER_SIZE {
+            return Err(HeapTupleError(format!("item of {} bytes is shorter than a heap tuple header", item.len())));
+        }
+        Ok(HeapHeader {
+            xmin: u32_at(item, 0),
+            xmax: u32_at(item, 4),
+            field3: u32_at(item, 8),
+            ctid: (((u16_at(item, 12) as u32) << 16) | u16_at(item, 14) as u32, u16_at(item, 16)),
+            infomask2: u16_at(item, 18),
+            infomask: u16_at(item, 20),
+            hoff: item[22],
+        })
+    }
+    pub fn natts(&self) -> u16 {
+        self.infomask2 & 0x07FF
+    }
+    pub fn has_nulls(&self) -> bool {
+        self.infomask & Infomask::HASNULL.bits() != 0
+    }
+    /// pageinspect-style raw flag names, lowercase without HEAP_.
+    pub fn flag_names(&self) -> Vec<String> {
+        use heck::ToSnakeCase;
+        let mut out: Vec<String> = Infomask::from_bits_retain(self.infomask)
+            .iter_names()
+            .map(|(n, _)| n.to_snake_case())
+            .collect();
+        out.extend(
+            Infomask2::from_bits_retain(self.infomask2 & 0xE000)
+                .iter_names()
+                .map(|(n, _)| n.to_snake_case()),
+        );
+        out
+    }
+    /// The null bitmap as pageinspect prints t_bits: one '0'/'1' per bit, whole bytes.
+    pub fn null_bits(&self, item: &[u8]) -> Result<Option<String>, HeapTupleError> {
+        if !self.has_nulls() {
+            return Ok(None);
+        }
+        let nbytes = (self.natts() as usize).div_ceil(8);
+        let end = HEAP_HEADER_SIZE + nbytes;
+        if end > self.hoff as usize || end > item.len() {
+            return Err(HeapTupleError(format!("null bitmap of {nbytes} bytes does not fit before t_hoff {}", self.hoff)));
+        }
+        Ok(Some(bits_text(&item[HEAP_HEADER_SIZE..end])))
+    }
+    pub fn fields_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct J<'a> {
+            t_xmin: u32,
+            t_xmax: u32,
+            t_field3: u32,
+            t_ctid: String,
+            t_infomask2: u16,
+            t_infomask: u16,
+            t_hoff: u8,
+            natts: u16,
+            flags: &'a [String],
+        }
+        let flags = self.flag_names();
+        serde_json::to_value(J {
+            t_xmin: self.xmin,
+            t_xmax: self.xmax,
+            t_field3: self.field3,
+            t_ctid: format!("({},{})", self.ctid.0, self.ctid.1),
+            t_infomask2: self.infomask2,
+            t_infomask: self.infomask,
+            t_hoff: self.hoff,
+            natts: self.natts(),
+            flags: &flags,
+        })
+        .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A bitmap as '0'/'1' characters, least significant bit of each byte first (pageinspect).
+pub fn bits_text(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 8);
+    for b in bytes {
+        for i in 0..8 {
+            s.push(if b & (1 << i) != 0 { '1' } else { '0' });
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_fields_and_flags() {
+        let mut t = vec![0u8; 32];
+        t[0..4].copy_from_slice(&700u32.to_ne_bytes());
+        t[12..14].copy_from_slice(&0u16.to_ne_bytes());
+        t[14..16].copy_from_slice(&3u16.to_ne_bytes());
+        t[16..18].copy_from_slice(&7u16.to_ne_bytes());
+        t[18..20].copy_from_slice(&(0x4000u16 | 2).to_ne_bytes());
+        t[20..22].copy_from_slice(&(0x0100u16 | 0x0800 | 0x0002 | 0x0001).to_ne_bytes());
+        t[22] = 24;
+        t[23] = 0b01;
+        let h = HeapHeader::decode(&t).unwrap();
+        assert_eq!(h.xmin, 700);
+        assert_eq!(h.ctid, (3, 7));
+        assert_eq!(h.natts(), 2);
+        assert_eq!(h.flag_names(), vec!["hasnull", "hasvarwidth", "xmin_committed", "xmax_invalid", "hot_updated"]);
+        assert_eq!(h.null_bits(&t).unwrap().as_deref(), Some("10000000"));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(h) = HeapHeader::decode(&bytes) {
+                let _ = h.flag_names();
+                let _ = h.null_bits(&bytes);
+                let _ = h.fields_json();
+            }
+        }
+    }
+}

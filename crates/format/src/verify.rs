@@ -1,0 +1,228 @@
+//! Checks of a glassheap page that need no PostgreSQL (glassheap.verify): page header,
+//! special space, line pointers, tuple headers, attribute extents, transaction ids
+//! against the relation's horizons, and version pointers.
+
+use crate::attrs::{split, AttrDesc};
+use crate::layout::{special_is_valid, MAX_TUPLES_PER_PAGE, SPECIAL_OFFSET, SPECIAL_SIZE};
+use crate::page::{line_pointers, PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED};
+use crate::tuple::{bitmap_len, TupleFlags, TupleHeader, HEADER_SIZE};
+use crate::{xid_is_normal, xid_precedes, Xid, MAXALIGN};
+
+/// What the relation says a page must be consistent with.
+#[derive(Debug, Clone)]
+pub struct VerifyContext {
+    pub blkno: u32,
+    pub nblocks: u32,
+    pub descs: Vec<AttrDesc>,
+    /// The next transaction id to be assigned: no tuple may name this one or later.
+    pub next_xid: Xid,
+    /// Tuples older than relfrozenxid must be frozen.
+    pub relfrozenxid: Xid,
+    pub next_multi: Xid,
+    pub relminmxid: Xid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub offnum: Option<u16>,
+    pub problem: String,
+}
+
+fn p(offnum: Option<u16>, problem: String) -> Problem {
+    Problem { offnum, problem }
+}
+
+fn check_xid(what: &str, xid: Xid, ctx: &VerifyContext, off: u16, out: &mut Vec<Problem>) {
+    if !xid_is_normal(xid) {
+        return;
+    }
+    if !xid_precedes(xid, ctx.next_xid) {
+        out.push(p(Some(off), format!("{what} {xid} equals or exceeds next valid transaction id {}", ctx.next_xid)));
+    } else if xid_is_normal(ctx.relfrozenxid) && xid_precedes(xid, ctx.relfrozenxid) {
+        out.push(p(Some(off), format!("{what} {xid} precedes relation freeze threshold {}", ctx.relfrozenxid)));
+    }
+}
+
+fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &mut Vec<Problem>) {
+    let h = match TupleHeader::decode(item) {
+        Ok(h) => h,
+        Err(e) => return out.push(p(Some(off), e.to_string())),
+    };
+    if let Err(e) = h.validate() {
+        out.push(p(Some(off), e.to_string()));
+    }
+    let natts = h.natts() as usize;
+    if natts > ctx.descs.len() {
+        out.push(p(Some(off), format!("tuple has {natts} attributes; the relation has {}", ctx.descs.len())));
+    }
+    let hoff = h.hoff();
+    if hoff > item.len() {
+        return out.push(p(Some(off), format!("header of {hoff} bytes is longer than the {}-byte tuple", item.len())));
+    }
+    let nulls = h.has(TupleFlags::HAS_NULLS).then(|| &item[HEADER_SIZE..HEADER_SIZE + bitmap_len(h.natts())]);
+    let descs = &ctx.descs[..natts.min(ctx.descs.len())];
+    match split(&item[hoff..], natts.min(descs.len()), nulls, descs) {
+        Err(e) => out.push(p(Some(off), e.to_string())),
+        Ok(slices) => {
+            let end = slices
+                .iter()
+                .filter_map(|s| match s {
+                    crate::attrs::AttrSlice::Value { start, len } => Some(start + len),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            if natts <= descs.len() && end < item.len() - hoff {
+                out.push(p(Some(off), format!("{} bytes follow the last attribute", item.len() - hoff - end)));
+            }
+        }
+    }
+    if h.xmin_committed() && h.xmin_invalid() && !h.xmin_frozen() {
+        out.push(p(Some(off), "xmin hint bits contradict each other".into()));
+    }
+    if !h.xmin_frozen() {
+        check_xid("xmin", h.xmin, ctx, off, out);
+    }
+    if h.xmax_committed() && h.xmax_invalid() {
+        out.push(p(Some(off), "xmax is marked both committed and invalid".into()));
+    }
+    if !h.xmax_invalid() && h.xmax != 0 {
+        if h.xmax_is_multi() {
+            if !xid_precedes(h.xmax, ctx.next_multi) {
+                out.push(p(Some(off), format!("multixact {} equals or exceeds next multixact {}", h.xmax, ctx.next_multi)));
+            } else if xid_is_normal(ctx.relminmxid) && xid_precedes(h.xmax, ctx.relminmxid) {
+                out.push(p(Some(off), format!("multixact {} precedes relation minimum multixact {}", h.xmax, ctx.relminmxid)));
+            }
+        } else {
+            check_xid("xmax", h.xmax, ctx, off, out);
+        }
+    }
+    if let Some((blk, noff)) = h.next_tid(ctx.blkno) {
+        if h.xmax_invalid() && h.xmax == 0 {
+            out.push(p(Some(off), format!("version pointer ({blk},{noff}) on a tuple that was never updated")));
+        }
+        if blk == ctx.blkno && !h.has(TupleFlags::NEXT_ON_OTHER_PAGE) {
+            if noff > max_off || noff == off {
+                out.push(p(Some(off), format!("version pointer ({blk},{noff}) does not name another line pointer on this page")));
+            }
+        } else if blk >= ctx.nblocks {
+            out.push(p(Some(off), format!("version pointer ({blk},{noff}) points past the end of the relation ({} blocks)", ctx.nblocks)));
+        }
+    }
+}
+
+/// Every problem found on one glassheap page.
+pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let h = match PageHeader::decode(page) {
+        Ok(h) => h,
+        Err(e) => return vec![p(None, e.to_string())],
+    };
+    if page.len() != crate::BLCKSZ {
+        return vec![p(None, format!("page has {} bytes", page.len()))];
+    }
+    if h.is_new() {
+        if page.iter().any(|&b| b != 0) {
+            out.push(p(None, "page is uninitialised (pd_upper = 0) but not all zeros".into()));
+        }
+        return out;
+    }
+    for problem in h.problems(page.len()) {
+        out.push(p(None, problem));
+    }
+    if h.special as usize != SPECIAL_OFFSET || !special_is_valid(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE]) {
+        out.push(p(None, "special space does not carry the glassheap magic and version".into()));
+    }
+    let lps = match line_pointers(page) {
+        Ok(l) => l,
+        Err(e) => return vec![p(None, e.to_string())],
+    };
+    if lps.len() > MAX_TUPLES_PER_PAGE {
+        out.push(p(None, format!("{} line pointers exceed the maximum of {MAX_TUPLES_PER_PAGE}", lps.len())));
+    }
+    let max_off = lps.len() as u16;
+    let mut extents: Vec<(usize, usize, u16)> = Vec::new();
+    for lp in &lps {
+        let off = lp.lp;
+        match lp.flags {
+            LP_UNUSED => {
+                if lp.off != 0 || lp.len != 0 {
+                    out.push(p(Some(off), format!("unused line pointer has offset {} and length {}", lp.off, lp.len)));
+                }
+            }
+            LP_REDIRECT => {
+                if lp.len != 0 || lp.off == 0 || lp.off > max_off {
+                    out.push(p(Some(off), format!("redirect to line pointer {} is not valid", lp.off)));
+                }
+            }
+            _ => {
+                let (o, l) = (lp.off as usize, lp.len as usize);
+                if lp.flags == LP_DEAD && l == 0 {
+                    continue;
+                }
+                if o % MAXALIGN != 0 || o < h.upper as usize || o + l > SPECIAL_OFFSET || l < HEADER_SIZE {
+                    out.push(p(Some(off), format!("item at offset {o} length {l} lies outside the tuple area {}..{}", h.upper, SPECIAL_OFFSET)));
+                    continue;
+                }
+                extents.push((o, o + l, off));
+                if lp.flags == LP_NORMAL {
+                    check_tuple(&page[o..o + l], off, max_off, ctx, &mut out);
+                }
+            }
+        }
+    }
+    extents.sort();
+    for w in extents.windows(2) {
+        if w[1].0 < w[0].1 {
+            out.push(p(Some(w[1].2), format!("item overlaps line pointer {}", w[0].2)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::items::tests::{glassheap_page, tuple};
+    use proptest::prelude::*;
+
+    fn ctx() -> VerifyContext {
+        let int4 = AttrDesc { len: 4, align: b'i', byval: true };
+        VerifyContext { blkno: 0, nblocks: 1, descs: vec![int4, int4], next_xid: 1000, relfrozenxid: 3, next_multi: 10, relminmxid: 1 }
+    }
+
+    #[test]
+    fn healthy_page_has_no_problems() {
+        let p = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]), tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0])]);
+        assert_eq!(verify_page(&p, &ctx()), vec![]);
+        assert_eq!(verify_page(&vec![0u8; crate::BLCKSZ], &ctx()), vec![]);
+    }
+
+    #[test]
+    fn finds_planted_damage() {
+        let good = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0])]);
+        let future = glassheap_page(&[tuple(5000, &[1, 0, 0, 0, 2, 0, 0, 0])]);
+        assert!(verify_page(&future, &ctx())[0].problem.contains("exceeds next valid transaction id"));
+        let short = glassheap_page(&[tuple(500, &[1, 0, 0, 0])]);
+        assert!(verify_page(&short, &ctx())[0].problem.contains("past the end"));
+        let mut magic = good.clone();
+        magic[SPECIAL_OFFSET] ^= 0xFF;
+        assert!(verify_page(&magic, &ctx())[0].problem.contains("magic"));
+        let mut lp = good.clone();
+        lp[24..28].copy_from_slice(&(16u32 | (1 << 15) | (24 << 17)).to_ne_bytes());
+        assert!(!verify_page(&lp, &ctx()).is_empty());
+        let mut mode = good;
+        let upper = u16::from_ne_bytes([mode[14], mode[15]]) as usize;
+        mode[upper + 14] |= 0x70; // xmax mode bits 6/7
+        assert!(verify_page(&mode, &ctx()).iter().any(|p| p.problem.contains("xmax mode")));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(flips in proptest::collection::vec((0usize..8192, any::<u8>()), 0..60)) {
+            let mut p = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]), tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0])]);
+            for (at, v) in flips { p[at] = v; }
+            let _ = verify_page(&p, &ctx());
+        }
+    }
+}
