@@ -24,7 +24,7 @@ $standby->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect');
 # a slot that never advances keeps the workload's WAL around for pg_walinspect below
 my $start_lsn = $primary->safe_psql('postgres',
-	q{SELECT restart_lsn FROM pg_create_physical_replication_slot('hold_wal', true)});
+	q{SELECT lsn FROM pg_create_physical_replication_slot('hold_wal', true)});
 $primary->safe_psql('postgres', q{
 	CREATE TABLE g (id int PRIMARY KEY, k int, v text) USING glassheap;
 	CREATE INDEX ON g (k);
