@@ -190,10 +190,6 @@ impl Out {
         }
     }
 
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.0.contains_key(key)
-    }
-
     /// Records the first error only.
     pub(crate) fn error(&mut self, e: &DecodeError) {
         self.0
@@ -601,7 +597,7 @@ mod tests {
     #[test]
     fn every_sample_decodes_cleanly_and_every_truncation_is_safe() {
         let samples = all_samples();
-        assert!(samples.len() >= 9, "only {} samples", samples.len());
+        assert!(samples.len() >= 50, "only {} samples", samples.len());
         for s in &samples {
             let full = testutil::ok(s.decode());
             let rt = full["record_type"].clone();
