@@ -148,8 +148,13 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
             out.trailing(&r);
             block(out, blocks, 0, "xl_heap_prune block 0", |r, o| {
                 let pairs = r.get_u16_vec(2 * u64::from(nredirected), "nredirected")?;
-                let redirected: Vec<[u16; 2]> =
-                    pairs.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+                let redirected: Vec<[u16; 2]> = pairs
+                    .chunks_exact(2)
+                    .filter_map(|c| match c {
+                        [from, to] => Some([*from, *to]),
+                        _ => None,
+                    })
+                    .collect();
                 o.put("redirected", redirected);
                 o.put("dead", r.get_u16_vec(ndead.into(), "ndead")?);
                 if r.remaining() % 2 != 0 {

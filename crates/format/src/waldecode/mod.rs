@@ -25,6 +25,8 @@
 //!
 //! rmgr 199 (glassheap's own) is handed to [`crate::wal::decode_json`].
 
+#![forbid(unsafe_code)]
+
 use heck::ToSnakeCase;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
