@@ -14,6 +14,7 @@ pub mod verify;
 pub mod tuple;
 pub mod visibility;
 pub mod wal;
+pub mod waldecode;
 
 /// PostgreSQL's block size (BLCKSZ); glassheap uses standard 8 kB pages.
 pub const BLCKSZ: usize = 8192;
