@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 mod am;
+mod inspect;
 /// pgrx's #[pg_guard] on an extern block expands to `crate::ffi::pg_guard_ffi_boundary`.
 #[doc(hidden)]
 pub mod ffi {

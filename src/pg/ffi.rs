@@ -48,3 +48,25 @@ unsafe extern "C-unwind" {
         typLen: core::ffi::c_int,
     ) -> bool;
 }
+
+// access/xlogutils.h: the WAL reader callbacks, handed to XLogReaderAllocate as C
+// function pointers. pgrx's pg_sys items of the same names are Rust wrappers, so these
+// bind the C symbols themselves; they are never called from Rust directly.
+unsafe extern "C-unwind" {
+    #[link_name = "read_local_xlog_page_no_wait"]
+    pub fn c_read_local_xlog_page_no_wait(
+        state: *mut pg_sys::XLogReaderState,
+        target_page_ptr: pg_sys::XLogRecPtr,
+        req_len: core::ffi::c_int,
+        target_rec_ptr: pg_sys::XLogRecPtr,
+        cur_page: *mut core::ffi::c_char,
+    ) -> core::ffi::c_int;
+    #[link_name = "wal_segment_open"]
+    pub fn c_wal_segment_open(
+        state: *mut pg_sys::XLogReaderState,
+        next_seg_no: pg_sys::XLogSegNo,
+        tli_p: *mut pg_sys::TimeLineID,
+    );
+    #[link_name = "wal_segment_close"]
+    pub fn c_wal_segment_close(state: *mut pg_sys::XLogReaderState);
+}

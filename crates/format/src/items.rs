@@ -4,7 +4,10 @@
 
 use crate::heap::{bits_text, HeapHeader, HEAP_HEADER_SIZE};
 use crate::page::{line_pointers, lp_flags_name, LinePointer, PageError, LP_NORMAL};
-use crate::tuple::{flag_names, HeaderFields, TupleFlags, TupleHeader, HEADER_SIZE, NEXT_MOVED_PARTITIONS, NEXT_SPECULATIVE};
+use crate::tuple::{
+    flag_names, HeaderFields, TupleFlags, TupleHeader, HEADER_SIZE, NEXT_MOVED_PARTITIONS,
+    NEXT_SPECULATIVE,
+};
 use crate::MAXALIGN;
 use serde::Serialize;
 
@@ -54,17 +57,23 @@ fn base(lp: &LinePointer) -> ItemRow {
 }
 
 /// The item's bytes when it has storage that lies inside the page at an aligned offset.
-fn stored<'a>(page: &'a [u8], lp: &LinePointer, min_len: usize) -> Result<Option<&'a [u8]>, String> {
+fn stored<'a>(
+    page: &'a [u8],
+    lp: &LinePointer,
+    min_len: usize,
+) -> Result<Option<&'a [u8]>, String> {
     if !lp.has_storage() {
         return Ok(None);
     }
-    if (lp.off as usize) % MAXALIGN != 0 {
+    if !(lp.off as usize).is_multiple_of(MAXALIGN) {
         return Err(format!("lp_off {} is not MAXALIGNed", lp.off));
     }
     if (lp.len as usize) < min_len {
         return Err(format!("lp_len {} is shorter than a tuple header", lp.len));
     }
-    lp.item(page).map(Some).ok_or_else(|| format!("item at {}+{} extends past the page", lp.off, lp.len))
+    lp.item(page)
+        .map(Some)
+        .ok_or_else(|| format!("item at {}+{} extends past the page", lp.off, lp.len))
 }
 
 fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
@@ -93,8 +102,11 @@ fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
     row.hoff = Some(h.hoff as u16);
     row.header = Some(h.fields_json());
     let hoff = h.hoff as usize;
-    if hoff < HEAP_HEADER_SIZE || hoff > item.len() || hoff % MAXALIGN != 0 {
-        row.error = Some(format!("t_hoff {hoff} is not a valid header length for a {}-byte item", item.len()));
+    if hoff < HEAP_HEADER_SIZE || hoff > item.len() || !hoff.is_multiple_of(MAXALIGN) {
+        row.error = Some(format!(
+            "t_hoff {hoff} is not a valid header length for a {}-byte item",
+            item.len()
+        ));
         return row;
     }
     match h.null_bits(item) {
@@ -141,7 +153,11 @@ fn glassheap_row(page: &[u8], lp: &LinePointer, blkno: u32) -> ItemRow {
     }
     let hoff = h.hoff();
     if hoff > item.len() {
-        row.error = Some(format!("header with {} attributes needs {hoff} bytes; item has {}", h.natts(), item.len()));
+        row.error = Some(format!(
+            "header with {} attributes needs {hoff} bytes; item has {}",
+            h.natts(),
+            item.len()
+        ));
         return row;
     }
     if h.has(TupleFlags::HAS_NULLS) {
@@ -200,7 +216,9 @@ pub(crate) mod tests {
     }
 
     pub fn tuple(xmin: u32, data: &[u8]) -> Vec<u8> {
-        let mut t = TupleHeader::new_insert(xmin, 0, 2, false).to_bytes().to_vec();
+        let mut t = TupleHeader::new_insert(xmin, 0, 2, false)
+            .to_bytes()
+            .to_vec();
         t.extend_from_slice(data);
         t
     }

@@ -1,0 +1,103 @@
+//! The inspection toolkit: SQL functions in schema glassheap that show pages, tuple
+//! headers, stored values, WAL records and table statistics of heap and glassheap tables
+//! in the same column shapes. Decoding happens in glassheap_format (pure, fuzzed); these
+//! functions only fetch bytes through PostgreSQL and turn decoded structs into rows.
+//! All are superuser-only by default (EXECUTE revoked from PUBLIC), like contrib's.
+
+mod rawpage;
+mod stats;
+mod types;
+mod values;
+mod verify;
+mod wal;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgRelation;
+
+/// Raises `ERROR` with SQLSTATE `code`; usable in expression position (returns `!`).
+pub(crate) fn raise(code: PgSqlErrorCode, msg: impl Into<String>) -> ! {
+    let msg: String = msg.into();
+    ereport!(ERROR, code, msg);
+}
+
+/// The same with a DETAIL line.
+pub(crate) fn raise_detail(
+    code: PgSqlErrorCode,
+    msg: impl Into<String>,
+    detail: impl Into<String>,
+) -> ! {
+    let (msg, detail): (String, String) = (msg.into(), detail.into());
+    ereport!(ERROR, code, msg, detail);
+}
+
+/// Which tuple format a table uses, or an error naming what it is instead.
+pub(crate) fn table_am(rel: &PgRelation) -> glassheap_format::items::Am {
+    // SAFETY: rel is open; rd_tableam is set for tables and matviews.
+    unsafe {
+        let r = rel.as_ptr();
+        let kind = (*(*r).rd_rel).relkind as u8;
+        if kind == pg_sys::RELKIND_RELATION
+            || kind == pg_sys::RELKIND_MATVIEW
+            || kind == pg_sys::RELKIND_TOASTVALUE
+        {
+            if std::ptr::eq((*r).rd_tableam, &crate::am::handler::GLASSHEAP_METHODS) {
+                return glassheap_format::items::Am::Glassheap;
+            }
+            if (*(*r).rd_rel).relam == pg_sys::HEAP_TABLE_AM_OID {
+                return glassheap_format::items::Am::Heap;
+            }
+        }
+    }
+    raise_detail(
+        PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+        format!("\"{}\" is not a heap or glassheap table", rel.name()),
+        "Tuple-level inspection works on tables using the heap or glassheap access method.",
+    );
+}
+
+/// The relation must be a glassheap table.
+pub(crate) fn require_glassheap(rel: &PgRelation, what: &str) {
+    if table_am(rel) != glassheap_format::items::Am::Glassheap {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!(
+                "{what} requires a glassheap table; \"{}\" uses heap",
+                rel.name()
+            ),
+        );
+    }
+}
+
+/// Refuses other sessions' temporary tables, whose pages are in their local buffers.
+pub(crate) fn check_not_other_temp(rel: &PgRelation) {
+    // SAFETY: rel is open.
+    unsafe {
+        let r = rel.as_ptr();
+        if (*(*r).rd_rel).relpersistence as u8 == pg_sys::RELPERSISTENCE_TEMP
+            && !(*r).rd_islocaltemp
+        {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "cannot access temporary tables of other sessions",
+            );
+        }
+    }
+}
+
+extension_sql!(
+    r#"
+-- Superuser-only by default; grant EXECUTE to let others inspect (as with pageinspect).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'glassheap' AND p.proname <> 'glassheap_tableam_handler'
+  LOOP
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+  END LOOP;
+END $$;
+"#,
+    name = "glassheap_toolkit_permissions",
+    finalize
+);

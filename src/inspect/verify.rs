@@ -1,0 +1,64 @@
+//! glassheap.verify: what amcheck's verify_heapam does for heap, for glassheap tables.
+//! Each block is copied under a share lock and checked by the pure verifier.
+
+use super::rawpage::read_block;
+use super::{check_not_other_temp, require_glassheap};
+use glassheap_format::attrs::AttrDesc;
+use glassheap_format::verify::{verify_page, VerifyContext};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgRelation;
+
+#[pg_extern]
+fn verify(
+    rel: PgRelation,
+) -> TableIterator<
+    'static,
+    (
+        name!(blkno, i64),
+        name!(offnum, Option<i32>),
+        name!(problem, String),
+    ),
+> {
+    require_glassheap(&rel, "glassheap.verify");
+    check_not_other_temp(&rel);
+    let r = rel.as_ptr();
+    let descs: Vec<AttrDesc> = rel
+        .tuple_desc()
+        .iter()
+        .map(|a| AttrDesc {
+            len: a.attlen,
+            align: a.attalign as u8,
+            byval: a.attbyval,
+        })
+        .collect();
+    // SAFETY: reads of the relation's pg_class fields and of the transaction counters.
+    let (nblocks, next_xid, relfrozenxid, next_multi, relminmxid) = unsafe {
+        let full = pg_sys::ReadNextFullTransactionId();
+        (
+            crate::pg::rel::nblocks(r),
+            full.value as u32,
+            (*(*r).rd_rel).relfrozenxid.into_inner(),
+            pg_sys::ReadNextMultiXactId().into_inner(),
+            (*(*r).rd_rel).relminmxid.into_inner(),
+        )
+    };
+    let mut rows = Vec::new();
+    for blk in 0..nblocks {
+        pgrx::check_for_interrupts!();
+        let page = read_block(&rel, blk as i64, "main");
+        let ctx = VerifyContext {
+            blkno: blk,
+            nblocks,
+            descs: descs.clone(),
+            next_xid,
+            relfrozenxid,
+            next_multi,
+            relminmxid,
+        };
+        for p in verify_page(&page, &ctx) {
+            rows.push((blk as i64, p.offnum.map(|o| o as i32), p.problem));
+        }
+    }
+    TableIterator::new(rows)
+}

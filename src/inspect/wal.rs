@@ -1,0 +1,421 @@
+//! glassheap.wal_records and glassheap.wal_stats: the WAL between two LSNs, read in the
+//! backend like pg_walinspect does, with each record's main and block data decoded to JSON
+//! by glassheap_format's pure decoders.
+
+use super::types::{Lsn, Xid};
+use glassheap_format::waldecode::BlockRef;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+
+fn err(msg: String, detail: Option<String>) -> ! {
+    match detail {
+        Some(d) => super::raise_detail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg, d),
+        None => super::raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg),
+    }
+}
+
+/// The range to read: pg_walinspect's rules (no future LSNs, start before end), plus a
+/// clear error when the start lies in WAL that has already been removed.
+fn validate(start: Lsn, end: Option<Lsn>) -> (Lsn, Lsn) {
+    // SAFETY: reads of the WAL position counters.
+    let (curr, seg_size, last_removed) = unsafe {
+        let curr = if pg_sys::RecoveryInProgress() {
+            pg_sys::GetXLogReplayRecPtr(std::ptr::null_mut())
+        } else {
+            pg_sys::GetFlushRecPtr(std::ptr::null_mut())
+        };
+        (
+            Lsn(curr),
+            pg_sys::wal_segment_size as u64,
+            pg_sys::XLogGetLastRemovedSegno(),
+        )
+    };
+    let last_known = Some(format!("The last WAL written and flushed is at {curr}."));
+    if start > curr {
+        err("cannot accept future start LSN".into(), last_known);
+    }
+    let end = end.unwrap_or(curr);
+    if end > curr {
+        err("cannot accept future end LSN".into(), last_known);
+    }
+    if start >= end {
+        err("WAL start LSN must be less than end LSN".into(), None);
+    }
+    if last_removed > 0 && start.0 / seg_size <= last_removed {
+        err(
+            format!("WAL at {start} has already been removed"),
+            Some(format!(
+                "The oldest WAL still available starts at {}.",
+                Lsn((last_removed + 1) * seg_size)
+            )),
+        );
+    }
+    (start, end)
+}
+
+/// An XLogReader over local WAL that stops (instead of waiting) at the end of WAL.
+struct Reader {
+    state: *mut pg_sys::XLogReaderState,
+    private: *mut pg_sys::ReadLocalXLogPageNoWaitPrivate,
+}
+
+impl Reader {
+    fn open(start: Lsn) -> Reader {
+        // SAFETY: the same setup pg_walinspect uses; the routine is copied by
+        // XLogReaderAllocate and the private struct lives in this memory context.
+        unsafe {
+            let private =
+                pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
+                    as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
+            let mut routine = pg_sys::XLogReaderRoutine {
+                page_read: Some(crate::pg::ffi::c_read_local_xlog_page_no_wait),
+                segment_open: Some(crate::pg::ffi::c_wal_segment_open),
+                segment_close: Some(crate::pg::ffi::c_wal_segment_close),
+            };
+            let state = pg_sys::XLogReaderAllocate(
+                pg_sys::wal_segment_size,
+                std::ptr::null(),
+                &mut routine,
+                private as *mut core::ffi::c_void,
+            );
+            if state.is_null() {
+                super::raise(
+                    PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+                    "out of memory while allocating a WAL reading processor",
+                );
+            }
+            let first = pg_sys::XLogFindNextRecord(state, start.0);
+            if first == 0 {
+                pg_sys::XLogReaderFree(state);
+                err(
+                    format!("could not find a valid WAL record at or after {start}"),
+                    None,
+                );
+            }
+            Reader { state, private }
+        }
+    }
+
+    /// The next record, or None at the end of the available WAL.
+    fn next(&mut self) -> Option<*mut pg_sys::XLogReaderState> {
+        let mut errormsg: *mut core::ffi::c_char = std::ptr::null_mut();
+        // SAFETY: reader allocated by open().
+        unsafe {
+            let rec = pg_sys::XLogReadRecord(self.state, &mut errormsg);
+            if rec.is_null() {
+                if (*self.private).end_of_wal {
+                    return None;
+                }
+                let msg = if errormsg.is_null() {
+                    "unknown error".to_string()
+                } else {
+                    CStr::from_ptr(errormsg).to_string_lossy().into_owned()
+                };
+                err(
+                    format!(
+                        "could not read WAL at {}: {msg}",
+                        Lsn((*self.state).EndRecPtr)
+                    ),
+                    None,
+                );
+            }
+            Some(self.state)
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        // SAFETY: allocated by XLogReaderAllocate; freed once.
+        unsafe { pg_sys::XLogReaderFree(self.state) };
+    }
+}
+
+/// What one record looks like.
+struct RecordInfo {
+    start: Lsn,
+    end: Lsn,
+    prev: Lsn,
+    xid: u32,
+    rmid: u8,
+    rmgr: String,
+    record_type: String,
+    total_len: u32,
+    main_len: u32,
+    fpi_len: u32,
+    blocks: Value,
+    rnodes: Vec<pg_sys::RelFileNode>,
+    description: String,
+    decoded: Value,
+}
+
+fn fork_name(f: pg_sys::ForkNumber::Type) -> &'static str {
+    match f {
+        pg_sys::ForkNumber::MAIN_FORKNUM => "main",
+        pg_sys::ForkNumber::FSM_FORKNUM => "fsm",
+        pg_sys::ForkNumber::VISIBILITYMAP_FORKNUM => "vm",
+        pg_sys::ForkNumber::INIT_FORKNUM => "init",
+        _ => "unknown",
+    }
+}
+
+fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> RecordInfo {
+    // SAFETY: state holds the record XLogReadRecord just decoded; blocks has
+    // max_block_id + 1 entries.
+    unsafe {
+        let r = (*state).record;
+        let h = &(*r).header;
+        let rmid = h.xl_rmid;
+        let info = h.xl_info;
+        let rmgr = pg_sys::GetRmgr(rmid);
+        let rmgr_name = if rmgr.rm_name.is_null() {
+            format!("custom{rmid:03}")
+        } else {
+            CStr::from_ptr(rmgr.rm_name).to_string_lossy().into_owned()
+        };
+        let id = rmgr
+            .rm_identify
+            .map(|f| f(info))
+            .unwrap_or(std::ptr::null());
+        let record_type = if id.is_null() {
+            format!("UNKNOWN ({:x})", info & !(pg_sys::XLR_INFO_MASK as u8))
+        } else {
+            CStr::from_ptr(id).to_string_lossy().into_owned()
+        };
+        let mut fpi_len = 0u32;
+        let mut rnodes = Vec::new();
+        let mut blocks = Vec::new();
+        let mut datas: Vec<(u8, Option<&[u8]>, bool)> = Vec::new();
+        for id in 0..=((*r).max_block_id.max(-1)) {
+            let b = &*(*r).blocks.as_ptr().add(id as usize);
+            if !b.in_use {
+                continue;
+            }
+            if b.has_image {
+                fpi_len += b.bimg_len as u32;
+            }
+            rnodes.push(b.rnode);
+            if with_details {
+                blocks.push(json!({
+                    "block_id": id,
+                    "relfilenode": { "spc": u32::from(b.rnode.spcNode), "db": u32::from(b.rnode.dbNode), "rel": u32::from(b.rnode.relNode) },
+                    "fork": fork_name(b.forknum),
+                    "blkno": b.blkno,
+                    "has_image": b.has_image,
+                    "image_length": if b.has_image { b.bimg_len as u32 } else { 0 },
+                    "apply_image": b.apply_image,
+                    "data_length": if b.has_data { b.data_len as u32 } else { 0 },
+                }));
+                let data = (b.has_data && !b.data.is_null())
+                    .then(|| std::slice::from_raw_parts(b.data as *const u8, b.data_len as usize));
+                datas.push((id as u8, data, b.has_image));
+            }
+        }
+        let (description, decoded) = if with_details {
+            let mut buf: pg_sys::StringInfoData = std::mem::zeroed();
+            pg_sys::initStringInfo(&mut buf);
+            if let Some(desc) = rmgr.rm_desc {
+                desc(&mut buf, state);
+            }
+            let d = CStr::from_ptr(buf.data).to_string_lossy().into_owned();
+            pg_sys::pfree(buf.data as *mut core::ffi::c_void);
+            let main = if (*r).main_data.is_null() {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts((*r).main_data as *const u8, (*r).main_data_len as usize)
+            };
+            (d, decode(rmid, info, main, &datas))
+        } else {
+            (String::new(), Value::Null)
+        };
+        RecordInfo {
+            start: Lsn((*state).ReadRecPtr),
+            end: Lsn((*state).EndRecPtr),
+            prev: Lsn(h.xl_prev),
+            xid: h.xl_xid.into_inner(),
+            rmid,
+            rmgr: rmgr_name,
+            record_type,
+            total_len: h.xl_tot_len,
+            main_len: (*r).main_data_len,
+            fpi_len,
+            blocks: Value::Array(blocks),
+            rnodes,
+            description,
+            decoded,
+        }
+    }
+}
+
+/// Structured decoding of one record by the pure decoders (glassheap's own records and
+/// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records).
+fn decode(rmid: u8, info: u8, main: &[u8], blocks: &[(u8, Option<&[u8]>, bool)]) -> Value {
+    let refs: Vec<BlockRef<'_>> = blocks
+        .iter()
+        .map(|&(block_id, data, has_image)| BlockRef {
+            block_id,
+            data,
+            has_image,
+        })
+        .collect();
+    glassheap_format::waldecode::decode(rmid, info, main, &refs)
+}
+
+#[pg_extern]
+#[allow(clippy::type_complexity)]
+fn wal_records(
+    start_lsn: Lsn,
+    end_lsn: default!(Option<Lsn>, "NULL"),
+    rel: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(start_lsn, Lsn),
+        name!(end_lsn, Lsn),
+        name!(prev_lsn, Lsn),
+        name!(xid, Xid),
+        name!(rmgr, String),
+        name!(record_type, String),
+        name!(record_length, i32),
+        name!(main_data_length, i32),
+        name!(fpi_length, i32),
+        name!(blocks, JsonB),
+        name!(description, String),
+        name!(decoded, JsonB),
+    ),
+> {
+    let (start, end) = validate(start_lsn, end_lsn);
+    let target = rel.map(|r| {
+        // SAFETY: r is open.
+        let kind = unsafe { (*(*r.as_ptr()).rd_rel).relkind } as u8;
+        if !matches!(
+            kind,
+            pg_sys::RELKIND_RELATION
+                | pg_sys::RELKIND_INDEX
+                | pg_sys::RELKIND_SEQUENCE
+                | pg_sys::RELKIND_TOASTVALUE
+                | pg_sys::RELKIND_MATVIEW
+        ) {
+            super::raise(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!(
+                    "cannot filter WAL records by relation \"{}\": it has no storage",
+                    r.name()
+                ),
+            );
+        }
+        crate::pg::rel::relfilenode(r.as_ptr())
+    });
+    let mut reader = Reader::open(start);
+    let mut rows = Vec::new();
+    while let Some(state) = reader.next() {
+        // SAFETY: state is the reader's current record.
+        if Lsn(unsafe { (*state).EndRecPtr }) > end {
+            break;
+        }
+        let ri = record_info(state, true);
+        if let Some(t) = &target {
+            if !ri
+                .rnodes
+                .iter()
+                .any(|n| n.relNode == t.relNode && n.dbNode == t.dbNode && n.spcNode == t.spcNode)
+            {
+                continue;
+            }
+        }
+        rows.push((
+            ri.start,
+            ri.end,
+            ri.prev,
+            Xid(ri.xid),
+            ri.rmgr,
+            ri.record_type,
+            ri.total_len as i32,
+            ri.main_len as i32,
+            ri.fpi_len as i32,
+            JsonB(ri.blocks),
+            ri.description,
+            JsonB(ri.decoded),
+        ));
+    }
+    TableIterator::new(rows)
+}
+
+#[derive(Default)]
+struct Stat {
+    count: i64,
+    record: i64,
+    fpi: i64,
+}
+
+#[pg_extern]
+#[allow(clippy::type_complexity)]
+fn wal_stats(
+    start_lsn: Lsn,
+    end_lsn: default!(Option<Lsn>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(rmgr, String),
+        name!(record_type, String),
+        name!(count, i64),
+        name!(count_percent, f64),
+        name!(record_size, i64),
+        name!(record_size_percent, f64),
+        name!(fpi_size, i64),
+        name!(fpi_size_percent, f64),
+        name!(combined_size, i64),
+        name!(combined_size_percent, f64),
+    ),
+> {
+    let (start, end) = validate(start_lsn, end_lsn);
+    let mut reader = Reader::open(start);
+    let mut by_type: BTreeMap<(u8, String, String), Stat> = BTreeMap::new();
+    while let Some(state) = reader.next() {
+        // SAFETY: state is the reader's current record.
+        if Lsn(unsafe { (*state).EndRecPtr }) > end {
+            break;
+        }
+        let ri = record_info(state, false);
+        let s = by_type
+            .entry((ri.rmid, ri.rmgr, ri.record_type))
+            .or_default();
+        s.count += 1;
+        s.record += (ri.total_len - ri.fpi_len) as i64;
+        s.fpi += ri.fpi_len as i64;
+    }
+    let total = by_type.values().fold(Stat::default(), |a, s| Stat {
+        count: a.count + s.count,
+        record: a.record + s.record,
+        fpi: a.fpi + s.fpi,
+    });
+    let pct = |n: i64, d: i64| {
+        if d == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / d as f64
+        }
+    };
+    let rows: Vec<_> = by_type
+        .into_iter()
+        .map(|((_, rmgr, rt), s)| {
+            (
+                rmgr,
+                rt,
+                s.count,
+                pct(s.count, total.count),
+                s.record,
+                pct(s.record, total.record),
+                s.fpi,
+                pct(s.fpi, total.fpi),
+                s.record + s.fpi,
+                pct(s.record + s.fpi, total.record + total.fpi),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
