@@ -14,6 +14,10 @@ PG_BIN="$PG_PREFIX/bin"
 PG_CONFIG="$PG_BIN/pg_config"
 PGXS_TEST="$PG_PREFIX/lib/pgxs/src/test"
 export PGRX_HOME="$REPO_ROOT/target/pgrx-home"
+# Servers started from here must not inherit RUST_BACKTRACE: pgrx would append a Rust
+# backtrace to the DETAIL of every ERROR raised inside an extension call, which makes
+# expected test output depend on the caller's environment.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

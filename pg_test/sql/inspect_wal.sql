@@ -1,0 +1,192 @@
+-- glassheap.wal_records / wal_stats vs pg_walinspect over the same LSN range.
+-- Nothing prints raw LSNs or xids: both sides are compared in SQL.
+SET client_min_messages = warning;
+
+CREATE TABLE iw_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off);
+CREATE TABLE iw_range (name text PRIMARY KEY, lsn pg_lsn);
+INSERT INTO iw_range VALUES ('start', pg_current_wal_insert_lsn());
+
+INSERT INTO iw_t SELECT g, 'v' || g, g FROM generate_series(1, 200) g;
+UPDATE iw_t SET n = n + 1 WHERE k = 1;                 -- HOT
+UPDATE iw_t SET k = k + 1000 WHERE k = 2;              -- non-HOT, key change
+DELETE FROM iw_t WHERE k = 3;
+SELECT k FROM iw_t WHERE k = 4 FOR UPDATE;             -- row lock
+INSERT INTO iw_t VALUES (5, 'dup', 0) ON CONFLICT (k) DO UPDATE SET n = -1;
+INSERT INTO iw_t VALUES (300, 'spec', 0) ON CONFLICT DO NOTHING;   -- speculative insert
+BEGIN;
+SAVEPOINT s1;
+INSERT INTO iw_t VALUES (301, 'sub', 1);
+RELEASE s1;
+COMMIT;                                                -- commit with subxacts
+BEGIN; INSERT INTO iw_t VALUES (302, 'gone', 1); ROLLBACK;   -- abort record
+COPY iw_t FROM stdin;
+400	copied	1
+401	copied	2
+\.
+CREATE TABLE iw_trunc (a int);
+TRUNCATE iw_trunc;
+VACUUM (FREEZE) iw_t;
+SELECT pg_switch_wal() IS NOT NULL AS switched;
+INSERT INTO iw_t VALUES (500, 'after switch', 0);
+INSERT INTO iw_range VALUES ('end', pg_current_wal_flush_lsn());
+
+-- same records, same rmgr and type, same header fields and rm_desc text
+SELECT count(*) > 30 AS enough_records,
+       count(*) FILTER (WHERE g.start_lsn IS NULL OR p.start_lsn IS NULL
+         OR g.rmgr IS DISTINCT FROM p.resource_manager OR g.record_type IS DISTINCT FROM p.record_type
+         OR g.end_lsn IS DISTINCT FROM p.end_lsn OR g.prev_lsn IS DISTINCT FROM p.prev_lsn
+         OR g.xid IS DISTINCT FROM p.xid OR g.record_length IS DISTINCT FROM p.record_length
+         OR g.main_data_length IS DISTINCT FROM p.main_data_length
+         OR g.fpi_length IS DISTINCT FROM p.fpi_length
+         OR g.description IS DISTINCT FROM p.description) AS mismatches
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end')) g
+FULL JOIN pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'start'),
+                                  (SELECT lsn FROM iw_range WHERE name = 'end')) p
+  ON g.start_lsn = p.start_lsn;
+
+-- the record types we expect to have seen (from our own statements)
+SELECT rmgr, record_type
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end'))
+WHERE (rmgr, record_type) IN (('Heap', 'INSERT'), ('Heap', 'HOT_UPDATE'), ('Heap', 'UPDATE'),
+  ('Heap', 'DELETE'), ('Heap', 'LOCK'), ('Heap', 'HEAP_CONFIRM'),
+  ('Heap2', 'MULTI_INSERT'), ('Transaction', 'COMMIT'), ('Transaction', 'ABORT'),
+  ('XLOG', 'SWITCH'), ('Btree', 'INSERT_LEAF'))
+GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- every decoded record parsed; other rmgrs say so (lists offenders, expected none)
+SELECT DISTINCT rmgr, record_type, decoded ? 'error' AS error,
+       rmgr NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AS other_rmgr
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end'))
+WHERE decoded ? 'error'
+   OR (rmgr NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap')
+       AND decoded IS DISTINCT FROM '{"undecoded": true}')
+   OR (rmgr IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AND NOT decoded ? 'record_type')
+   OR NOT (jsonb_array_length(blocks) = 0 OR blocks -> 0 ? 'relfilenode');
+
+-- rel filter: exactly the records with a block reference to iw_t's relfilenode
+WITH node AS (
+  SELECT format('rel %s/%s/%s', CASE WHEN reltablespace = 0 THEN
+                  (SELECT oid FROM pg_tablespace WHERE spcname = 'pg_default') ELSE reltablespace END,
+                (SELECT oid FROM pg_database WHERE datname = current_database()),
+                pg_relation_filenode('iw_t')) AS tag
+  FROM pg_class WHERE oid = 'iw_t'::regclass)
+SELECT filtered > 200 AS enough, filtered = walinspect_with_block_ref AS same_count FROM (
+SELECT (SELECT count(*) FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end'), 'iw_t')) AS filtered,
+       (SELECT count(*) FROM pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end')), node
+        WHERE block_ref ~ (tag || '( |,|$)')) AS walinspect_with_block_ref) c;
+
+-- decoded main data agrees with the rmgr's own rm_desc text
+SELECT count(*) > 200 AS checked, count(*) FILTER (WHERE NOT ok) AS mismatches FROM (
+  SELECT CASE
+    WHEN rmgr IN ('Heap', 'Heap2') AND decoded->>'record_type' <> record_type
+      THEN false
+    WHEN rmgr = 'Heap' AND record_type IN ('INSERT', 'INSERT+INIT', 'DELETE')
+      THEN description LIKE format('off %s flags %%', decoded->>'offnum')
+    WHEN rmgr = 'Heap' AND record_type IN ('UPDATE', 'HOT_UPDATE', 'UPDATE+INIT', 'HOT_UPDATE+INIT')
+      THEN description LIKE format('off %s xmax %s flags %% ; new off %s xmax %s',
+             decoded->>'old_offnum', decoded->>'old_xmax', decoded->>'new_offnum', decoded->>'new_xmax')
+    WHEN rmgr = 'Heap' AND record_type = 'LOCK'
+      THEN description LIKE format('off %s: xid %s: flags %%', decoded->>'offnum', decoded->>'locking_xid')
+    WHEN rmgr = 'Heap2' AND record_type LIKE 'MULTI_INSERT%'
+      THEN description LIKE format('%s tuples flags %%', decoded->>'ntuples')
+    WHEN rmgr = 'Btree' AND record_type LIKE 'INSERT_%'
+      THEN description = format('off %s', decoded->>'offnum')
+    WHEN rmgr = 'Transaction' AND record_type = 'COMMIT'
+      THEN decoded ? 'xact_time'
+    END AS ok
+  FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                             (SELECT lsn FROM iw_range WHERE name = 'end'))) x
+WHERE ok IS NOT NULL;
+
+-- a commit with a subtransaction lists it
+SELECT count(*) AS commits_with_subxacts
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end'))
+WHERE rmgr = 'Transaction' AND decoded ? 'subxacts'
+  AND jsonb_array_length(decoded->'subxacts') = 1 AND xid::text::bigint > 0;
+
+-- wal_stats == pg_get_wal_stats(..., per_record => true)
+SELECT count(*) > 5 AS enough_types, sum(g.count) = sum(p.count) AS same_total,
+       count(*) FILTER (WHERE g.rmgr IS NULL OR p.count IS NULL OR g.count <> p.count
+         OR g.record_size <> p.record_size OR g.fpi_size <> p.fpi_size
+         OR g.combined_size <> p.combined_size
+         OR abs(g.count_percent - p.count_percentage) > 1e-9
+         OR abs(g.record_size_percent - p.record_size_percentage) > 1e-9
+         OR abs(g.fpi_size_percent - p.fpi_size_percentage) > 1e-9
+         OR abs(g.combined_size_percent - p.combined_size_percentage) > 1e-9) AS mismatches
+FROM glassheap.wal_stats((SELECT lsn FROM iw_range WHERE name = 'start'),
+                         (SELECT lsn FROM iw_range WHERE name = 'end')) g
+FULL JOIN (SELECT * FROM pg_get_wal_stats((SELECT lsn FROM iw_range WHERE name = 'start'),
+                                          (SELECT lsn FROM iw_range WHERE name = 'end'), true)
+           WHERE count > 0) p
+  ON g.rmgr || '/' || g.record_type = p."resource_manager/record_type";
+
+-- default end LSN: up to the last flushed record
+SELECT count(*) > 0 AS till_now
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'));
+
+
+-- glassheap: its records go through the rmgr named glassheap; no Heap/Heap2 record
+-- ever names a glassheap relation
+CREATE TABLE iwg_t (k int PRIMARY KEY, v text, n int) USING glassheap;
+INSERT INTO iw_range VALUES ('gstart', pg_current_wal_insert_lsn());
+INSERT INTO iwg_t SELECT g, 'v' || g, g FROM generate_series(1, 50) g;
+UPDATE iwg_t SET n = n + 1 WHERE k = 1;
+DELETE FROM iwg_t WHERE k = 3;
+SELECT k FROM iwg_t WHERE k = 4 FOR UPDATE;
+INSERT INTO iwg_t VALUES (300, 'spec', 0) ON CONFLICT DO NOTHING;
+COPY iwg_t FROM stdin;
+400	copied	1
+401	copied	2
+\.
+INSERT INTO iw_range VALUES ('gend', pg_current_wal_flush_lsn());
+
+SELECT rmgr, record_type, count(*) > 0 AS seen
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
+                           (SELECT lsn FROM iw_range WHERE name = 'gend'), 'iwg_t')
+WHERE rmgr <> 'Btree'
+GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- the rel filter and pg_walinspect agree on glassheap records too
+WITH node AS (
+  SELECT format('rel %s/%s/%s', (SELECT oid FROM pg_tablespace WHERE spcname = 'pg_default'),
+                (SELECT oid FROM pg_database WHERE datname = current_database()),
+                pg_relation_filenode('iwg_t')) AS tag)
+SELECT g.n AS filtered, g.n = p.n AS same_count FROM
+  (SELECT count(*) AS n FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
+                           (SELECT lsn FROM iw_range WHERE name = 'gend'), 'iwg_t')) g,
+  (SELECT count(*) AS n FROM pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'gstart'),
+                           (SELECT lsn FROM iw_range WHERE name = 'gend')), node
+   WHERE block_ref ~ (tag || '( |,|$)') AND resource_manager = 'glassheap') p;
+
+-- decoded glassheap records: typed, no errors, offsets as in the rm_desc text
+SELECT count(*) AS records, count(*) FILTER (WHERE decoded ? 'error') AS decode_errors,
+       count(*) FILTER (WHERE decoded->>'record_type' IS DISTINCT FROM record_type) AS type_mismatches,
+       count(*) FILTER (WHERE record_type = 'INSERT'
+                        AND description NOT LIKE format('off %s %%', decoded->'block0'->>'offnum')) AS insert_offnum_mismatches
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
+                           (SELECT lsn FROM iw_range WHERE name = 'gend'))
+WHERE rmgr = 'glassheap';
+
+-- one INSERT decoded in full (xid-free fields)
+SELECT (decoded->'block0') - 'offnum' AS block0
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
+                           (SELECT lsn FROM iw_range WHERE name = 'gend'), 'iwg_t')
+WHERE rmgr = 'glassheap' AND record_type = 'INSERT' LIMIT 1;
+
+-- errors (terse: the details name LSNs)
+\set VERBOSITY terse
+SELECT * FROM glassheap.wal_records('FFFFFFFF/0');
+SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'), 'FFFFFFFF/0');
+SELECT * FROM glassheap.wal_stats('FFFFFFFF/0');
+SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'end'),
+                                    (SELECT lsn FROM iw_range WHERE name = 'start'));
+SELECT * FROM glassheap.wal_records('0/10');
+CREATE VIEW iw_view AS SELECT 1 AS one;
+SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'), NULL, 'iw_view');
+\set VERBOSITY default
