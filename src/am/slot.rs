@@ -251,7 +251,8 @@ pub unsafe fn deform_range(
                     off
                 } else {
                     slow = true;
-                    attr_start(data, off, &desc, i + 1).unwrap_or_else(|e| corrupt(errtid, &e.to_string()))
+                    attr_start(data, off, &desc, i + 1)
+                        .unwrap_or_else(|e| corrupt(errtid, &e.to_string()))
                 }
             } else {
                 let s = align_nominal(off, desc.align);
@@ -260,7 +261,8 @@ pub unsafe fn deform_range(
                 }
                 s
             };
-            let size = attr_size(data, start, &desc, i + 1).unwrap_or_else(|e| corrupt(errtid, &e.to_string()));
+            let size = attr_size(data, start, &desc, i + 1)
+                .unwrap_or_else(|e| corrupt(errtid, &e.to_string()));
             let rest = &data[start..];
             let p = rest.as_ptr();
             *values.add(i) = if (*att).attbyval {

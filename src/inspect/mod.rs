@@ -4,8 +4,11 @@
 //! functions only fetch bytes through PostgreSQL and turn decoded structs into rows.
 //! All are superuser-only by default (EXECUTE revoked from PUBLIC), like contrib's.
 
+mod mvcc;
+mod pagemap;
 mod rawpage;
 mod stats;
+mod trace;
 mod types;
 mod values;
 mod verify;

@@ -10,13 +10,94 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;
 
-#[derive(Default)]
-struct Counts {
-    tuple_count: i64,
-    tuple_len: i64,
-    dead_count: i64,
-    dead_len: i64,
-    free: i64,
+/// What one page holds, as pgstattuple counts it, plus what page_map draws.
+#[derive(Default, Clone, Copy)]
+pub(super) struct PageCensus {
+    pub live: i64,
+    pub live_len: i64,
+    pub dead: i64,
+    pub dead_len: i64,
+    /// live versions whose xmin is frozen
+    pub frozen: i64,
+    /// PageGetHeapFreeSpace
+    pub free: i64,
+    /// PD_ALL_VISIBLE
+    pub all_visible: bool,
+    pub is_new: bool,
+}
+
+/// Counts every page of `rel` under a dirty snapshot (pgstattuple's rule), without
+/// pruning anything.
+pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
+    let am = table_am(rel);
+    check_not_other_temp(rel);
+    let r = rel.as_ptr();
+    let mut pages = Vec::new();
+    // SAFETY: the relation is open with AccessShareLock; each block is read and examined
+    // under a share lock, as pgstattuple does.
+    unsafe {
+        let mut dirty: pg_sys::SnapshotData = std::mem::zeroed();
+        dirty.snapshot_type = pg_sys::SnapshotType::SNAPSHOT_DIRTY;
+        let nblocks = crate::pg::rel::nblocks(r);
+        let strategy = pg_sys::GetAccessStrategy(pg_sys::BufferAccessStrategyType::BAS_BULKREAD);
+        let ctx = (am == Am::Glassheap).then(|| VisCtx::new(r, &mut dirty));
+        for blk in 0..nblocks {
+            pgrx::check_for_interrupts!();
+            let buf = pg_sys::ReadBufferExtended(
+                r,
+                pg_sys::ForkNumber::MAIN_FORKNUM,
+                blk,
+                pg_sys::ReadBufferMode::RBM_NORMAL,
+                strategy,
+            );
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = PageRef::of_buffer(buf);
+            let mut c = PageCensus {
+                is_new: page.is_new(),
+                all_visible: !page.is_new() && page.is_all_visible(),
+                ..Default::default()
+            };
+            let max = if page.is_new() { 0 } else { page.max_offset() };
+            for off in 1..=max {
+                let (flags, o, len) = page.lp(off);
+                if flags != LP_NORMAL || o + len > pg_sys::BLCKSZ as usize {
+                    continue;
+                }
+                let tup = page.item(off);
+                let (live, frozen) = match ctx.as_ref() {
+                    Some(ctx) => {
+                        let live = ctx.check(buf, blk, off, tup);
+                        (live, crate::pg::page::read_header(tup).xmin_frozen())
+                    }
+                    None => {
+                        let mut t = pg_sys::HeapTupleData {
+                            t_len: len as u32,
+                            t_self: crate::pg::rel::make_tid(blk, off),
+                            t_tableOid: (*r).rd_id,
+                            t_data: tup as pg_sys::HeapTupleHeader,
+                        };
+                        let live = pg_sys::HeapTupleSatisfiesVisibility(&mut t, &mut dirty, buf);
+                        let im = (*(tup as pg_sys::HeapTupleHeader)).t_infomask as u32;
+                        let frozen_bits = pg_sys::HEAP_XMIN_COMMITTED | pg_sys::HEAP_XMIN_INVALID;
+                        (live, im & frozen_bits == frozen_bits)
+                    }
+                };
+                if live {
+                    c.live += 1;
+                    c.live_len += len as i64;
+                    c.frozen += frozen as i64;
+                } else {
+                    c.dead += 1;
+                    c.dead_len += len as i64;
+                }
+            }
+            c.free = pg_sys::PageGetHeapFreeSpace(page.0) as i64;
+            pg_sys::UnlockReleaseBuffer(buf);
+            pages.push(c);
+        }
+        pg_sys::FreeAccessStrategy(strategy);
+    }
+    pages
 }
 
 #[pg_extern]
@@ -37,64 +118,16 @@ fn stats(
         name!(free_percent, f64),
     ),
 > {
-    let am = table_am(&rel);
-    check_not_other_temp(&rel);
-    let r = rel.as_ptr();
-    let mut c = Counts::default();
-    // SAFETY: the relation is open with AccessShareLock; each block is read and examined
-    // under a share lock, as pgstattuple does.
-    let nblocks = unsafe {
-        let mut dirty: pg_sys::SnapshotData = std::mem::zeroed();
-        dirty.snapshot_type = pg_sys::SnapshotType::SNAPSHOT_DIRTY;
-        let nblocks = crate::pg::rel::nblocks(r);
-        let strategy = pg_sys::GetAccessStrategy(pg_sys::BufferAccessStrategyType::BAS_BULKREAD);
-        let mut ctx = (am == Am::Glassheap).then(|| VisCtx::new(r, &mut dirty));
-        for blk in 0..nblocks {
-            pgrx::check_for_interrupts!();
-            let buf = pg_sys::ReadBufferExtended(
-                r,
-                pg_sys::ForkNumber::MAIN_FORKNUM,
-                blk,
-                pg_sys::ReadBufferMode::RBM_NORMAL,
-                strategy,
-            );
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
-            let page = PageRef::of_buffer(buf);
-            if let Some(ctx) = ctx.as_mut() {
-                ctx.refresh_ssi();
-            }
-            for off in 1..=page.max_offset() {
-                let (flags, o, len) = page.lp(off);
-                if flags != LP_NORMAL || o + len > pg_sys::BLCKSZ as usize {
-                    continue;
-                }
-                let tup = page.item(off);
-                let live = match ctx.as_ref() {
-                    Some(ctx) => ctx.check(buf, blk, off, tup),
-                    None => {
-                        let mut t = pg_sys::HeapTupleData {
-                            t_len: len as u32,
-                            t_self: crate::pg::rel::make_tid(blk, off),
-                            t_tableOid: (*r).rd_id,
-                            t_data: tup as pg_sys::HeapTupleHeader,
-                        };
-                        pg_sys::HeapTupleSatisfiesVisibility(&mut t, &mut dirty, buf)
-                    }
-                };
-                if live {
-                    c.tuple_count += 1;
-                    c.tuple_len += len as i64;
-                } else {
-                    c.dead_count += 1;
-                    c.dead_len += len as i64;
-                }
-            }
-            c.free += pg_sys::PageGetHeapFreeSpace(page.0) as i64;
-            pg_sys::UnlockReleaseBuffer(buf);
-        }
-        pg_sys::FreeAccessStrategy(strategy);
-        nblocks
-    };
+    let pages = census(&rel);
+    let nblocks = pages.len();
+    let c = pages.iter().fold(PageCensus::default(), |a, p| PageCensus {
+        live: a.live + p.live,
+        live_len: a.live_len + p.live_len,
+        dead: a.dead + p.dead,
+        dead_len: a.dead_len + p.dead_len,
+        free: a.free + p.free,
+        ..a
+    });
     let table_len = nblocks as i64 * pg_sys::BLCKSZ as i64;
     // pgstattuple prints percentages with "%.2f" and reads them back; do the same so
     // the two agree exactly (Rust's {:.2} rounds the exact binary value like printf).
@@ -108,10 +141,10 @@ fn stats(
     };
     TableIterator::once((
         table_len,
-        c.tuple_count,
-        c.tuple_len,
-        pct(c.tuple_len),
-        c.dead_count,
+        c.live,
+        c.live_len,
+        pct(c.live_len),
+        c.dead,
         c.dead_len,
         pct(c.dead_len),
         c.free,

@@ -20,7 +20,7 @@ fn err(msg: String, detail: Option<String>) -> ! {
 
 /// The range to read: pg_walinspect's rules (no future LSNs, start before end), plus a
 /// clear error when the start lies in WAL that has already been removed.
-fn validate(start: Lsn, end: Option<Lsn>) -> (Lsn, Lsn) {
+pub(super) fn validate(start: Lsn, end: Option<Lsn>) -> (Lsn, Lsn) {
     // SAFETY: reads of the WAL position counters.
     let (curr, seg_size, last_removed) = unsafe {
         let curr = if pg_sys::RecoveryInProgress() {
@@ -135,25 +135,63 @@ impl Drop for Reader {
     }
 }
 
-/// What one record looks like.
-struct RecordInfo {
+/// Every record that starts at or after `start` and ends by `end`, decoded; with a
+/// `target`, only those with a block reference to that relfilenode.
+pub(super) fn read_records(
     start: Lsn,
     end: Lsn,
-    prev: Lsn,
-    xid: u32,
-    rmid: u8,
-    rmgr: String,
-    record_type: String,
-    total_len: u32,
-    main_len: u32,
-    fpi_len: u32,
-    blocks: Value,
-    rnodes: Vec<pg_sys::RelFileNode>,
-    description: String,
-    decoded: Value,
+    target: Option<&pg_sys::RelFileNode>,
+) -> Vec<RecordInfo> {
+    let mut reader = Reader::open(start);
+    let mut out = Vec::new();
+    while let Some(state) = reader.next() {
+        // SAFETY: state is the reader's current record.
+        if Lsn(unsafe { (*state).EndRecPtr }) > end {
+            break;
+        }
+        let ri = record_info(state, true);
+        if let Some(t) = target {
+            if !ri
+                .rnodes
+                .iter()
+                .any(|n| n.relNode == t.relNode && n.dbNode == t.dbNode && n.spcNode == t.spcNode)
+            {
+                continue;
+            }
+        }
+        out.push(ri);
+    }
+    out
 }
 
-fn fork_name(f: pg_sys::ForkNumber::Type) -> &'static str {
+/// The WAL up to `end` can be read only once it is flushed; a caller that wants what
+/// it just wrote flushes first (as a commit would).
+pub(super) fn flush_to(end: u64) {
+    // SAFETY: XLogFlush of an LSN this backend has already inserted up to.
+    unsafe { pg_sys::XLogFlush(end) };
+}
+
+/// What one record looks like.
+pub(super) struct RecordInfo {
+    pub(super) start: Lsn,
+    pub(super) end: Lsn,
+    pub(super) prev: Lsn,
+    pub(super) xid: u32,
+    pub(super) rmid: u8,
+    pub(super) rmgr: String,
+    pub(super) record_type: String,
+    pub(super) total_len: u32,
+    pub(super) main_len: u32,
+    pub(super) fpi_len: u32,
+    pub(super) blocks: Value,
+    pub(super) rnodes: Vec<pg_sys::RelFileNode>,
+    /// fork and block of each block reference, in the order of `rnodes`
+    pub(super) block_nums: Vec<(pg_sys::ForkNumber::Type, u32)>,
+    pub(super) description: String,
+    pub(super) decoded: Value,
+}
+
+pub(super) fn fork_name(f: pg_sys::ForkNumber::Type) -> &'static str {
     match f {
         pg_sys::ForkNumber::MAIN_FORKNUM => "main",
         pg_sys::ForkNumber::FSM_FORKNUM => "fsm",
@@ -188,6 +226,7 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
         };
         let mut fpi_len = 0u32;
         let mut rnodes = Vec::new();
+        let mut block_nums = Vec::new();
         let mut blocks = Vec::new();
         let mut datas: Vec<(u8, Option<&[u8]>, bool)> = Vec::new();
         for id in 0..=((*r).max_block_id.max(-1)) {
@@ -199,6 +238,7 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
                 fpi_len += b.bimg_len as u32;
             }
             rnodes.push(b.rnode);
+            block_nums.push((b.forknum, b.blkno));
             if with_details {
                 blocks.push(json!({
                     "block_id": id,
@@ -245,6 +285,7 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
             fpi_len,
             blocks: Value::Array(blocks),
             rnodes,
+            block_nums,
             description,
             decoded,
         }
@@ -310,23 +351,8 @@ fn wal_records(
         }
         crate::pg::rel::relfilenode(r.as_ptr())
     });
-    let mut reader = Reader::open(start);
     let mut rows = Vec::new();
-    while let Some(state) = reader.next() {
-        // SAFETY: state is the reader's current record.
-        if Lsn(unsafe { (*state).EndRecPtr }) > end {
-            break;
-        }
-        let ri = record_info(state, true);
-        if let Some(t) = &target {
-            if !ri
-                .rnodes
-                .iter()
-                .any(|n| n.relNode == t.relNode && n.dbNode == t.dbNode && n.spcNode == t.spcNode)
-            {
-                continue;
-            }
-        }
+    for ri in read_records(start, end, target.as_ref()) {
         rows.push((
             ri.start,
             ri.end,

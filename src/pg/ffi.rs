@@ -70,3 +70,9 @@ unsafe extern "C-unwind" {
     #[link_name = "wal_segment_close"]
     pub fn c_wal_segment_close(state: *mut pg_sys::XLogReaderState);
 }
+
+#[pg_guard]
+unsafe extern "C-unwind" {
+    // utils/relfilenodemap.h
+    pub fn RelidByRelfilenode(reltablespace: pg_sys::Oid, relfilenode: pg_sys::Oid) -> pg_sys::Oid;
+}

@@ -45,9 +45,9 @@ pub fn varsize_any(p: &[u8]) -> Option<usize> {
     if b0 == 0x01 {
         // 1-byte header 0x01: external datum; its size depends on the tag in byte 1.
         let body = match *p.get(1)? {
-            1 => 8,      // varatt_indirect: a pointer
-            2 | 3 => 8,  // varatt_expanded: a pointer
-            18 => 16,    // varatt_external (on-disk TOAST pointer)
+            1 => 8,     // varatt_indirect: a pointer
+            2 | 3 => 8, // varatt_expanded: a pointer
+            18 => 16,   // varatt_external (on-disk TOAST pointer)
             _ => return None,
         };
         Some(2 + body)
@@ -64,10 +64,18 @@ pub fn varsize_any(p: &[u8]) -> Option<usize> {
 /// Where an attribute starts when the previous one ended at `off` (att_align_pointer: a
 /// varlena whose first byte is not a pad byte starts a short 1-byte header, unaligned).
 #[inline]
-pub fn attr_start(data: &[u8], off: usize, d: &AttrDesc, attnum: usize) -> Result<usize, AttrError> {
+pub fn attr_start(
+    data: &[u8],
+    off: usize,
+    d: &AttrDesc,
+    attnum: usize,
+) -> Result<usize, AttrError> {
     if d.len == -1 {
         match data.get(off) {
-            None => Err(AttrError { attnum, what: "starts past the end of the tuple" }),
+            None => Err(AttrError {
+                attnum,
+                what: "starts past the end of the tuple",
+            }),
             Some(0) => Ok(align_nominal(off, d.align)),
             Some(_) => Ok(off),
         }
@@ -78,22 +86,48 @@ pub fn attr_start(data: &[u8], off: usize, d: &AttrDesc, attnum: usize) -> Resul
 
 /// The length of the attribute stored at `start`, checked to lie within `data`.
 #[inline]
-pub fn attr_size(data: &[u8], start: usize, d: &AttrDesc, attnum: usize) -> Result<usize, AttrError> {
-    let rest = data.get(start..).ok_or(AttrError { attnum, what: "starts past the end of the tuple" })?;
+pub fn attr_size(
+    data: &[u8],
+    start: usize,
+    d: &AttrDesc,
+    attnum: usize,
+) -> Result<usize, AttrError> {
+    let rest = data.get(start..).ok_or(AttrError {
+        attnum,
+        what: "starts past the end of the tuple",
+    })?;
     let size = match d.len {
         -1 => match varsize_any(rest) {
-            Some(0) | None => return Err(AttrError { attnum, what: "has an invalid varlena header" }),
+            Some(0) | None => {
+                return Err(AttrError {
+                    attnum,
+                    what: "has an invalid varlena header",
+                })
+            }
             Some(s) => s,
         },
         -2 => match rest.iter().position(|&c| c == 0) {
             Some(p) => p + 1,
-            None => return Err(AttrError { attnum, what: "is an unterminated cstring" }),
+            None => {
+                return Err(AttrError {
+                    attnum,
+                    what: "is an unterminated cstring",
+                })
+            }
         },
         n if n > 0 => n as usize,
-        _ => return Err(AttrError { attnum, what: "has an invalid attlen" }),
+        _ => {
+            return Err(AttrError {
+                attnum,
+                what: "has an invalid attlen",
+            })
+        }
     };
     if size > rest.len() {
-        return Err(AttrError { attnum, what: "extends past the end of the tuple" });
+        return Err(AttrError {
+            attnum,
+            what: "extends past the end of the tuple",
+        });
     }
     Ok(size)
 }
@@ -104,12 +138,20 @@ pub enum AttrSlice {
     Null,
     /// Beyond the tuple's natts (added by ALTER TABLE later): the catalog's default.
     Missing,
-    Value { start: usize, len: usize },
+    Value {
+        start: usize,
+        len: usize,
+    },
 }
 
 /// Splits a tuple's data area into its attributes. `nulls` is the heap-convention bitmap
 /// (bit set = not null) when the tuple has one.
-pub fn split(data: &[u8], natts: usize, nulls: Option<&[u8]>, descs: &[AttrDesc]) -> Result<Vec<AttrSlice>, AttrError> {
+pub fn split(
+    data: &[u8],
+    natts: usize,
+    nulls: Option<&[u8]>,
+    descs: &[AttrDesc],
+) -> Result<Vec<AttrSlice>, AttrError> {
     let mut out = Vec::with_capacity(descs.len());
     let mut off = 0usize;
     for (i, d) in descs.iter().enumerate() {
@@ -118,7 +160,10 @@ pub fn split(data: &[u8], natts: usize, nulls: Option<&[u8]>, descs: &[AttrDesc]
             continue;
         }
         if let Some(bits) = nulls {
-            let byte = *bits.get(i / 8).ok_or(AttrError { attnum: i + 1, what: "is not covered by the null bitmap" })?;
+            let byte = *bits.get(i / 8).ok_or(AttrError {
+                attnum: i + 1,
+                what: "is not covered by the null bitmap",
+            })?;
             if byte & (1 << (i % 8)) == 0 {
                 out.push(AttrSlice::Null);
                 continue;
@@ -137,10 +182,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const INT4: AttrDesc = AttrDesc { len: 4, align: b'i', byval: true };
-    const INT8: AttrDesc = AttrDesc { len: 8, align: b'd', byval: true };
-    const TEXT: AttrDesc = AttrDesc { len: -1, align: b'i', byval: false };
-    const CHAR: AttrDesc = AttrDesc { len: 1, align: b'c', byval: true };
+    const INT4: AttrDesc = AttrDesc {
+        len: 4,
+        align: b'i',
+        byval: true,
+    };
+    const INT8: AttrDesc = AttrDesc {
+        len: 8,
+        align: b'd',
+        byval: true,
+    };
+    const TEXT: AttrDesc = AttrDesc {
+        len: -1,
+        align: b'i',
+        byval: false,
+    };
+    const CHAR: AttrDesc = AttrDesc {
+        len: 1,
+        align: b'c',
+        byval: true,
+    };
 
     #[test]
     fn alignment_and_short_varlena() {
@@ -148,7 +209,14 @@ mod tests {
         let mut data = vec![b'x', 0x07, b'a', b'b', 0, 0, 0, 0];
         data.extend_from_slice(&5i64.to_le_bytes());
         let s = split(&data, 3, None, &[CHAR, TEXT, INT8]).unwrap();
-        assert_eq!(s, vec![AttrSlice::Value { start: 0, len: 1 }, AttrSlice::Value { start: 1, len: 3 }, AttrSlice::Value { start: 8, len: 8 }]);
+        assert_eq!(
+            s,
+            vec![
+                AttrSlice::Value { start: 0, len: 1 },
+                AttrSlice::Value { start: 1, len: 3 },
+                AttrSlice::Value { start: 8, len: 8 }
+            ]
+        );
     }
 
     #[test]

@@ -78,13 +78,19 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 impl HeapHeader {
     pub fn decode(item: &[u8]) -> Result<HeapHeader, HeapTupleError> {
         if item.len() < HEAP_HEADER_SIZE {
-            return Err(HeapTupleError(format!("item of {} bytes is shorter than a heap tuple header", item.len())));
+            return Err(HeapTupleError(format!(
+                "item of {} bytes is shorter than a heap tuple header",
+                item.len()
+            )));
         }
         Ok(HeapHeader {
             xmin: u32_at(item, 0),
             xmax: u32_at(item, 4),
             field3: u32_at(item, 8),
-            ctid: (((u16_at(item, 12) as u32) << 16) | u16_at(item, 14) as u32, u16_at(item, 16)),
+            ctid: (
+                ((u16_at(item, 12) as u32) << 16) | u16_at(item, 14) as u32,
+                u16_at(item, 16),
+            ),
             infomask2: u16_at(item, 18),
             infomask: u16_at(item, 20),
             hoff: item[22],
@@ -118,7 +124,10 @@ impl HeapHeader {
         let nbytes = (self.natts() as usize).div_ceil(8);
         let end = HEAP_HEADER_SIZE + nbytes;
         if end > self.hoff as usize || end > item.len() {
-            return Err(HeapTupleError(format!("null bitmap of {nbytes} bytes does not fit before t_hoff {}", self.hoff)));
+            return Err(HeapTupleError(format!(
+                "null bitmap of {nbytes} bytes does not fit before t_hoff {}",
+                self.hoff
+            )));
         }
         Ok(Some(bits_text(&item[HEAP_HEADER_SIZE..end])))
     }
@@ -182,7 +191,16 @@ mod tests {
         assert_eq!(h.xmin, 700);
         assert_eq!(h.ctid, (3, 7));
         assert_eq!(h.natts(), 2);
-        assert_eq!(h.flag_names(), vec!["hasnull", "hasvarwidth", "xmin_committed", "xmax_invalid", "hot_updated"]);
+        assert_eq!(
+            h.flag_names(),
+            vec![
+                "hasnull",
+                "hasvarwidth",
+                "xmin_committed",
+                "xmax_invalid",
+                "hot_updated"
+            ]
+        );
         assert_eq!(h.null_bits(&t).unwrap().as_deref(), Some("10000000"));
     }
 
@@ -195,5 +213,114 @@ mod tests {
                 let _ = h.fields_json();
             }
         }
+    }
+}
+
+/// The facts heap's visibility rules read from a heap tuple header, restated as a
+/// glassheap header so one implementation of the rules (crate::visibility) can judge and
+/// explain both formats. Heap's infomask bits map one to one onto glassheap's hint and
+/// multixact flags; heap's lock bits and HEAP_KEYS_UPDATED onto the xmax mode (heap's
+/// HEAP_XMAX_IS_LOCKED_ONLY test, restated); t_cid onto aux. The version pointer is not
+/// carried over (visibility does not read it).
+pub fn rules_view(h: &HeapHeader) -> crate::tuple::TupleHeader {
+    use crate::tuple::{pack_info, TupleFlags, XmaxMode, NEXT_NONE};
+    let im = Infomask::from_bits_retain(h.infomask);
+    let im2 = Infomask2::from_bits_retain(h.infomask2);
+    let mut f = TupleFlags::empty();
+    for (heap_bit, ours) in [
+        (Infomask::XMIN_COMMITTED, TupleFlags::XMIN_COMMITTED),
+        (Infomask::XMIN_INVALID, TupleFlags::XMIN_INVALID),
+        (Infomask::XMAX_COMMITTED, TupleFlags::XMAX_COMMITTED),
+        (Infomask::XMAX_INVALID, TupleFlags::XMAX_INVALID),
+        (Infomask::XMAX_IS_MULTI, TupleFlags::XMAX_IS_MULTI),
+        (Infomask::HASNULL, TupleFlags::HAS_NULLS),
+        (Infomask::COMBOCID, TupleFlags::COMBO_CID),
+    ] {
+        if im.contains(heap_bit) {
+            f |= ours;
+        }
+    }
+    if im2.contains(Infomask2::ONLY_TUPLE) {
+        f |= TupleFlags::HEAP_ONLY;
+    }
+    // HEAP_XMAX_IS_LOCKED_ONLY: the lock-only bit, or a plain (non-multi) exclusive lock
+    let excl_only = im
+        & (Infomask::XMAX_IS_MULTI | Infomask::XMAX_KEYSHR_LOCK | Infomask::XMAX_EXCL_LOCK)
+        == Infomask::XMAX_EXCL_LOCK;
+    let lock_only = im.contains(Infomask::XMAX_LOCK_ONLY) || excl_only;
+    let mode = if lock_only {
+        let shr = im.contains(Infomask::XMAX_KEYSHR_LOCK);
+        let excl = im.contains(Infomask::XMAX_EXCL_LOCK);
+        match (shr, excl) {
+            (true, true) => XmaxMode::LockShare,
+            (true, false) => XmaxMode::LockKeyShare,
+            // heap does not tell FOR UPDATE from FOR NO KEY UPDATE on a lock-only xmax
+            // without KEYS_UPDATED; both exclude writers
+            (false, _) if im2.contains(Infomask2::KEYS_UPDATED) => XmaxMode::LockExclusive,
+            (false, _) => XmaxMode::LockNoKeyExclusive,
+        }
+    } else if im2.contains(Infomask2::KEYS_UPDATED) {
+        XmaxMode::Update
+    } else {
+        XmaxMode::NoKeyUpdate
+    };
+    crate::tuple::TupleHeader {
+        xmin: h.xmin,
+        xmax: h.xmax,
+        aux: h.field3,
+        info: pack_info(NEXT_NONE, h.natts().min(crate::tuple::MAX_NATTS), mode, f),
+    }
+}
+
+#[cfg(test)]
+mod rules_view_tests {
+    use super::*;
+    use crate::tuple::{TupleFlags, XmaxMode};
+
+    fn hdr(infomask: u16, infomask2: u16) -> HeapHeader {
+        HeapHeader {
+            xmin: 100,
+            xmax: 200,
+            field3: 3,
+            ctid: (0, 1),
+            infomask2: infomask2 | 2,
+            infomask,
+            hoff: 24,
+        }
+    }
+
+    #[test]
+    fn hint_bits_and_multi_carry_over() {
+        let v = rules_view(&hdr(0x0100 | 0x0800, 0));
+        assert!(v.xmin_committed() && v.xmax_invalid() && !v.xmin_invalid());
+        let v = rules_view(&hdr(0x0100 | 0x0200, 0));
+        assert!(v.xmin_frozen());
+        let v = rules_view(&hdr(0x1000 | 0x0400, 0));
+        assert!(v.xmax_is_multi() && v.xmax_committed());
+        assert_eq!((v.xmin, v.xmax, v.aux, v.natts()), (100, 200, 3, 2));
+        assert!(rules_view(&hdr(0x0020, 0)).has(TupleFlags::COMBO_CID));
+    }
+
+    #[test]
+    fn lock_only_follows_heap_xmax_is_locked_only() {
+        // FOR KEY SHARE, FOR SHARE, FOR UPDATE as heap_lock_tuple writes them
+        assert_eq!(
+            rules_view(&hdr(0x0080 | 0x0010, 0)).xmax_mode(),
+            XmaxMode::LockKeyShare
+        );
+        assert_eq!(
+            rules_view(&hdr(0x0080 | 0x0050, 0)).xmax_mode(),
+            XmaxMode::LockShare
+        );
+        assert_eq!(
+            rules_view(&hdr(0x0080 | 0x0040, 0x2000)).xmax_mode(),
+            XmaxMode::LockExclusive
+        );
+        // a bare EXCL_LOCK without LOCK_ONLY is still lock-only (pre-9.3 upgrade rule)
+        assert!(rules_view(&hdr(0x0040, 0)).xmax_is_locked_only());
+        // updates: key update vs no-key update
+        assert_eq!(rules_view(&hdr(0, 0x2000)).xmax_mode(), XmaxMode::Update);
+        assert_eq!(rules_view(&hdr(0, 0)).xmax_mode(), XmaxMode::NoKeyUpdate);
+        assert!(!rules_view(&hdr(0x1000, 0)).xmax_is_locked_only());
     }
 }

@@ -13,7 +13,10 @@ pub enum PageError {
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PageError::TooShort(n) => write!(f, "page of {n} bytes is shorter than a page header ({PAGE_HEADER_SIZE} bytes)"),
+            PageError::TooShort(n) => write!(
+                f,
+                "page of {n} bytes is shorter than a page header ({PAGE_HEADER_SIZE} bytes)"
+            ),
             PageError::BadSize(n) => write!(f, "page is {n} bytes; expected {BLCKSZ}"),
         }
     }
@@ -72,7 +75,11 @@ impl PageHeader {
     /// pd_flags by name (unknown bits as hex).
     pub fn flag_names(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (bit, name) in [(PD_HAS_FREE_LINES, "has_free_lines"), (PD_PAGE_FULL, "page_full"), (PD_ALL_VISIBLE, "all_visible")] {
+        for (bit, name) in [
+            (PD_HAS_FREE_LINES, "has_free_lines"),
+            (PD_PAGE_FULL, "page_full"),
+            (PD_ALL_VISIBLE, "all_visible"),
+        ] {
             if self.flags & bit != 0 {
                 out.push(name.to_string());
             }
@@ -106,12 +113,23 @@ impl PageHeader {
             return out;
         }
         if self.page_size() != page_len {
-            out.push(format!("page size {} in header does not match {} bytes", self.page_size(), page_len));
+            out.push(format!(
+                "page size {} in header does not match {} bytes",
+                self.page_size(),
+                page_len
+            ));
         }
         if self.layout_version() != 4 {
-            out.push(format!("page layout version {} is not 4", self.layout_version()));
+            out.push(format!(
+                "page layout version {} is not 4",
+                self.layout_version()
+            ));
         }
-        let (lo, up, sp) = (self.lower as usize, self.upper as usize, self.special as usize);
+        let (lo, up, sp) = (
+            self.lower as usize,
+            self.upper as usize,
+            self.special as usize,
+        );
         if !(PAGE_HEADER_SIZE <= lo && lo <= up && up <= sp && sp <= page_len) {
             out.push(format!("pd_lower {lo}, pd_upper {up}, pd_special {sp} are not in order within {page_len} bytes"));
         }
@@ -171,7 +189,9 @@ impl LinePointer {
 /// The line pointers the header claims, limited to what the page can hold.
 pub fn line_pointers(page: &[u8]) -> Result<Vec<LinePointer>, PageError> {
     let h = PageHeader::decode(page)?;
-    let n = h.line_pointer_count().min((page.len().saturating_sub(PAGE_HEADER_SIZE)) / 4);
+    let n = h
+        .line_pointer_count()
+        .min((page.len().saturating_sub(PAGE_HEADER_SIZE)) / 4);
     Ok((0..n)
         .map(|i| LinePointer::from_word(i as u16 + 1, u32_at(page, PAGE_HEADER_SIZE + 4 * i)))
         .collect())

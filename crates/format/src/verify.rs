@@ -37,9 +37,21 @@ fn check_xid(what: &str, xid: Xid, ctx: &VerifyContext, off: u16, out: &mut Vec<
         return;
     }
     if !xid_precedes(xid, ctx.next_xid) {
-        out.push(p(Some(off), format!("{what} {xid} equals or exceeds next valid transaction id {}", ctx.next_xid)));
+        out.push(p(
+            Some(off),
+            format!(
+                "{what} {xid} equals or exceeds next valid transaction id {}",
+                ctx.next_xid
+            ),
+        ));
     } else if xid_is_normal(ctx.relfrozenxid) && xid_precedes(xid, ctx.relfrozenxid) {
-        out.push(p(Some(off), format!("{what} {xid} precedes relation freeze threshold {}", ctx.relfrozenxid)));
+        out.push(p(
+            Some(off),
+            format!(
+                "{what} {xid} precedes relation freeze threshold {}",
+                ctx.relfrozenxid
+            ),
+        ));
     }
 }
 
@@ -53,13 +65,27 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
     }
     let natts = h.natts() as usize;
     if natts > ctx.descs.len() {
-        out.push(p(Some(off), format!("tuple has {natts} attributes; the relation has {}", ctx.descs.len())));
+        out.push(p(
+            Some(off),
+            format!(
+                "tuple has {natts} attributes; the relation has {}",
+                ctx.descs.len()
+            ),
+        ));
     }
     let hoff = h.hoff();
     if hoff > item.len() {
-        return out.push(p(Some(off), format!("header of {hoff} bytes is longer than the {}-byte tuple", item.len())));
+        return out.push(p(
+            Some(off),
+            format!(
+                "header of {hoff} bytes is longer than the {}-byte tuple",
+                item.len()
+            ),
+        ));
     }
-    let nulls = h.has(TupleFlags::HAS_NULLS).then(|| &item[HEADER_SIZE..HEADER_SIZE + bitmap_len(h.natts())]);
+    let nulls = h
+        .has(TupleFlags::HAS_NULLS)
+        .then(|| &item[HEADER_SIZE..HEADER_SIZE + bitmap_len(h.natts())]);
     let descs = &ctx.descs[..natts.min(ctx.descs.len())];
     match split(&item[hoff..], natts.min(descs.len()), nulls, descs) {
         Err(e) => out.push(p(Some(off), e.to_string())),
@@ -73,7 +99,13 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
                 .max()
                 .unwrap_or(0);
             if natts <= descs.len() && end < item.len() - hoff {
-                out.push(p(Some(off), format!("{} bytes follow the last attribute", item.len() - hoff - end)));
+                out.push(p(
+                    Some(off),
+                    format!(
+                        "{} bytes follow the last attribute",
+                        item.len() - hoff - end
+                    ),
+                ));
             }
         }
     }
@@ -84,14 +116,29 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
         check_xid("xmin", h.xmin, ctx, off, out);
     }
     if h.xmax_committed() && h.xmax_invalid() {
-        out.push(p(Some(off), "xmax is marked both committed and invalid".into()));
+        out.push(p(
+            Some(off),
+            "xmax is marked both committed and invalid".into(),
+        ));
     }
     if !h.xmax_invalid() && h.xmax != 0 {
         if h.xmax_is_multi() {
             if !xid_precedes(h.xmax, ctx.next_multi) {
-                out.push(p(Some(off), format!("multixact {} equals or exceeds next multixact {}", h.xmax, ctx.next_multi)));
+                out.push(p(
+                    Some(off),
+                    format!(
+                        "multixact {} equals or exceeds next multixact {}",
+                        h.xmax, ctx.next_multi
+                    ),
+                ));
             } else if xid_is_normal(ctx.relminmxid) && xid_precedes(h.xmax, ctx.relminmxid) {
-                out.push(p(Some(off), format!("multixact {} precedes relation minimum multixact {}", h.xmax, ctx.relminmxid)));
+                out.push(p(
+                    Some(off),
+                    format!(
+                        "multixact {} precedes relation minimum multixact {}",
+                        h.xmax, ctx.relminmxid
+                    ),
+                ));
             }
         } else {
             check_xid("xmax", h.xmax, ctx, off, out);
@@ -99,7 +146,10 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
     }
     if let Some((blk, noff)) = h.next_tid(ctx.blkno) {
         if h.xmax_invalid() && h.xmax == 0 {
-            out.push(p(Some(off), format!("version pointer ({blk},{noff}) on a tuple that was never updated")));
+            out.push(p(
+                Some(off),
+                format!("version pointer ({blk},{noff}) on a tuple that was never updated"),
+            ));
         }
         if blk == ctx.blkno && !h.has(TupleFlags::NEXT_ON_OTHER_PAGE) {
             if noff > max_off || noff == off {
@@ -123,22 +173,36 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
     }
     if h.is_new() {
         if page.iter().any(|&b| b != 0) {
-            out.push(p(None, "page is uninitialised (pd_upper = 0) but not all zeros".into()));
+            out.push(p(
+                None,
+                "page is uninitialised (pd_upper = 0) but not all zeros".into(),
+            ));
         }
         return out;
     }
     for problem in h.problems(page.len()) {
         out.push(p(None, problem));
     }
-    if h.special as usize != SPECIAL_OFFSET || !special_is_valid(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE]) {
-        out.push(p(None, "special space does not carry the glassheap magic and version".into()));
+    if h.special as usize != SPECIAL_OFFSET
+        || !special_is_valid(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE])
+    {
+        out.push(p(
+            None,
+            "special space does not carry the glassheap magic and version".into(),
+        ));
     }
     let lps = match line_pointers(page) {
         Ok(l) => l,
         Err(e) => return vec![p(None, e.to_string())],
     };
     if lps.len() > MAX_TUPLES_PER_PAGE {
-        out.push(p(None, format!("{} line pointers exceed the maximum of {MAX_TUPLES_PER_PAGE}", lps.len())));
+        out.push(p(
+            None,
+            format!(
+                "{} line pointers exceed the maximum of {MAX_TUPLES_PER_PAGE}",
+                lps.len()
+            ),
+        ));
     }
     let max_off = lps.len() as u16;
     let mut extents: Vec<(usize, usize, u16)> = Vec::new();
@@ -147,12 +211,21 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
         match lp.flags {
             LP_UNUSED => {
                 if lp.off != 0 || lp.len != 0 {
-                    out.push(p(Some(off), format!("unused line pointer has offset {} and length {}", lp.off, lp.len)));
+                    out.push(p(
+                        Some(off),
+                        format!(
+                            "unused line pointer has offset {} and length {}",
+                            lp.off, lp.len
+                        ),
+                    ));
                 }
             }
             LP_REDIRECT => {
                 if lp.len != 0 || lp.off == 0 || lp.off > max_off {
-                    out.push(p(Some(off), format!("redirect to line pointer {} is not valid", lp.off)));
+                    out.push(p(
+                        Some(off),
+                        format!("redirect to line pointer {} is not valid", lp.off),
+                    ));
                 }
             }
             _ => {
@@ -160,8 +233,18 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
                 if lp.flags == LP_DEAD && l == 0 {
                     continue;
                 }
-                if o % MAXALIGN != 0 || o < h.upper as usize || o + l > SPECIAL_OFFSET || l < HEADER_SIZE {
-                    out.push(p(Some(off), format!("item at offset {o} length {l} lies outside the tuple area {}..{}", h.upper, SPECIAL_OFFSET)));
+                if o % MAXALIGN != 0
+                    || o < h.upper as usize
+                    || o + l > SPECIAL_OFFSET
+                    || l < HEADER_SIZE
+                {
+                    out.push(p(
+                        Some(off),
+                        format!(
+                            "item at offset {o} length {l} lies outside the tuple area {}..{}",
+                            h.upper, SPECIAL_OFFSET
+                        ),
+                    ));
                     continue;
                 }
                 extents.push((o, o + l, off));
@@ -174,7 +257,10 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
     extents.sort();
     for w in extents.windows(2) {
         if w[1].0 < w[0].1 {
-            out.push(p(Some(w[1].2), format!("item overlaps line pointer {}", w[0].2)));
+            out.push(p(
+                Some(w[1].2),
+                format!("item overlaps line pointer {}", w[0].2),
+            ));
         }
     }
     out
@@ -187,13 +273,28 @@ mod tests {
     use proptest::prelude::*;
 
     fn ctx() -> VerifyContext {
-        let int4 = AttrDesc { len: 4, align: b'i', byval: true };
-        VerifyContext { blkno: 0, nblocks: 1, descs: vec![int4, int4], next_xid: 1000, relfrozenxid: 3, next_multi: 10, relminmxid: 1 }
+        let int4 = AttrDesc {
+            len: 4,
+            align: b'i',
+            byval: true,
+        };
+        VerifyContext {
+            blkno: 0,
+            nblocks: 1,
+            descs: vec![int4, int4],
+            next_xid: 1000,
+            relfrozenxid: 3,
+            next_multi: 10,
+            relminmxid: 1,
+        }
     }
 
     #[test]
     fn healthy_page_has_no_problems() {
-        let p = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]), tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0])]);
+        let p = glassheap_page(&[
+            tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]),
+            tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0]),
+        ]);
         assert_eq!(verify_page(&p, &ctx()), vec![]);
         assert_eq!(verify_page(&vec![0u8; crate::BLCKSZ], &ctx()), vec![]);
     }
@@ -202,9 +303,13 @@ mod tests {
     fn finds_planted_damage() {
         let good = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0])]);
         let future = glassheap_page(&[tuple(5000, &[1, 0, 0, 0, 2, 0, 0, 0])]);
-        assert!(verify_page(&future, &ctx())[0].problem.contains("exceeds next valid transaction id"));
+        assert!(verify_page(&future, &ctx())[0]
+            .problem
+            .contains("exceeds next valid transaction id"));
         let short = glassheap_page(&[tuple(500, &[1, 0, 0, 0])]);
-        assert!(verify_page(&short, &ctx())[0].problem.contains("past the end"));
+        assert!(verify_page(&short, &ctx())[0]
+            .problem
+            .contains("past the end"));
         let mut magic = good.clone();
         magic[SPECIAL_OFFSET] ^= 0xFF;
         assert!(verify_page(&magic, &ctx())[0].problem.contains("magic"));
@@ -214,7 +319,9 @@ mod tests {
         let mut mode = good;
         let upper = u16::from_ne_bytes([mode[14], mode[15]]) as usize;
         mode[upper + 14] |= 0x70; // xmax mode bits 6/7
-        assert!(verify_page(&mode, &ctx()).iter().any(|p| p.problem.contains("xmax mode")));
+        assert!(verify_page(&mode, &ctx())
+            .iter()
+            .any(|p| p.problem.contains("xmax mode")));
     }
 
     proptest! {

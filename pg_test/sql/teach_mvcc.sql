@@ -1,0 +1,63 @@
+-- glassheap.visibility / explain_visibility / version_chain on heap and glassheap
+-- twins: the visible TIDs are exactly what SELECT ctid returns under the same snapshot,
+-- the explanation ends in the same verdict, and both formats tell the same story.
+SET client_min_messages = warning;
+SELECT twin_tables('tm', 'a int, b text');
+SELECT twin($$INSERT INTO @@tm SELECT g, 'v' || g FROM generate_series(1, 20) g$$);
+SELECT twin('UPDATE @@tm SET b = b || ''!'' WHERE a <= 3');
+SELECT twin('UPDATE @@tm SET b = b || ''?'' WHERE a = 1');
+SELECT twin('DELETE FROM @@tm WHERE a IN (4, 5)');
+BEGIN; SELECT twin($$INSERT INTO @@tm VALUES (100, 'aborted')$$); ROLLBACK;
+BEGIN; SAVEPOINT s; SELECT twin('DELETE FROM @@tm WHERE a = 6'); ROLLBACK TO s;
+SELECT twin('UPDATE @@tm SET b = ''sub'' WHERE a = 7'); COMMIT;
+SELECT twin('SELECT a FROM @@tm WHERE a = 8 FOR UPDATE');
+
+-- the invariant, each in one statement (one snapshot)
+SELECT (SELECT array_agg(tid ORDER BY tid) FROM glassheap.visibility('g_tm') WHERE visible)
+       = (SELECT array_agg(ctid ORDER BY ctid) FROM g_tm) AS glassheap_visible_are_ctids;
+SELECT (SELECT array_agg(tid ORDER BY tid) FROM glassheap.visibility('h_tm') WHERE visible)
+       = (SELECT array_agg(ctid ORDER BY ctid) FROM h_tm) AS heap_visible_are_ctids;
+
+-- the same statuses and verdicts in both formats
+SELECT twin_query('SELECT xmin_status, xmax_status, visible, count(*) FROM glassheap.visibility(''@@tm'') GROUP BY 1, 2, 3');
+SELECT xmin_status, xmax_status, visible, count(*) FROM glassheap.visibility('g_tm') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+
+-- every explanation ends in the verdict visibility() reports
+SELECT r AS rel, count(*) AS versions,
+       count(*) FILTER (WHERE (SELECT outcome FROM glassheap.explain_visibility(r, v.tid) ORDER BY step DESC LIMIT 1)
+                        IS DISTINCT FROM CASE WHEN v.visible THEN 'visible' ELSE 'invisible' END) AS disagreements
+FROM unnest(ARRAY['g_tm', 'h_tm']::regclass[]) r, glassheap.visibility(r) v GROUP BY r ORDER BY r::text;
+
+-- inside a writing transaction: current-transaction statuses and command ids
+BEGIN;
+SELECT twin($$INSERT INTO @@tm VALUES (200, 'mine')$$);
+SELECT twin('UPDATE @@tm SET b = ''mine too'' WHERE a = 9');
+SELECT (SELECT array_agg(tid ORDER BY tid) FROM glassheap.visibility('g_tm') WHERE visible)
+       = (SELECT array_agg(ctid ORDER BY ctid) FROM g_tm) AS glassheap_ok,
+       (SELECT array_agg(tid ORDER BY tid) FROM glassheap.visibility('h_tm') WHERE visible)
+       = (SELECT array_agg(ctid ORDER BY ctid) FROM h_tm) AS heap_ok;
+SELECT twin_query($$SELECT xmin_status, xmax_status, visible FROM glassheap.visibility('@@tm')
+                    WHERE 'current transaction' IN (xmin_status, xmax_status)$$);
+SELECT rule, outcome FROM glassheap.explain_visibility('g_tm', (SELECT ctid FROM g_tm WHERE a = 200)) ORDER BY step;
+SELECT rule, outcome FROM glassheap.explain_visibility('h_tm', (SELECT ctid FROM h_tm WHERE a = 200)) ORDER BY step;
+COMMIT;
+
+-- a row's history, oldest to newest: same xids pattern in both, heap marks HOT versions
+SELECT hop, visible, hot, lp_flags, xmax = '0' AS newest FROM glassheap.version_chain('g_tm', '(0,1)') ORDER BY hop;
+SELECT hop, visible, hot, lp_flags, xmax = '0' AS newest FROM glassheap.version_chain('h_tm', '(0,1)') ORDER BY hop;
+-- starting from the middle or the end finds the same chain
+SELECT count(*) AS hops, min(hop) AS first, bool_and(tid IS NOT NULL) AS tids
+FROM glassheap.version_chain('g_tm', (SELECT ctid FROM g_tm WHERE a = 1));
+-- consecutive versions: each one's xmin is the previous one's xmax
+SELECT bool_and(c.xmin = p.xmax) AS linked
+FROM glassheap.version_chain('g_tm', '(0,1)') c JOIN glassheap.version_chain('g_tm', '(0,1)') p ON c.hop = p.hop + 1;
+-- heap after VACUUM: the chain starts at a redirect line pointer
+VACUUM h_tm;
+SELECT hop, lp_flags, hot, visible FROM glassheap.version_chain('h_tm', '(0,1)') ORDER BY hop;
+
+-- errors
+SELECT * FROM glassheap.explain_visibility('g_tm', '(0,999)');
+SELECT * FROM glassheap.explain_visibility('g_tm', '(5,1)');
+SELECT * FROM glassheap.version_chain('g_tm', '(0,0)');
+CREATE VIEW tm_view AS SELECT 1 AS one;
+SELECT * FROM glassheap.visibility('tm_view');

@@ -1,0 +1,111 @@
+//! glassheap.trace: runs one statement in the caller's transaction and returns the WAL
+//! records written while it ran, with the blocks each record changed, so the same
+//! statement on a heap table and a glassheap twin can be compared record by record.
+
+use super::types::{Lsn, Xid};
+use super::wal::{flush_to, fork_name, read_records};
+use crate::pg::xact;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, JsonB};
+
+/// "relation fork block" for a block reference: the relation's name when it belongs to
+/// this database, its relfilenode otherwise.
+fn block_name(rnode: &pg_sys::RelFileNode, fork: pg_sys::ForkNumber::Type, blk: u32) -> String {
+    // SAFETY: catalog lookups in the current transaction.
+    let rel = unsafe {
+        if rnode.dbNode == pg_sys::MyDatabaseId {
+            let oid = crate::pg::ffi::RelidByRelfilenode(rnode.spcNode, rnode.relNode);
+            if oid != pg_sys::Oid::INVALID {
+                let n = pg_sys::get_rel_name(oid);
+                (!n.is_null()).then(|| std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned())
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    };
+    let rel = rel.unwrap_or_else(|| {
+        format!(
+            "{}/{}/{}",
+            u32::from(rnode.spcNode),
+            u32::from(rnode.dbNode),
+            u32::from(rnode.relNode)
+        )
+    });
+    format!("{rel} {} {blk}", fork_name(fork))
+}
+
+#[pg_extern]
+#[allow(clippy::type_complexity)]
+fn trace(
+    statement: &str,
+) -> TableIterator<
+    'static,
+    (
+        name!(start_lsn, Lsn),
+        name!(end_lsn, Lsn),
+        name!(prev_lsn, Lsn),
+        name!(xid, Xid),
+        name!(rmgr, String),
+        name!(record_type, String),
+        name!(record_length, i32),
+        name!(main_data_length, i32),
+        name!(fpi_length, i32),
+        name!(blocks, JsonB),
+        name!(description, String),
+        name!(decoded, JsonB),
+        name!(mine, bool),
+        name!(dirtied, Vec<String>),
+    ),
+> {
+    // SAFETY: reads of the WAL insert position and the recovery flag.
+    let (in_recovery, start) =
+        unsafe { (pg_sys::RecoveryInProgress(), pg_sys::GetXLogInsertRecPtr()) };
+    if in_recovery {
+        super::raise(
+            PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+            "glassheap.trace cannot run during recovery",
+        );
+    }
+    if let Err(e) = Spi::run(statement) {
+        super::raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("the traced statement failed: {e}"),
+        );
+    }
+    // SAFETY: as above.
+    let end = unsafe { pg_sys::GetXLogInsertRecPtr() };
+    if end <= start {
+        return TableIterator::new(Vec::new());
+    }
+    flush_to(end);
+    let rows: Vec<_> = read_records(Lsn(start), Lsn(end), None)
+        .into_iter()
+        .map(|ri| {
+            let dirtied = ri
+                .rnodes
+                .iter()
+                .zip(&ri.block_nums)
+                .map(|(n, (fork, blk))| block_name(n, *fork, *blk))
+                .collect();
+            (
+                ri.start,
+                ri.end,
+                ri.prev,
+                Xid(ri.xid),
+                ri.rmgr,
+                ri.record_type,
+                ri.total_len as i32,
+                ri.main_len as i32,
+                ri.fpi_len as i32,
+                JsonB(ri.blocks),
+                ri.description,
+                JsonB(ri.decoded),
+                ri.xid != 0 && xact::is_current(ri.xid),
+                dirtied,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
