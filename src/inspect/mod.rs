@@ -72,6 +72,21 @@ pub(crate) fn require_glassheap(rel: &PgRelation, what: &str) {
     }
 }
 
+/// Whether the relation has storage of its own (tables, indexes, sequences, TOAST
+/// tables, materialized views), i.e. pages and WAL block references.
+pub(crate) fn has_storage(rel: &PgRelation) -> bool {
+    // SAFETY: rel is open.
+    let kind = unsafe { (*(*rel.as_ptr()).rd_rel).relkind } as u8;
+    matches!(
+        kind,
+        pg_sys::RELKIND_RELATION
+            | pg_sys::RELKIND_INDEX
+            | pg_sys::RELKIND_SEQUENCE
+            | pg_sys::RELKIND_TOASTVALUE
+            | pg_sys::RELKIND_MATVIEW
+    )
+}
+
 /// Refuses other sessions' temporary tables, whose pages are in their local buffers.
 pub(crate) fn check_not_other_temp(rel: &PgRelation) {
     // SAFETY: rel is open.

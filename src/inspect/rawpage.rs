@@ -15,16 +15,7 @@ pub(crate) fn read_block(rel: &PgRelation, blkno: i64, fork: &str) -> Vec<u8> {
     // SAFETY: rel is open; the fork is one of the four names; the block is checked against the fork's size before reading it.
     unsafe {
         let r = rel.as_ptr();
-        let kind = (*(*r).rd_rel).relkind as u8;
-        let has_storage = matches!(
-            kind,
-            pg_sys::RELKIND_RELATION
-                | pg_sys::RELKIND_INDEX
-                | pg_sys::RELKIND_SEQUENCE
-                | pg_sys::RELKIND_TOASTVALUE
-                | pg_sys::RELKIND_MATVIEW
-        );
-        if !has_storage {
+        if !super::has_storage(rel) {
             super::raise(
                 PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
                 format!(

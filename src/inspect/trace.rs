@@ -89,22 +89,9 @@ fn trace(
                 .zip(&ri.block_nums)
                 .map(|(n, (fork, blk))| block_name(n, *fork, *blk))
                 .collect();
-            (
-                ri.start,
-                ri.end,
-                ri.prev,
-                Xid(ri.xid),
-                ri.rmgr,
-                ri.record_type,
-                ri.total_len as i32,
-                ri.main_len as i32,
-                ri.fpi_len as i32,
-                JsonB(ri.blocks),
-                ri.description,
-                JsonB(ri.decoded),
-                ri.xid != 0 && xact::is_current(ri.xid),
-                dirtied,
-            )
+            let mine = ri.xid != 0 && xact::is_current(ri.xid);
+            let (a, b, c, d, e, f, g, h, i, j, k, l) = ri.into_row();
+            (a, b, c, d, e, f, g, h, i, j, k, l, mine, dirtied)
         })
         .collect();
     TableIterator::new(rows)

@@ -171,6 +171,41 @@ pub(super) fn flush_to(end: u64) {
     unsafe { pg_sys::XLogFlush(end) };
 }
 
+/// A record as a row of glassheap.wal_records.
+pub(super) type WalRow = (
+    Lsn,
+    Lsn,
+    Lsn,
+    Xid,
+    String,
+    String,
+    i32,
+    i32,
+    i32,
+    JsonB,
+    String,
+    JsonB,
+);
+
+impl RecordInfo {
+    pub(super) fn into_row(self) -> WalRow {
+        (
+            self.start,
+            self.end,
+            self.prev,
+            Xid(self.xid),
+            self.rmgr,
+            self.record_type,
+            self.total_len as i32,
+            self.main_len as i32,
+            self.fpi_len as i32,
+            JsonB(self.blocks),
+            self.description,
+            JsonB(self.decoded),
+        )
+    }
+}
+
 /// What one record looks like.
 pub(super) struct RecordInfo {
     pub(super) start: Lsn,
@@ -331,16 +366,7 @@ fn wal_records(
 > {
     let (start, end) = validate(start_lsn, end_lsn);
     let target = rel.map(|r| {
-        // SAFETY: r is open.
-        let kind = unsafe { (*(*r.as_ptr()).rd_rel).relkind } as u8;
-        if !matches!(
-            kind,
-            pg_sys::RELKIND_RELATION
-                | pg_sys::RELKIND_INDEX
-                | pg_sys::RELKIND_SEQUENCE
-                | pg_sys::RELKIND_TOASTVALUE
-                | pg_sys::RELKIND_MATVIEW
-        ) {
+        if !super::has_storage(&r) {
             super::raise(
                 PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
                 format!(
@@ -353,20 +379,7 @@ fn wal_records(
     });
     let mut rows = Vec::new();
     for ri in read_records(start, end, target.as_ref()) {
-        rows.push((
-            ri.start,
-            ri.end,
-            ri.prev,
-            Xid(ri.xid),
-            ri.rmgr,
-            ri.record_type,
-            ri.total_len as i32,
-            ri.main_len as i32,
-            ri.fpi_len as i32,
-            JsonB(ri.blocks),
-            ri.description,
-            JsonB(ri.decoded),
-        ));
+        rows.push(ri.into_row());
     }
     TableIterator::new(rows)
 }

@@ -66,14 +66,7 @@ impl std::fmt::Display for HeapTupleError {
     }
 }
 
-#[inline]
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-#[inline]
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
+use crate::page::{u16_at, u32_at};
 
 impl HeapHeader {
     pub fn decode(item: &[u8]) -> Result<HeapHeader, HeapTupleError> {

@@ -23,12 +23,13 @@ impl std::fmt::Display for PageError {
 }
 impl std::error::Error for PageError {}
 
+/// Native-endian reads at a byte offset the caller has bounds-checked.
 #[inline]
-fn u16_at(b: &[u8], at: usize) -> u16 {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 #[inline]
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
