@@ -468,20 +468,18 @@ unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
 #[pg_guard]
 unsafe extern "C-unwind" fn scan_sample_next_block(
     s: pg_sys::TableScanDesc,
-    _ss: *mut pg_sys::SampleScanState,
+    ss: *mut pg_sys::SampleScanState,
 ) -> bool {
-    // SAFETY: reading the scan's relation.
-    unsupported("TABLESAMPLE", Some(unsafe { (*s).rs_rd }))
+    scan::sample_next_block(s, ss)
 }
 
 #[pg_guard]
 unsafe extern "C-unwind" fn scan_sample_next_tuple(
     s: pg_sys::TableScanDesc,
-    _ss: *mut pg_sys::SampleScanState,
-    _slot: *mut pg_sys::TupleTableSlot,
+    ss: *mut pg_sys::SampleScanState,
+    slot: *mut pg_sys::TupleTableSlot,
 ) -> bool {
-    // SAFETY: as above.
-    unsupported("TABLESAMPLE", Some(unsafe { (*s).rs_rd }))
+    scan::sample_next_tuple(s, ss, slot)
 }
 
 pub static GLASSHEAP_METHODS: pg_sys::TableAmRoutine = pg_sys::TableAmRoutine {

@@ -809,3 +809,110 @@ pub fn analyze_next_tuple(
         false
     }
 }
+
+// ---------------------------------------------------------------------------------
+// TABLESAMPLE (heapam_scan_sample_next_block/_tuple)
+// ---------------------------------------------------------------------------------
+
+/// table_scan_sample_next_block: the sampling method picks the block (SYSTEM), or the
+/// blocks are visited in order (BERNOULLI); in page mode the visible offsets are
+/// collected as a sequential scan would.
+pub fn sample_next_block(sscan: pg_sys::TableScanDesc, ss: *mut pg_sys::SampleScanState) -> bool {
+    // SAFETY: our scan; the sampling method's routine from the executor state.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let tsm = (*ss).tsmroutine;
+        if s.nblocks == 0 {
+            return false;
+        }
+        let blk = match (*tsm).NextSampleBlock {
+            Some(next) => next(ss, s.nblocks),
+            None if !s.inited => s.startblock,
+            None => {
+                let b = s.cblock + 1;
+                if b >= s.nblocks {
+                    pg_sys::InvalidBlockNumber
+                } else {
+                    b
+                }
+            }
+        };
+        if blk == pg_sys::InvalidBlockNumber || blk >= s.nblocks {
+            if s.cbuf != INVALID_BUFFER {
+                pg_sys::ReleaseBuffer(s.cbuf);
+            }
+            s.cbuf = INVALID_BUFFER;
+            s.cblock = pg_sys::InvalidBlockNumber;
+            s.inited = false;
+            return false;
+        }
+        load_page(s, blk);
+        s.inited = true;
+        true
+    }
+}
+
+/// table_scan_sample_next_tuple: the sampling method names offsets on the current block;
+/// return the first that holds a tuple visible to the scan's snapshot.
+pub fn sample_next_tuple(
+    sscan: pg_sys::TableScanDesc,
+    ss: *mut pg_sys::SampleScanState,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: our scan with the current block pinned; in tuple mode the buffer is share
+    // locked while tuples are judged.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let tsm = (*ss).tsmroutine;
+        let pagemode = flags(s) & PAGEMODE != 0;
+        let buffer = s.cbuf;
+        let blk = s.cblock;
+        if !pagemode {
+            lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+            s.vis.refresh_ssi();
+        }
+        let page = PageRef::of_buffer(buffer);
+        let maxoff = if page.is_new() { 0 } else { page.max_offset() };
+        let next = (*tsm)
+            .NextSampleTuple
+            .unwrap_or_else(|| error!("glassheap: the tablesample method has no NextSampleTuple"));
+        loop {
+            pgrx::check_for_interrupts!();
+            let off = next(ss, blk, maxoff);
+            if off == 0 || off > maxoff {
+                if !pagemode {
+                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                }
+                pg_sys::ExecClearTuple(slot);
+                return false;
+            }
+            let visible = if pagemode {
+                s.vistuples[..s.ntuples as usize]
+                    .binary_search(&off)
+                    .is_ok()
+            } else {
+                match page.tuple_bytes(off) {
+                    Some(b) => s.vis.check(buffer, blk, off, b.as_mut_ptr()),
+                    None => false,
+                }
+            };
+            if !visible {
+                continue;
+            }
+            let (_, o, len) = page.lp(off);
+            slot::store_buffer_tuple(
+                slot,
+                (page.0 as *mut u8).add(o),
+                len,
+                buffer,
+                rel::make_tid(blk, off),
+                rel::relid(s.base.rs_rd),
+            );
+            if !pagemode {
+                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+            }
+            rel::count_fetched(s.base.rs_rd);
+            return true;
+        }
+    }
+}
