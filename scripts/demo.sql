@@ -1,55 +1,94 @@
+-- Run by scripts/demo as the superuser postgres on a throwaway cluster with glassheap
+-- preloaded. Everything it shows comes from the glassheap.* inspection toolkit
+-- (docs/INSPECT.md), which reads heap and glassheap tables alike.
 \pset footer off
 \echo
 \echo '== glassheap demo: what happens when you write a row =='
 \echo
 CREATE EXTENSION glassheap;
-CREATE EXTENSION pageinspect;
-CREATE EXTENSION pg_walinspect;
 
-\echo '-- Two twins: the same table on the native heap and on glassheap.'
+\echo '-- Two twins: the same table on the native heap (h) and on glassheap (g).'
 CREATE TABLE h (id int, name text) USING heap;
 CREATE TABLE g (id int, name text) USING glassheap;
-CREATE TABLE marks (step text, lsn pg_lsn);
 
-INSERT INTO marks VALUES ('before insert', pg_current_wal_insert_lsn());
+SELECT pg_current_wal_insert_lsn() AS before_insert \gset
 INSERT INTO h VALUES (1, 'alice'), (2, 'bob');
 INSERT INTO g VALUES (1, 'alice'), (2, 'bob');
-INSERT INTO marks VALUES ('after insert', pg_current_wal_insert_lsn());
 
-\echo '-- The rows, with their system columns (xmin = inserting transaction).'
-SELECT ctid, xmin, xmax, * FROM g ORDER BY id;
-
-\echo '-- Both are standard PostgreSQL pages: pageinspect reads their headers.'
-\echo '-- glassheap keeps an 8-byte special area (magic + version) at offset 8184.'
-SELECT 'heap' AS am, lower, upper, special, pagesize FROM page_header(get_raw_page('h', 0))
+\echo
+\echo '-- The rows as the page holds them (glassheap.page_items). Same data bytes;'
+\echo '-- the tuple header is 23 bytes (24 aligned) on heap, 16 on glassheap.'
+SELECT 'heap' AS am, lp, lp_off, lp_len, xmin, xmax, ctid, hoff, data
+FROM glassheap.page_items('h', 0)
 UNION ALL
-SELECT 'glassheap', lower, upper, special, pagesize FROM page_header(get_raw_page('g', 0));
+SELECT 'glassheap', lp, lp_off, lp_len, xmin, xmax, ctid, hoff, data
+FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
 
-\echo '-- Tuple sizes: heap needs a 23-byte header (24 aligned), glassheap 16 bytes.'
-SELECT 'heap' AS am, lp, lp_len FROM heap_page_items(get_raw_page('h', 0))
+\echo
+\echo '-- The WAL each INSERT wrote (glassheap.wal_records filtered by table): heap''s'
+\echo '-- records for h, glassheap''s own resource manager (id 199) for g.'
+SELECT 'h' AS rel, rmgr, record_type, record_length, description
+FROM glassheap.wal_records(:'before_insert', NULL, 'h')
 UNION ALL
-SELECT 'glassheap', lp, lp_len FROM heap_page_items(get_raw_page('g', 0)) ORDER BY am, lp;
+SELECT 'g', rmgr, record_type, record_length, description
+FROM glassheap.wal_records(:'before_insert', NULL, 'g');
 
-\echo '-- The WAL each INSERT wrote: heap records for h, glassheap''s own resource manager for g.'
-SELECT resource_manager AS rmgr, record_type, record_length, description
-FROM pg_get_wal_records_info((SELECT lsn FROM marks WHERE step = 'before insert'),
-                             (SELECT lsn FROM marks WHERE step = 'after insert'))
-WHERE resource_manager IN ('Heap', 'glassheap');
+\echo
+\echo '-- Hint bits: nobody has looked at the rows yet, so their headers do not say'
+\echo '-- that the inserting transaction committed ...'
+SELECT 'heap' AS am, lp, flags FROM glassheap.page_items('h', 0)
+UNION ALL
+SELECT 'glassheap', lp, flags FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
 
-\echo '-- An UPDATE writes a new version; the old one keeps its data and gets an xmax.'
-INSERT INTO marks VALUES ('before update', pg_current_wal_insert_lsn());
+\echo '-- ... the first read checks the commit log and records the answer (xmin_committed).'
+SELECT count(*) AS rows_read FROM h;
+SELECT count(*) AS rows_read FROM g;
+SELECT 'heap' AS am, lp, flags FROM glassheap.page_items('h', 0)
+UNION ALL
+SELECT 'glassheap', lp, flags FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
+
+\echo
+\echo '-- An UPDATE writes a new version. The old one gets an xmax and a pointer to the'
+\echo '-- new one (ctid): heap stores a 6-byte ctid in every tuple, glassheap a 9-bit'
+\echo '-- offset in its header only once the row is updated (ctid shown = own TID otherwise).'
+SELECT pg_current_wal_insert_lsn() AS before_update \gset
+UPDATE h SET name = 'alice2' WHERE id = 1;
 UPDATE g SET name = 'alice2' WHERE id = 1;
-INSERT INTO marks VALUES ('after update', pg_current_wal_insert_lsn());
-SELECT ctid, xmin, xmax, * FROM g ORDER BY id;
-SELECT resource_manager AS rmgr, record_type, record_length, description
-FROM pg_get_wal_records_info((SELECT lsn FROM marks WHERE step = 'before update'),
-                             (SELECT lsn FROM marks WHERE step = 'after update'))
-WHERE resource_manager = 'glassheap';
+SELECT 'heap' AS am, lp, xmin, xmax, ctid, flags
+FROM glassheap.page_items('h', 0)
+UNION ALL
+SELECT 'glassheap', lp, xmin, xmax, ctid, flags
+FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
+SELECT 'h' AS rel, rmgr, record_type, record_length, description
+FROM glassheap.wal_records(:'before_update', NULL, 'h')
+UNION ALL
+SELECT 'g', rmgr, record_type, record_length, description
+FROM glassheap.wal_records(:'before_update', NULL, 'g');
 
-\echo '-- A narrow table: glassheap fits 291 rows per page, heap 226.'
+\echo
+\echo '-- pgstattuple''s numbers for both (glassheap.stats): the old versions are dead.'
+SELECT 'heap' AS am, table_len, tuple_count, tuple_len, dead_tuple_count, dead_tuple_len, free_space
+FROM glassheap.stats('h')
+UNION ALL
+SELECT 'glassheap', table_len, tuple_count, tuple_len, dead_tuple_count, dead_tuple_len, free_space
+FROM glassheap.stats('g');
+
+\echo
+\echo '-- A narrow (int, int) table: glassheap fits 291 rows per page, heap 226.'
 CREATE TABLE hn (a int, b int) USING heap;
 CREATE TABLE gn (a int, b int) USING glassheap;
-INSERT INTO hn SELECT g, g FROM generate_series(1, 100000) g;
-INSERT INTO gn SELECT g, g FROM generate_series(1, 100000) g;
-SELECT pg_size_pretty(pg_relation_size('hn')) AS heap_size, pg_size_pretty(pg_relation_size('gn')) AS glassheap_size,
-       round(pg_relation_size('gn')::numeric / pg_relation_size('hn'), 3) AS ratio;
+INSERT INTO hn SELECT i, i FROM generate_series(1, 100000) i;
+INSERT INTO gn SELECT i, i FROM generate_series(1, 100000) i;
+SELECT 'heap' AS am, pg_size_pretty(table_len) AS size, table_len / 8192 AS pages,
+       (SELECT count(*) FROM glassheap.page_items('hn', 0)) AS rows_in_block_0,
+       tuple_len / tuple_count AS bytes_per_row
+FROM glassheap.stats('hn')
+UNION ALL
+SELECT 'glassheap', pg_size_pretty(table_len), table_len / 8192,
+       (SELECT count(*) FROM glassheap.page_items('gn', 0)),
+       tuple_len / tuple_count
+FROM glassheap.stats('gn');
