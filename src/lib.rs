@@ -86,11 +86,6 @@ COMMENT ON ACCESS METHOD glassheap IS 'glassheap: own-format MVCC heap with its 
     name = "glassheap_access_method"
 );
 
-#[pg_extern]
-fn hello() -> &'static str {
-    "glassheap"
-}
-
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {

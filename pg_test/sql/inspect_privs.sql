@@ -23,6 +23,12 @@ SET ROLE regress_inspect_user;
 SELECT length(glassheap.page('ipr_t', 0)) AS page_len;
 SELECT attname, value FROM glassheap.tuple_values('ipr_t', '(0,1)');
 RESET ROLE;
+-- EXECUTE alone does not show a table's rows: SELECT on the table is needed too
+REVOKE SELECT ON ipr_t FROM regress_inspect_user;
+SET ROLE regress_inspect_user;
+SELECT attname, value FROM glassheap.tuple_values('ipr_t', '(0,1)');
+SELECT length(glassheap.page('ipr_t', 0)) AS page_len;
+RESET ROLE;
 REVOKE ALL ON FUNCTION glassheap.page(regclass, bigint, text) FROM regress_inspect_user;
 REVOKE ALL ON FUNCTION glassheap.tuple_values(regclass, tid) FROM regress_inspect_user;
 REVOKE ALL ON ipr_t FROM regress_inspect_user;

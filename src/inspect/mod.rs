@@ -36,6 +36,7 @@ pub(crate) fn raise_detail(
 
 /// Which tuple format a table uses, or an error naming what it is instead.
 pub(crate) fn table_am(rel: &PgRelation) -> glassheap_format::items::Am {
+    check_read_privilege(rel);
     // SAFETY: rel is open; rd_tableam is set for tables and matviews.
     unsafe {
         let r = rel.as_ptr();
@@ -85,6 +86,39 @@ pub(crate) fn has_storage(rel: &PgRelation) -> bool {
             | pg_sys::RELKIND_TOASTVALUE
             | pg_sys::RELKIND_MATVIEW
     )
+}
+
+/// The toolkit shows stored rows (including deleted ones), so beyond EXECUTE on the
+/// function the caller needs SELECT on the table (for an index: on its table), like
+/// any other way of reading its data. Superusers always pass.
+pub(crate) fn check_read_privilege(rel: &PgRelation) {
+    // SAFETY: catalog lookups for an open relation.
+    unsafe {
+        let r = rel.as_ptr();
+        let kind = (*(*r).rd_rel).relkind as u8;
+        let table = if kind == pg_sys::RELKIND_INDEX {
+            pg_sys::IndexGetRelation((*r).rd_id, false)
+        } else {
+            (*r).rd_id
+        };
+        let res = pg_sys::pg_class_aclcheck(
+            table,
+            pg_sys::GetUserId(),
+            pg_sys::ACL_SELECT as pg_sys::AclMode,
+        );
+        if res != pg_sys::AclResult::ACLCHECK_OK {
+            let tabkind = if table == (*r).rd_id {
+                kind
+            } else {
+                pg_sys::RELKIND_RELATION
+            };
+            pg_sys::aclcheck_error(
+                res,
+                pg_sys::get_relkind_objtype(tabkind as core::ffi::c_char),
+                pg_sys::get_rel_name(table),
+            );
+        }
+    }
 }
 
 /// Refuses other sessions' temporary tables, whose pages are in their local buffers.

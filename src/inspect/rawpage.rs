@@ -24,6 +24,7 @@ pub(crate) fn read_block(rel: &PgRelation, blkno: i64, fork: &str) -> Vec<u8> {
                 ),
             );
         }
+        super::check_read_privilege(rel);
         let forknum = match fork {
             "main" => pg_sys::ForkNumber::MAIN_FORKNUM,
             "fsm" => pg_sys::ForkNumber::FSM_FORKNUM,

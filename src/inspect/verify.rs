@@ -32,24 +32,32 @@ fn verify(
             byval: a.attbyval,
         })
         .collect();
-    // SAFETY: reads of the relation's pg_class fields and of the transaction counters.
-    let (nblocks, next_xid, relfrozenxid, next_multi, relminmxid) = unsafe {
-        let full = pg_sys::ReadNextFullTransactionId();
+    // SAFETY: reads of the relation's pg_class fields.
+    let (relfrozenxid, relminmxid) = unsafe {
         (
-            crate::pg::rel::nblocks(r),
-            full.value as u32,
             (*(*r).rd_rel).relfrozenxid.into_inner(),
-            pg_sys::ReadNextMultiXactId().into_inner(),
             (*(*r).rd_rel).relminmxid.into_inner(),
         )
     };
+    let nblocks = crate::pg::rel::nblocks(r);
     let mut rows = Vec::new();
     for blk in 0..nblocks {
         pgrx::check_for_interrupts!();
         let page = read_block(&rel, blk as i64, "main");
+        // The limits are read after the page was copied: every xid, multixact and block
+        // the copy names existed by then, so concurrent writers cannot make a healthy
+        // page look damaged (amcheck re-reads its limits for the same reason).
+        // SAFETY: reads of the transaction counters and the relation's size.
+        let (next_xid, next_multi, now_blocks) = unsafe {
+            (
+                pg_sys::ReadNextFullTransactionId().value as u32,
+                pg_sys::ReadNextMultiXactId().into_inner(),
+                crate::pg::rel::nblocks(r),
+            )
+        };
         let ctx = VerifyContext {
             blkno: blk,
-            nblocks,
+            nblocks: now_blocks,
             descs: descs.clone(),
             next_xid,
             relfrozenxid,

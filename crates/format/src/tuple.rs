@@ -91,6 +91,7 @@ pub const HINT_FLAGS: TupleFlags = TupleFlags::XMIN_COMMITTED
 /// update modes mean "the multixact contains an updater of that kind" and the lock modes
 /// mean "lock-only multixact; strongest lock held".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum XmaxMode {
     /// DELETE, or an UPDATE that changed key columns (heap: KEYS_UPDATED, not LOCK_ONLY).

@@ -630,15 +630,27 @@ fn body_json(body: &[u8]) -> serde_json::Value {
 
 /// Structured decoding of a glassheap record: `blocks[i]` is block i's data.
 pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
+    decode_json_with(info, blocks, |_| serde_json::json!({ "no_data": true }))
+}
+
+/// [`decode_json`] with the caller saying what stands for block `i` when it carries no
+/// data (`{"fpi": true}`, `{"no_data": true}` or `{"missing": true}`, as the WAL decoders
+/// of the other resource managers show it). A decoding error in any block is also
+/// reported as the record's top-level `error`.
+pub fn decode_json_with(
+    info: u8,
+    blocks: &[BlockData<'_>],
+    placeholder: impl Fn(usize) -> serde_json::Value,
+) -> serde_json::Value {
     use serde_json::{json, to_value, Value};
     let blk = |i: usize| blocks.get(i).copied().flatten();
     let dec = |r: Result<Value, WalError>| r.unwrap_or_else(|e| json!({ "error": e.to_string() }));
-    let fpi = || json!({ "note": "block data omitted: full-page image" });
+    let fpi = || placeholder(0);
     let op = info & XLOG_GH_OPMASK;
     let mut out = serde_json::Map::new();
     out.insert(
         "record_type".into(),
-        json!(identify(info).unwrap_or("UNKNOWN")),
+        json!(crate::waldecode::record_type(identify(info), info)),
     );
     match op {
         XLOG_GH_INSERT => {
@@ -683,7 +695,7 @@ pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
             if blocks.len() > 1 {
                 let v = blk(1)
                     .map(|b| dec(UpdateOld::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-                out.insert("block1".into(), v.unwrap_or_else(fpi));
+                out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
             }
         }
         XLOG_GH_LOCK => {
@@ -702,6 +714,14 @@ pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
                 json!(format!("unknown glassheap record info {info:#04x}")),
             );
         }
+    }
+    let block_error = ["block0", "block1"].iter().find_map(|k| {
+        out.get(*k)
+            .and_then(|b| b.get("error"))
+            .map(|e| format!("{k}: {}", e.as_str().unwrap_or_default()))
+    });
+    if let (Some(e), false) = (block_error, out.contains_key("error")) {
+        out.insert("error".into(), json!(e));
     }
     Value::Object(out)
 }

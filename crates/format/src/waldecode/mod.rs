@@ -69,7 +69,15 @@ pub fn decode(rmgr_id: u8, info: u8, main_data: &[u8], blocks: &[BlockRef<'_>]) 
         RM_BTREE_ID => btree::decode(info, main_data, blocks),
         crate::wal::RMGR_ID => {
             let datas = block_datas(blocks);
-            crate::wal::decode_json(info, &datas)
+            crate::wal::decode_json_with(info, &datas, |i| {
+                match blocks.iter().find(|b| usize::from(b.block_id) == i) {
+                    None => json!({ "missing": true }),
+                    Some(BlockRef {
+                        has_image: true, ..
+                    }) => json!({ "fpi": true }),
+                    Some(_) => json!({ "no_data": true }),
+                }
+            })
         }
         _ => json!({ "undecoded": true }),
     }
@@ -689,5 +697,66 @@ mod tests {
                 prop_assert_eq!(&v["record_type"], &s.decode()["record_type"]);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod glassheap_shape_tests {
+    use super::*;
+    use crate::wal::RMGR_ID;
+
+    #[test]
+    fn glassheap_records_use_the_shared_placeholders_and_error_key() {
+        let fpi = [BlockRef {
+            block_id: 0,
+            data: None,
+            has_image: true,
+        }];
+        assert_eq!(
+            decode(RMGR_ID, 0x00, &[], &fpi)["block0"],
+            json!({ "fpi": true })
+        );
+        assert_eq!(
+            decode(RMGR_ID, 0x00, &[], &[])["block0"],
+            json!({ "missing": true })
+        );
+        let bare = [BlockRef {
+            block_id: 0,
+            data: None,
+            has_image: false,
+        }];
+        assert_eq!(
+            decode(RMGR_ID, 0x00, &[], &bare)["block0"],
+            json!({ "no_data": true })
+        );
+        let junk = [BlockRef {
+            block_id: 0,
+            data: Some(&[1, 2]),
+            has_image: false,
+        }];
+        let v = decode(RMGR_ID, 0x00, &[], &junk);
+        assert!(v["error"].as_str().unwrap().starts_with("block0: "), "{v}");
+        let unknown = decode(RMGR_ID, 0x70, &[], &[]);
+        assert!(
+            unknown["record_type"]
+                .as_str()
+                .unwrap()
+                .starts_with("UNKNOWN ("),
+            "{unknown}"
+        );
+        assert!(unknown.get("error").is_some());
+    }
+
+    #[test]
+    fn xmax_modes_are_snake_case_like_page_items() {
+        use crate::tuple::XmaxMode;
+        assert_eq!(
+            serde_json::to_value(XmaxMode::NoKeyUpdate).unwrap(),
+            json!("no_key_update")
+        );
+        assert_eq!(
+            serde_json::to_value(XmaxMode::LockKeyShare).unwrap(),
+            json!("lock_key_share")
+        );
     }
 }
