@@ -78,6 +78,61 @@ SELECT 'glassheap', table_len, tuple_count, tuple_len, dead_tuple_count, dead_tu
 FROM glassheap.stats('g');
 
 \echo
+\echo '== Why is a version visible? (the teaching functions, docs/WALKTHROUGH.md) =='
+\echo '-- glassheap.visibility judges every stored version for this statement''s snapshot:'
+\echo '-- the visible TIDs are exactly the ctids a SELECT returns.'
+SELECT 'heap' AS am, tid, xmin, xmax, xmin_status, xmax_status, visible, reason
+FROM glassheap.visibility('h')
+UNION ALL
+SELECT 'glassheap', tid, xmin, xmax, xmin_status, xmax_status, visible, reason
+FROM glassheap.visibility('g')
+ORDER BY am DESC, tid;
+
+\echo
+\echo '-- The history of row 1, oldest to newest (glassheap.version_chain). Heap marks'
+\echo '-- its HOT version; glassheap gives every version its own index entries.'
+SELECT 'heap' AS am, * FROM glassheap.version_chain('h', '(0,1)')
+UNION ALL
+SELECT 'glassheap', * FROM glassheap.version_chain('g', '(0,1)')
+ORDER BY am DESC, hop;
+
+\echo
+\echo '-- What exactly does a DELETE write? glassheap.trace runs it in this transaction'
+\echo '-- and returns its WAL records and the blocks they changed.'
+BEGIN;
+SELECT 'h' AS rel, rmgr, record_type, record_length, dirtied, description
+FROM glassheap.trace('DELETE FROM h WHERE id = 2') WHERE mine
+UNION ALL
+SELECT 'g', rmgr, record_type, record_length, dirtied, description
+FROM glassheap.trace('DELETE FROM g WHERE id = 2') WHERE mine;
+COMMIT;
+
+\echo
+\echo '-- A REPEATABLE READ snapshot meets a concurrent update: another session (dblink)'
+\echo '-- renames alice and commits after our snapshot was taken.'
+CREATE EXTENSION dblink;
+SELECT format('host=%s port=%s dbname=%s user=postgres',
+              split_part(current_setting('unix_socket_directories'), ',', 1),
+              current_setting('port'), current_database()) AS other_session \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT id, name FROM g ORDER BY id;
+SELECT dblink_exec(:'other_session', 'UPDATE g SET name = ''alice3'' WHERE id = 1') AS other_session_did;
+SELECT id, name FROM g ORDER BY id;
+SELECT tid, xmin, xmax, xmin_status, xmax_status, visible FROM glassheap.visibility('g') ORDER BY tid;
+\echo '-- Why can we not see the committed new version? Step by step:'
+SELECT * FROM glassheap.explain_visibility('g',
+  (SELECT tid FROM glassheap.visibility('g') WHERE NOT visible AND xmin_status = 'committed' AND xmax_status = 'invalid'));
+COMMIT;
+
+\echo
+\echo '-- VACUUM cleaning up (heap only: glassheap has no VACUUM yet). Page map before:'
+SELECT glassheap.page_map('h');
+VACUUM h;
+\echo '-- ... and after: dead versions removed, the page all-visible; the HOT chain root becomes a redirect and freed slots unused.'
+SELECT glassheap.page_map('h');
+SELECT lp, lp_flags, lp_off, lp_len, xmin, xmax, ctid FROM glassheap.page_items('h', 0);
+
+\echo
 \echo '-- A narrow (int, int) table: glassheap fits 291 rows per page, heap 226.'
 CREATE TABLE hn (a int, b int) USING heap;
 CREATE TABLE gn (a int, b int) USING glassheap;
