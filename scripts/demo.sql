@@ -12,8 +12,24 @@ CREATE TABLE h (id int, name text) USING heap;
 CREATE TABLE g (id int, name text) USING glassheap;
 
 SELECT pg_current_wal_insert_lsn() AS before_insert \gset
+BEGIN;
 INSERT INTO h VALUES (1, 'alice'), (2, 'bob');
 INSERT INTO g VALUES (1, 'alice'), (2, 'bob');
+
+\echo
+\echo '-- Before COMMIT: the rows are on the page already, stamped with our xid; to this'
+\echo '-- transaction they are its own (current transaction), to everyone else invisible.'
+SELECT 'heap' AS am, tid, xmin, xmin_status, visible, reason FROM glassheap.visibility('h')
+UNION ALL
+SELECT 'glassheap', tid, xmin, xmin_status, visible, reason FROM glassheap.visibility('g')
+ORDER BY am DESC, tid;
+COMMIT;
+\echo '-- COMMIT wrote one commit record and did not touch the page: the headers are as'
+\echo '-- before (no xmin_committed yet); the commit log alone says the rows are committed.'
+SELECT 'heap' AS am, lp, xmin, flags FROM glassheap.page_items('h', 0)
+UNION ALL
+SELECT 'glassheap', lp, xmin, flags FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
 
 \echo
 \echo '-- The rows as the page holds them (glassheap.page_items). Same data bytes;'
