@@ -8,6 +8,38 @@ use pgrx::pg_sys;
 use pgrx::{FromDatum, IntoDatum};
 use std::ffi::CStr;
 
+/// pgrx's argument and return ABI for a type with FromDatum/IntoDatum: arguments are
+/// read with FromDatum (NULL only where the signature says Option), results returned with
+/// IntoDatum.
+macro_rules! datum_abi {
+    ($name:ident) => {
+        // SAFETY: FromDatum reads the argument as its declared SQL type.
+        unsafe impl<'fcx> ArgAbi<'fcx> for $name {
+            unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+                let index = arg.index();
+                // SAFETY: pgrx hands us an argument of our declared SQL type.
+                unsafe { arg.unbox_arg_using_from_datum() }
+                    .unwrap_or_else(|| panic!("argument {index} must not be null"))
+            }
+            unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
+                // SAFETY: as above; a SQL NULL gives None.
+                unsafe { arg.unbox_arg_using_from_datum() }.into()
+            }
+        }
+
+        // SAFETY: into_datum returns a Datum of the declared return type.
+        unsafe impl BoxRet for $name {
+            unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+                match self.into_datum() {
+                    // SAFETY: the datum matches the function's declared return type.
+                    Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+                    None => fcinfo.return_null(),
+                }
+            }
+        }
+    };
+}
+
 /// Defines a newtype over a plain Datum payload with its own SQL type name.
 macro_rules! datum_newtype {
     ($(#[$m:meta])* $name:ident($inner:ty), $sql:literal, $oid:expr, |$d:ident| $from:expr, |$s:ident| $into:expr) => {
@@ -40,30 +72,7 @@ macro_rules! datum_newtype {
             }
         }
 
-        // SAFETY: the Datum is passed by value and FromDatum above reads it as such.
-        unsafe impl<'fcx> ArgAbi<'fcx> for $name {
-            unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-                let index = arg.index();
-                // SAFETY: pgrx hands us an argument of our declared SQL type.
-                unsafe { arg.unbox_arg_using_from_datum() }
-                    .unwrap_or_else(|| panic!("argument {index} must not be null"))
-            }
-            unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
-                // SAFETY: as above; a SQL NULL gives None.
-                unsafe { arg.unbox_arg_using_from_datum() }.into()
-            }
-        }
-
-        // SAFETY: into_datum returns a by-value Datum of the declared type.
-        unsafe impl BoxRet for $name {
-            unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
-                match self.into_datum() {
-                    // SAFETY: the datum matches the function's declared return type.
-                    Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-                    None => fcinfo.return_null(),
-                }
-            }
-        }
+        datum_abi!($name);
 
         pgrx::impl_sql_translatable!($name, $sql);
     };
@@ -130,30 +139,7 @@ impl IntoDatum for Name {
     }
 }
 
-// SAFETY: `name` is passed by reference; FromDatum above copies it out.
-unsafe impl<'fcx> ArgAbi<'fcx> for Name {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx hands us an argument of our declared SQL type.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| panic!("argument {index} must not be null"))
-    }
-    unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
-        // SAFETY: as above.
-        unsafe { arg.unbox_arg_using_from_datum() }.into()
-    }
-}
-
-// SAFETY: into_datum returns a palloc'd NameData, the by-reference `name` type.
-unsafe impl BoxRet for Name {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
-        match self.into_datum() {
-            // SAFETY: the datum matches the declared return type.
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-            None => fcinfo.return_null(),
-        }
-    }
-}
+datum_abi!(Name);
 
 pgrx::impl_sql_translatable!(Name, "name");
 
