@@ -161,16 +161,6 @@ pub fn buffer_for_tuple(
                 } else if other_blk == target {
                     buffer = other;
                     lock_excl(buffer);
-                } else if other_blk < target {
-                    buffer = pg_sys::ReadBufferExtended(
-                        relation,
-                        pg_sys::ForkNumber::MAIN_FORKNUM,
-                        target,
-                        pg_sys::ReadBufferMode::RBM_NORMAL,
-                        std::ptr::null_mut(),
-                    );
-                    lock_excl(other);
-                    lock_excl(buffer);
                 } else {
                     buffer = pg_sys::ReadBufferExtended(
                         relation,
@@ -179,8 +169,14 @@ pub fn buffer_for_tuple(
                         pg_sys::ReadBufferMode::RBM_NORMAL,
                         std::ptr::null_mut(),
                     );
-                    lock_excl(buffer);
-                    lock_excl(other);
+                    // lower block first, as heap does, so two updaters cannot deadlock
+                    if other_blk < target {
+                        lock_excl(other);
+                        lock_excl(buffer);
+                    } else {
+                        lock_excl(buffer);
+                        lock_excl(other);
+                    }
                 }
                 init_if_new(buffer);
                 let page = PageRef::of_buffer(buffer);

@@ -76,20 +76,28 @@ fn stored<'a>(
         .ok_or_else(|| format!("item at {}+{} extends past the page", lp.off, lp.len))
 }
 
+/// The stored item of `lp` and its decoded header: None when the line pointer holds no
+/// tuple, an error text when the item or its header cannot be read.
+fn header_of<'a, H, E: std::fmt::Display>(
+    page: &'a [u8],
+    lp: &LinePointer,
+    min_len: usize,
+    decode: impl Fn(&'a [u8]) -> Result<H, E>,
+) -> Result<Option<(&'a [u8], H)>, String> {
+    let Some(item) = stored(page, lp, min_len)? else {
+        return Ok(None);
+    };
+    let h = decode(item).map_err(|e| e.to_string())?;
+    Ok(Some((item, h)))
+}
+
 fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
     let mut row = base(lp);
-    let item = match stored(page, lp, HEAP_HEADER_SIZE) {
-        Ok(Some(i)) => i,
+    let (item, h) = match header_of(page, lp, HEAP_HEADER_SIZE, HeapHeader::decode) {
+        Ok(Some(x)) => x,
         Ok(None) => return row,
         Err(e) => {
             row.error = Some(e);
-            return row;
-        }
-    };
-    let h = match HeapHeader::decode(item) {
-        Ok(h) => h,
-        Err(e) => {
-            row.error = Some(e.to_string());
             return row;
         }
     };
@@ -119,18 +127,11 @@ fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
 
 fn glassheap_row(page: &[u8], lp: &LinePointer, blkno: u32) -> ItemRow {
     let mut row = base(lp);
-    let item = match stored(page, lp, HEADER_SIZE) {
-        Ok(Some(i)) => i,
+    let (item, h) = match header_of(page, lp, HEADER_SIZE, TupleHeader::decode) {
+        Ok(Some(x)) => x,
         Ok(None) => return row,
         Err(e) => {
             row.error = Some(e);
-            return row;
-        }
-    };
-    let h = match TupleHeader::decode(item) {
-        Ok(h) => h,
-        Err(e) => {
-            row.error = Some(e.to_string());
             return row;
         }
     };
