@@ -90,9 +90,15 @@ SELECT count(*) FROM g_tids WHERE ctid < '(0,1)';
 SELECT max((ctid::text::point)[1]) AS last_offset_page0 FROM g_tids WHERE (ctid::text::point)[0] = 0;
 SELECT max((ctid::text::point)[1]) AS last_offset_page0 FROM h_tids WHERE (ctid::text::point)[0] = 0;
 -- currtid: the latest version of an updated row
+-- (a prepared transaction holds the xmin horizon so that no read prunes the old
+-- version away before currtid2 follows its chain, on either twin)
+BEGIN;
+SELECT pg_current_xact_id() IS NOT NULL AS holds_xid;
+PREPARE TRANSACTION 'core_dml_hold';
 SELECT twin($$UPDATE @@tids SET a = -a WHERE a = 10$$);
 SELECT a FROM g_tids WHERE ctid = currtid2('g_tids', '(0,10)');
--- (heap may already have pruned the old version by now, so it is not compared here)
+SELECT a FROM h_tids WHERE ctid = currtid2('h_tids', '(0,10)');
+ROLLBACK PREPARED 'core_dml_hold';
 
 -- joins, aggregates and sorts over both twins agree
 SELECT twin_query($$SELECT a.id, b.a FROM @@acct a JOIN @@tids b ON a.id = b.a WHERE a.id < 100$$);

@@ -141,6 +141,11 @@ SELECT length(glassheap.page('ip_hot', 0, 'vm')) AS vm_page;
 -- data bytes identical to heap's for the same rows.
 -------------------------------------------------------------------------------
 SELECT twin_tables('ip', 'a int, b text, c int, d numeric');
+-- A prepared transaction holding an xid keeps every old version "recently dead", so
+-- reads do not prune them (on either twin) while this section looks at them.
+BEGIN;
+SELECT pg_current_xact_id() IS NOT NULL AS holds_xid;
+PREPARE TRANSACTION 'inspect_page_hold';
 SELECT twin($$INSERT INTO @@ip SELECT g, repeat('y', g % 40), CASE WHEN g % 4 = 0 THEN NULL ELSE g END, g / 3.0
               FROM generate_series(1, 120) g$$);
 SELECT twin('UPDATE @@ip SET c = -c WHERE a % 10 = 0');
@@ -210,3 +215,5 @@ SELECT * FROM glassheap.page_items(substr(glassheap.page('g_ip', 0), 1, 5000), '
 SELECT lp, lp_flags, lp_off, lp_len, cid, ctid, flags, natts, hoff, nulls, data, header - 'xmin' - 'xmax' AS header, problem
 FROM glassheap.page_items('g_ip', 1);
 SELECT * FROM glassheap.page_items(glassheap.page('g_ip', 0), 'nosuchsam');
+-- release the horizon held since the glassheap page section
+ROLLBACK PREPARED 'inspect_page_hold';

@@ -50,6 +50,12 @@ $l1->quit;
 $l2->quit;
 # A transaction that updates, then rolls back; and one still open at catch-up time.
 $primary->safe_psql('postgres', q{BEGIN; UPDATE g SET v = 'rolled back' WHERE id < 100; ROLLBACK;});
+# VACUUM prunes (PRUNE), frees line pointers after index cleanup (VACUUM) and, with
+# FREEZE, freezes xmins and drops the finished lockers' xmax (FREEZE); the freed space
+# is then reused by new rows, whose inserts the standby must place identically.
+$primary->safe_psql('postgres', 'VACUUM g');
+$primary->safe_psql('postgres', 'VACUUM (FREEZE) g');
+$primary->safe_psql('postgres', q{INSERT INTO g SELECT i, i % 100, 'reuse' || i FROM generate_series(10001, 10500) i});
 my $open = $primary->background_psql('postgres');
 $open->query_safe(q{BEGIN; INSERT INTO g VALUES (-1, 0, 'in progress'); UPDATE g SET v = 'in progress' WHERE id = 2;});
 
@@ -76,7 +82,7 @@ my $checked = $primary->safe_psql('postgres', qq{
 	SELECT string_agg(DISTINCT record_type, ',' ORDER BY record_type)
 	FROM pg_get_wal_records_info('$start_lsn', pg_current_wal_flush_lsn())
 	WHERE resource_manager = 'glassheap' AND block_ref LIKE '%for WAL verification%'});
-is($checked, 'CONFIRM,DELETE,INSERT,LOCK,MULTI_INSERT,UPDATE',
+is($checked, 'CONFIRM,DELETE,FREEZE,INSERT,LOCK,MULTI_INSERT,PRUNE,UPDATE,VACUUM',
 	'every glassheap record type was logged with a verification image for the standby');
 $primary->safe_psql('postgres', q{SELECT pg_drop_replication_slot('hold_wal')});
 ok($standby->safe_psql('postgres', 'SELECT 1') eq '1', 'standby still running after replay');

@@ -146,6 +146,7 @@ pub fn index_fetch_tuple(
             || pg_sys::BufferGetBlockNumber((*f).cbuf) != blk
         {
             (*f).cbuf = pg_sys::ReleaseAndReadBuffer((*f).cbuf, relation, blk);
+            super::prune::prune_opt(relation, (*f).cbuf);
         }
         let buffer = (*f).cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);

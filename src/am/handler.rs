@@ -336,10 +336,10 @@ unsafe extern "C-unwind" fn relation_copy_for_cluster(
 #[pg_guard]
 unsafe extern "C-unwind" fn relation_vacuum(
     rel_: pg_sys::Relation,
-    _params: *mut pg_sys::VacuumParams,
-    _strategy: pg_sys::BufferAccessStrategy,
+    params: *mut pg_sys::VacuumParams,
+    strategy: pg_sys::BufferAccessStrategy,
 ) {
-    unsupported("VACUUM", Some(rel_))
+    super::vacuum::relation_vacuum(rel_, params, strategy)
 }
 
 #[pg_guard]

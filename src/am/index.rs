@@ -275,7 +275,7 @@ pub fn build_range_scan(
 
 /// HeapTupleHeaderAdvanceLatestRemovedXid: the newest xid whose removal standbys must
 /// wait for (committed updater/deleter of a committed insert).
-fn advance_horizon(h: &TupleHeader, o: &mut Oracle, horizon: &mut Xid) {
+pub(crate) fn advance_horizon(h: &TupleHeader, o: &mut Oracle, horizon: &mut Xid) {
     let xmax = super::visibility::update_xid_of(h, o);
     let committed = h.xmin_committed() || (!h.xmin_invalid() && o.did_commit(h.xmin));
     if committed

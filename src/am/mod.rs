@@ -9,6 +9,8 @@
 //! - `multixact` row-lock strengths and MultiXacts (heapam.c static helpers)
 //! - `visibility` the transaction-state oracle and hint bits (heapam_visibility.c)
 //! - `hio`       finding a page with room (hio.c)
+//! - `prune`     removing dead versions from one page (pruneheap.c)
+//! - `vacuum`    VACUUM: pruning, freezing, index cleanup, truncation (vacuumlazy.c)
 //! - `index`     index builds and index-entry deletion
 //! - `ddl`       storage creation/truncation/copy and size estimates
 //! - `slot`      glassheap's tuple table slot; `tuple` forms tuples
@@ -24,7 +26,9 @@ pub mod index;
 pub mod lock;
 pub mod modify;
 pub mod multixact;
+pub mod prune;
 pub mod scan;
 pub mod slot;
 pub mod tuple;
+pub mod vacuum;
 pub mod visibility;

@@ -223,6 +223,8 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
             pg_sys::ReadBufferMode::RBM_NORMAL,
             s.strategy,
         );
+        // Make room on a nearly full page whose deleters are old enough (never waits).
+        super::prune::prune_opt(s.base.rs_rd, s.cbuf);
         s.cblock = blk;
         s.ntuples = 0;
         s.coff = 0;
@@ -617,6 +619,7 @@ pub fn bitmap_next_block(
             return false;
         }
         s.cbuf = pg_sys::ReleaseAndReadBuffer(s.cbuf, s.base.rs_rd, blk);
+        super::prune::prune_opt(s.base.rs_rd, s.cbuf);
         s.cblock = blk;
         let buffer = s.cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);

@@ -32,6 +32,9 @@ unsafe extern "C-unwind" {
         tuple_xid: pg_sys::TransactionId,
     );
 
+    // postmaster/autovacuum.h
+    pub fn IsAutoVacuumWorkerProcess() -> bool;
+
     // catalog/storage_xlog.h
     pub fn log_smgrcreate(rnode: *const pg_sys::RelFileNode, forknum: pg_sys::ForkNumber::Type);
 
@@ -75,4 +78,9 @@ unsafe extern "C-unwind" {
 unsafe extern "C-unwind" {
     // utils/relfilenodemap.h
     pub fn RelidByRelfilenode(reltablespace: pg_sys::Oid, relfilenode: pg_sys::Oid) -> pg_sys::Oid;
+}
+
+// postmaster/autovacuum.h (a GUC variable; not a function, so no guard is needed)
+unsafe extern "C" {
+    pub static mut autovacuum_work_mem: core::ffi::c_int;
 }

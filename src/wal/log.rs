@@ -86,3 +86,28 @@ pub fn confirm(buffer: pg_sys::Buffer, offnum: u16) {
         .insert(XLOG_GH_CONFIRM);
     stamp(&[buffer], lsn);
 }
+
+fn single_block(buffer: pg_sys::Buffer, info: u8, data: &[u8]) {
+    let lsn = Record::new()
+        .block(0, buffer, REGBUF_STANDARD, data)
+        .insert(info);
+    stamp(&[buffer], lsn);
+}
+
+pub fn prune(buffer: pg_sys::Buffer, rec: &PruneBlock) {
+    let mut data = Vec::with_capacity(10 + 2 * (rec.dead.len() + rec.unused.len()));
+    rec.encode(&mut data);
+    single_block(buffer, XLOG_GH_PRUNE, &data);
+}
+
+pub fn vacuum(buffer: pg_sys::Buffer, rec: &VacuumBlock) {
+    let mut data = Vec::with_capacity(2 + 2 * rec.unused.len());
+    rec.encode(&mut data);
+    single_block(buffer, XLOG_GH_VACUUM, &data);
+}
+
+pub fn freeze(buffer: pg_sys::Buffer, rec: &FreezeBlock) {
+    let mut data = Vec::with_capacity(6 + 7 * rec.tuples.len());
+    rec.encode(&mut data);
+    single_block(buffer, XLOG_GH_FREEZE, &data);
+}

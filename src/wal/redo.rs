@@ -282,6 +282,110 @@ fn redo_confirm(record: Rec) {
     release(buf);
 }
 
+/// Reads block 0 with a cleanup lock (pruning moves tuples, so no hot-standby reader may
+/// hold a pin into the page while it happens).
+fn read_block_for_cleanup(record: Rec) -> (bool, pg_sys::Buffer) {
+    let mut buf: pg_sys::Buffer = pg_sys::InvalidBuffer as i32;
+    // SAFETY: standard redo buffer protocol.
+    let action = unsafe {
+        pg_sys::XLogReadBufferForRedoExtended(
+            record,
+            0,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            true,
+            &mut buf,
+        )
+    };
+    (action == pg_sys::XLogRedoAction::BLK_NEEDS_REDO, buf)
+}
+
+/// Hot standby: cancel queries whose snapshots could still see versions this record
+/// removes or xids it freezes (ResolveRecoveryConflictWithSnapshot), before replaying.
+fn resolve_conflict(record: Rec, xid: u32) {
+    // SAFETY: standbyState is recovery-global; the block tag lookup reads the record.
+    unsafe {
+        if pg_sys::standbyState < pg_sys::HotStandbyState::STANDBY_SNAPSHOT_PENDING
+            || !glassheap_format::xid_is_normal(xid)
+        {
+            return;
+        }
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        pg_sys::XLogRecGetBlockTag(
+            record,
+            0,
+            &mut rnode,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        pg_sys::ResolveRecoveryConflictWithSnapshot(xid.into(), rnode);
+    }
+}
+
+/// After VACUUM or pruning freed space, the free space map should say so on a standby
+/// too (heap's redo records it for every pruned/vacuumed page).
+fn record_free_space_always(record: Rec, page: PageRef) {
+    // SAFETY: block tag lookup on block 0 of this record.
+    unsafe {
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut blk: pg_sys::BlockNumber = 0;
+        pg_sys::XLogRecGetBlockTag(record, 0, &mut rnode, std::ptr::null_mut(), &mut blk);
+        pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, page.free_space());
+    }
+}
+
+fn redo_prune(record: Rec) {
+    if let Some(b) = rec_block_data(record, 0) {
+        resolve_conflict(record, decode(PruneBlock::decode(b)).latest_removed_xid);
+    }
+    let (needs, buf) = read_block_for_cleanup(record);
+    if needs {
+        let p = decode(PruneBlock::decode(data(record, 0, "PRUNE")));
+        // SAFETY: cleanup-locked buffer.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        crate::am::prune::apply(page, &p);
+        finish(record, buf, true);
+        record_free_space_always(record, page);
+    }
+    release(buf);
+}
+
+fn redo_vacuum(record: Rec) {
+    // An exclusive lock, as on the primary: LP_DEAD items have no storage, nothing moves.
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let v = decode(VacuumBlock::decode(data(record, 0, "VACUUM")));
+        // SAFETY: exclusively locked buffer.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        crate::am::vacuum::set_unused(page, &v.unused);
+        finish(record, buf, true);
+        record_free_space_always(record, page);
+    }
+    release(buf);
+}
+
+fn redo_freeze(record: Rec) {
+    if let Some(b) = rec_block_data(record, 0) {
+        resolve_conflict(record, decode(FreezeBlock::decode(b)).cutoff_xid);
+    }
+    let (needs, buf) = read_block(record, 0);
+    if needs {
+        let f = decode(FreezeBlock::decode(data(record, 0, "FREEZE")));
+        // SAFETY: exclusively locked buffer.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        for e in &f.tuples {
+            let p = tuple_at(page, e.offnum);
+            // SAFETY: normal tuple on the locked page.
+            unsafe {
+                let mut h = read_header(p);
+                transition::freeze(&mut h, e);
+                write_header(p, &h);
+            }
+        }
+        finish(record, buf, true);
+    }
+    release(buf);
+}
+
 pub fn redo(record: Rec) {
     match rec_info(record) & XLOG_GH_OPMASK {
         XLOG_GH_INSERT => redo_insert(record),
@@ -290,6 +394,9 @@ pub fn redo(record: Rec) {
         XLOG_GH_UPDATE => redo_update(record),
         XLOG_GH_LOCK => redo_lock(record),
         XLOG_GH_CONFIRM => redo_confirm(record),
+        XLOG_GH_PRUNE => redo_prune(record),
+        XLOG_GH_VACUUM => redo_vacuum(record),
+        XLOG_GH_FREEZE => redo_freeze(record),
         other => panic_redo(format!("unknown record type {other:#04x}")),
     }
 }

@@ -54,6 +54,9 @@ unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
         wal::XLOG_GH_UPDATE => c"UPDATE".as_ptr(),
         wal::XLOG_GH_LOCK => c"LOCK".as_ptr(),
         wal::XLOG_GH_CONFIRM => c"CONFIRM".as_ptr(),
+        wal::XLOG_GH_PRUNE => c"PRUNE".as_ptr(),
+        wal::XLOG_GH_VACUUM => c"VACUUM".as_ptr(),
+        wal::XLOG_GH_FREEZE => c"FREEZE".as_ptr(),
         _ => std::ptr::null(),
     }
 }

@@ -11,6 +11,7 @@ pub mod locks;
 pub mod page;
 pub mod transition;
 pub mod tuple;
+pub mod vacuum;
 pub mod verify;
 pub mod visibility;
 pub mod wal;

@@ -9,7 +9,7 @@ use crate::tuple::{
     pack_info, TupleFlags, TupleHeader, XmaxMode, NEXT_MOVED_PARTITIONS, NEXT_NONE,
     NEXT_SPECULATIVE, XMIN_FROZEN,
 };
-use crate::wal::{DeleteBlock, LockBlock, UpdateOld, XmaxInfo};
+use crate::wal::{DeleteBlock, FreezeEntry, LockBlock, UpdateOld, XmaxFreeze, XmaxInfo};
 use crate::Xid;
 
 const XMAX_STATE: TupleFlags = TupleFlags::XMAX_COMMITTED
@@ -115,6 +115,29 @@ pub fn confirm(h: &mut TupleHeader) {
     if h.is_speculative() {
         h.set_next_off(NEXT_NONE);
         h.aux = 0;
+    }
+}
+
+/// FREEZE: xmin becomes "frozen" (both xmin hint bits, the xid itself is kept for
+/// forensics, as heap does since 9.4); xmax is invalidated (lockers and aborted updaters
+/// that are long gone) or a MultiXact is replaced by its committed updater.
+pub fn freeze(h: &mut TupleHeader, e: &FreezeEntry) {
+    if e.freeze_xmin {
+        h.set_flags(XMIN_FROZEN);
+    }
+    match &e.xmax {
+        XmaxFreeze::Keep => {}
+        XmaxFreeze::Invalidate => {
+            h.clear_flags(XMAX_STATE | TupleFlags::NEXT_ON_OTHER_PAGE | TupleFlags::COMBO_CID);
+            h.set_flags(TupleFlags::XMAX_INVALID);
+            h.xmax = 0;
+            h.set_xmax_mode(XmaxMode::Update);
+            // A forward link without a live updater leads to a dead version whose slot
+            // may be reused: drop it.
+            h.set_next_off(NEXT_NONE);
+            h.aux = 0;
+        }
+        XmaxFreeze::Replace(x) => set_xmax(h, x),
     }
 }
 

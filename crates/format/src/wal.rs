@@ -28,6 +28,9 @@ pub const XLOG_GH_DELETE: u8 = 0x20;
 pub const XLOG_GH_UPDATE: u8 = 0x30;
 pub const XLOG_GH_LOCK: u8 = 0x40;
 pub const XLOG_GH_CONFIRM: u8 = 0x50;
+pub const XLOG_GH_PRUNE: u8 = 0x60;
+pub const XLOG_GH_VACUUM: u8 = 0x70;
+pub const XLOG_GH_FREEZE: u8 = 0x80;
 pub const XLOG_GH_OPMASK: u8 = 0xF0;
 
 /// Name of a record type as `rm_identify` reports it.
@@ -39,6 +42,9 @@ pub fn identify(info: u8) -> Option<&'static str> {
         XLOG_GH_UPDATE => "UPDATE",
         XLOG_GH_LOCK => "LOCK",
         XLOG_GH_CONFIRM => "CONFIRM",
+        XLOG_GH_PRUNE => "PRUNE",
+        XLOG_GH_VACUUM => "VACUUM",
+        XLOG_GH_FREEZE => "FREEZE",
         _ => return None,
     })
 }
@@ -617,6 +623,197 @@ impl ConfirmBlock {
 }
 
 // ---------------------------------------------------------------------------------
+// PRUNE (block 0): line pointers of removed versions change state; the page is then
+// defragmented (PageRepairFragmentation), which is deterministic, so redo reaches the
+// same bytes as the primary.
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruneBlock {
+    /// The newest xid whose versions this record removes (0 = none): a hot standby
+    /// cancels queries whose snapshots could still see them before replaying.
+    pub latest_removed_xid: u32,
+    /// (from, to): `from` becomes LP_REDIRECT to `to` (same-page update chains).
+    pub redirected: Vec<(u16, u16)>,
+    /// Become LP_DEAD: the version is gone but index entries may still point here.
+    pub dead: Vec<u16>,
+    /// Become LP_UNUSED: nothing points here any more.
+    pub unused: Vec<u16>,
+}
+
+fn offsets(r: &mut Rd<'_>, n: usize) -> Result<Vec<u16>, WalError> {
+    if r.b.len() - r.at < n * 2 {
+        return Err(WalError::Truncated {
+            what: r.what,
+            need: r.at + n * 2,
+            have: r.b.len(),
+        });
+    }
+    (0..n).map(|_| check_off(r.what, r.u16()?)).collect()
+}
+
+fn put_offsets(out: &mut Vec<u8>, offs: &[u16]) {
+    for o in offs {
+        out.extend_from_slice(&o.to_le_bytes());
+    }
+}
+
+impl PruneBlock {
+    pub fn is_empty(&self) -> bool {
+        self.redirected.is_empty() && self.dead.is_empty() && self.unused.is_empty()
+    }
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.latest_removed_xid.to_le_bytes());
+        for n in [self.redirected.len(), self.dead.len(), self.unused.len()] {
+            out.extend_from_slice(&(n as u16).to_le_bytes());
+        }
+        for (f, t) in &self.redirected {
+            out.extend_from_slice(&f.to_le_bytes());
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        put_offsets(out, &self.dead);
+        put_offsets(out, &self.unused);
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap PRUNE");
+        let latest_removed_xid = r.u32()?;
+        let (nr, nd, nu) = (r.u16()? as usize, r.u16()? as usize, r.u16()? as usize);
+        if nr + nd + nu > crate::layout::MAX_TUPLES_PER_PAGE {
+            return Err(bad(
+                r.what,
+                format!("{} line pointers, more than a page has", nr + nd + nu),
+            ));
+        }
+        let flat = offsets(&mut r, nr * 2)?;
+        let redirected = flat.chunks(2).map(|c| (c[0], c[1])).collect();
+        let dead = offsets(&mut r, nd)?;
+        let unused = offsets(&mut r, nu)?;
+        r.done()?;
+        Ok(PruneBlock {
+            latest_removed_xid,
+            redirected,
+            dead,
+            unused,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// VACUUM (block 0): LP_DEAD line pointers whose index entries VACUUM has removed
+// become LP_UNUSED; the unused tail of the line pointer array is truncated.
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VacuumBlock {
+    pub unused: Vec<u16>,
+}
+
+impl VacuumBlock {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.unused.len() as u16).to_le_bytes());
+        put_offsets(out, &self.unused);
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap VACUUM");
+        let n = r.u16()? as usize;
+        if n > crate::layout::MAX_TUPLES_PER_PAGE {
+            return Err(bad(
+                r.what,
+                format!("{n} line pointers, more than a page has"),
+            ));
+        }
+        let unused = offsets(&mut r, n)?;
+        r.done()?;
+        Ok(VacuumBlock { unused })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// FREEZE (block 0): old xids replaced by "frozen" so they never need pg_xact again.
+// ---------------------------------------------------------------------------------
+
+pub const FRZ_XMIN: u16 = 1;
+pub const FRZ_XMAX_INVALIDATE: u16 = 2;
+pub const FRZ_XMAX_REPLACE: u16 = 4;
+
+/// What freezing does to a version's xmax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XmaxFreeze {
+    Keep,
+    /// The locker(s) or the aborted updater are gone: xmax becomes invalid and any
+    /// forward link is dropped.
+    Invalidate,
+    /// A MultiXact older than the cutoff is replaced by its (committed) updater.
+    Replace(XmaxInfo),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FreezeEntry {
+    pub offnum: u16,
+    pub freeze_xmin: bool,
+    pub xmax: XmaxFreeze,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FreezeBlock {
+    /// The newest xid frozen (0 = none): a hot standby cancels queries that could
+    /// still need to see it as in progress.
+    pub cutoff_xid: u32,
+    pub tuples: Vec<FreezeEntry>,
+}
+
+impl FreezeBlock {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.cutoff_xid.to_le_bytes());
+        out.extend_from_slice(&(self.tuples.len() as u16).to_le_bytes());
+        for t in &self.tuples {
+            let mut f = if t.freeze_xmin { FRZ_XMIN } else { 0 };
+            match t.xmax {
+                XmaxFreeze::Keep => {}
+                XmaxFreeze::Invalidate => f |= FRZ_XMAX_INVALIDATE,
+                XmaxFreeze::Replace(_) => f |= FRZ_XMAX_REPLACE,
+            }
+            out.extend_from_slice(&off_flags(t.offnum, f).to_le_bytes());
+            if let XmaxFreeze::Replace(x) = &t.xmax {
+                x.encode(out);
+            }
+        }
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap FREEZE");
+        let cutoff_xid = r.u32()?;
+        let n = r.u16()? as usize;
+        if n > crate::layout::MAX_TUPLES_PER_PAGE {
+            return Err(bad(r.what, format!("{n} tuples, more than a page has")));
+        }
+        let mut tuples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let w = r.u16()?;
+            let f = w >> 9;
+            if f & !7 != 0 || f & (FRZ_XMAX_INVALIDATE | FRZ_XMAX_REPLACE) == 6 || f == 0 {
+                return Err(bad(r.what, format!("invalid flags {f:#x}")));
+            }
+            let offnum = check_off(r.what, w & 0x1FF)?;
+            let xmax = if f & FRZ_XMAX_INVALIDATE != 0 {
+                XmaxFreeze::Invalidate
+            } else if f & FRZ_XMAX_REPLACE != 0 {
+                XmaxFreeze::Replace(XmaxInfo::decode(&mut r)?)
+            } else {
+                XmaxFreeze::Keep
+            };
+            tuples.push(FreezeEntry {
+                offnum,
+                freeze_xmin: f & FRZ_XMIN != 0,
+                xmax,
+            });
+        }
+        r.done()?;
+        Ok(FreezeBlock { cutoff_xid, tuples })
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Whole-record decoding for rm_desc and glassheap.wal_records().
 // ---------------------------------------------------------------------------------
 
@@ -706,6 +903,21 @@ pub fn decode_json_with(
         XLOG_GH_CONFIRM => {
             let v = blk(0)
                 .map(|b| dec(ConfirmBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_PRUNE => {
+            let v = blk(0)
+                .map(|b| dec(PruneBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_VACUUM => {
+            let v = blk(0)
+                .map(|b| dec(VacuumBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_FREEZE => {
+            let v = blk(0)
+                .map(|b| dec(FreezeBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
             out.insert("block0".into(), v.unwrap_or_else(fpi));
         }
         _ => {
@@ -834,6 +1046,27 @@ pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
             None => "full-page image".into(),
             Some(Err(e)) => err(e),
             Some(Ok(d)) => format!("off {}", d.offnum),
+        },
+        XLOG_GH_PRUNE => match blk(0).map(PruneBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "latest_removed_xid {} nredirected {} ndead {} nunused {}",
+                d.latest_removed_xid,
+                d.redirected.len(),
+                d.dead.len(),
+                d.unused.len()
+            ),
+        },
+        XLOG_GH_VACUUM => match blk(0).map(VacuumBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!("nunused {}", d.unused.len()),
+        },
+        XLOG_GH_FREEZE => match blk(0).map(FreezeBlock::decode) {
+            None => "full-page image".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!("cutoff_xid {} ntuples {}", d.cutoff_xid, d.tuples.len()),
         },
         _ => format!("unknown glassheap record info {info:#04x}"),
     }
@@ -1004,7 +1237,117 @@ mod tests {
         assert_eq!(identify(0xF0), None);
     }
 
+    fn off() -> impl Strategy<Value = u16> {
+        1u16..292
+    }
+
+    fn xmax_freeze() -> impl Strategy<Value = XmaxFreeze> {
+        prop_oneof![
+            Just(XmaxFreeze::Keep),
+            Just(XmaxFreeze::Invalidate),
+            (any::<u32>(), 0u8..6, any::<bool>()).prop_map(|(x, m, multi)| XmaxFreeze::Replace(
+                xi(x, XmaxMode::from_bits(m).unwrap(), multi)
+            )),
+        ]
+    }
+
+    #[test]
+    fn vacuum_records_sizes_and_descriptions() {
+        let p = PruneBlock {
+            latest_removed_xid: 745,
+            redirected: vec![(1, 3)],
+            dead: vec![2, 5],
+            unused: vec![4],
+        };
+        let mut v = Vec::new();
+        p.encode(&mut v);
+        assert_eq!(v.len(), 4 + 6 + 4 + 4 + 2);
+        assert_eq!(
+            describe(XLOG_GH_PRUNE, &[Some(&v)]),
+            "latest_removed_xid 745 nredirected 1 ndead 2 nunused 1"
+        );
+        assert_eq!(
+            decode_json(XLOG_GH_PRUNE, &[Some(&v)])["block0"]["dead"][1],
+            5
+        );
+        let mut v = Vec::new();
+        VacuumBlock { unused: vec![2, 5] }.encode(&mut v);
+        assert_eq!(v, [2, 0, 2, 0, 5, 0]);
+        assert_eq!(describe(XLOG_GH_VACUUM, &[Some(&v)]), "nunused 2");
+        let f = FreezeBlock {
+            cutoff_xid: 900,
+            tuples: vec![
+                FreezeEntry {
+                    offnum: 1,
+                    freeze_xmin: true,
+                    xmax: XmaxFreeze::Keep,
+                },
+                FreezeEntry {
+                    offnum: 2,
+                    freeze_xmin: false,
+                    xmax: XmaxFreeze::Replace(xi(800, XmaxMode::NoKeyUpdate, false)),
+                },
+            ],
+        };
+        let mut v = Vec::new();
+        f.encode(&mut v);
+        assert_eq!(v.len(), 4 + 2 + 2 + 2 + 5);
+        assert_eq!(
+            describe(XLOG_GH_FREEZE, &[Some(&v)]),
+            "cutoff_xid 900 ntuples 2"
+        );
+        assert_eq!(
+            decode_json(XLOG_GH_FREEZE, &[Some(&v)])["block0"]["tuples"][1]["xmax"]["replace"]
+                ["mode"],
+            "no_key_update"
+        );
+        assert_eq!(identify(XLOG_GH_FREEZE), Some("FREEZE"));
+    }
+
+    #[test]
+    fn vacuum_records_reject_nonsense() {
+        // offset 0 in a dead list
+        assert!(PruneBlock::decode(&[0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]).is_err());
+        // more line pointers than a page holds
+        assert!(VacuumBlock::decode(&[0x24, 0x01]).is_err());
+        // an entry that changes nothing, and one that both invalidates and replaces
+        assert!(FreezeBlock::decode(&[0, 0, 0, 0, 1, 0, 1, 0]).is_err());
+        assert!(FreezeBlock::decode(&[0, 0, 0, 0, 1, 0, 1, 12]).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn prune_round_trips(x in any::<u32>(), r in proptest::collection::vec((off(), off()), 0..20),
+                             d in proptest::collection::vec(off(), 0..40), u in proptest::collection::vec(off(), 0..40),
+                             cut in 0usize..200) {
+            let p = PruneBlock { latest_removed_xid: x, redirected: r, dead: d, unused: u };
+            let mut v = Vec::new();
+            p.encode(&mut v);
+            prop_assert_eq!(PruneBlock::decode(&v).unwrap(), p);
+            if cut < v.len() {
+                prop_assert!(PruneBlock::decode(&v[..cut]).is_err());
+            }
+        }
+
+        #[test]
+        fn vacuum_and_freeze_round_trip(u in proptest::collection::vec(off(), 0..60), c in any::<u32>(),
+                                        t in proptest::collection::vec((off(), any::<bool>(), xmax_freeze()), 0..40)) {
+            let vb = VacuumBlock { unused: u };
+            let mut v = Vec::new();
+            vb.encode(&mut v);
+            prop_assert_eq!(VacuumBlock::decode(&v).unwrap(), vb);
+            let tuples: Vec<FreezeEntry> = t.into_iter()
+                .filter(|(_, fx, x)| *fx || *x != XmaxFreeze::Keep)
+                .map(|(offnum, freeze_xmin, xmax)| FreezeEntry { offnum, freeze_xmin, xmax }).collect();
+            let fb = FreezeBlock { cutoff_xid: c, tuples };
+            let mut v = Vec::new();
+            fb.encode(&mut v);
+            prop_assert_eq!(FreezeBlock::decode(&v).unwrap(), fb);
+            for cut in 0..v.len() {
+                prop_assert!(FreezeBlock::decode(&v[..cut]).is_err());
+            }
+        }
+
         #[test]
         fn garbage_never_panics(info in any::<u8>(), b0 in proptest::collection::vec(any::<u8>(), 0..64),
                                 b1 in proptest::collection::vec(any::<u8>(), 0..64)) {
@@ -1015,6 +1358,9 @@ mod tests {
             let _ = UpdateOld::decode(&b0);
             let _ = LockBlock::decode(&b0);
             let _ = ConfirmBlock::decode(&b0);
+            let _ = PruneBlock::decode(&b0);
+            let _ = VacuumBlock::decode(&b0);
+            let _ = FreezeBlock::decode(&b0);
             let _ = describe(info, &[Some(&b0), Some(&b1)]);
             let _ = describe(info, &[None, Some(&b1)]);
             let _ = decode_json(info, &[Some(&b0), None]);

@@ -736,7 +736,7 @@ mod glassheap_shape_tests {
         }];
         let v = decode(RMGR_ID, 0x00, &[], &junk);
         assert!(v["error"].as_str().unwrap().starts_with("block0: "), "{v}");
-        let unknown = decode(RMGR_ID, 0x70, &[], &[]);
+        let unknown = decode(RMGR_ID, 0xF0, &[], &[]);
         assert!(
             unknown["record_type"]
                 .as_str()

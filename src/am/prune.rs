@@ -1,0 +1,212 @@
+//! Pruning one page (heap's pruneheap.c): versions no snapshot can see any more lose
+//! their storage. A removed version with index entries keeps an LP_DEAD line pointer
+//! until VACUUM has removed those entries; one without (a heap-only version) becomes
+//! LP_UNUSED at once. The page is then defragmented so the space is reusable.
+//!
+//! Pruning moves tuples, so it needs a cleanup lock (exclusive lock and the only pin):
+//! scans return pointers into pinned pages and must never see bytes move under them.
+//! It runs from VACUUM and, opportunistically, when a scan or index fetch reads a page
+//! that is nearly full and has a removable deleter (`pd_prune_xid`), like
+//! heap_page_prune_opt.
+
+use super::index::advance_horizon;
+use super::visibility::{apply_hints, Oracle, TupleLoc};
+use crate::pg::crit::CritSection;
+use crate::pg::page::{read_header, PageRef, LP_NORMAL};
+use crate::pg::rel;
+use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
+use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
+use glassheap_format::wal::PruneBlock;
+use glassheap_format::{layout, xid_is_normal, xid_precedes, Xid};
+use pgrx::pg_sys;
+
+pub const LP_UNUSED: u32 = 0;
+pub const LP_REDIRECT: u32 = 2;
+pub const LP_DEAD: u32 = 3;
+
+/// What pruning left on the page, for VACUUM's counts and freezing.
+#[derive(Default)]
+pub struct PruneOutcome {
+    /// Versions removed by this call.
+    pub removed: usize,
+    /// The status of every version left in place (offset, status), in offset order.
+    pub kept: Vec<(u16, Htsv)>,
+}
+
+/// Sets line pointer states as a PRUNE record says, then defragments. Shared by the
+/// primary and redo so both reach the same bytes.
+pub fn apply(page: PageRef, p: &PruneBlock) {
+    let max = page.max_offset();
+    let set = |off: u16, flags: u32, to: u32| {
+        if off == 0 || off > max {
+            pgrx::error!("glassheap prune: offset {off} beyond the line pointer array ({max})");
+        }
+        // SAFETY: off is within the line pointer array; the caller holds a cleanup lock
+        // (or is redo, which has the page to itself).
+        unsafe {
+            let iid = &mut *page.item_id(off);
+            iid.set_lp_flags(flags);
+            iid.set_lp_off(to);
+            iid.set_lp_len(0);
+        }
+    };
+    for &(from, to) in &p.redirected {
+        set(from, LP_REDIRECT, to as u32);
+    }
+    for &d in &p.dead {
+        set(d, LP_DEAD, 0);
+    }
+    for &u in &p.unused {
+        set(u, LP_UNUSED, 0);
+    }
+    // SAFETY: a valid page under cleanup lock; PageRepairFragmentation checks the
+    // header itself and compacts LP_NORMAL storage (glassheap tuples start MAXALIGNed,
+    // as heap's do).
+    unsafe { pg_sys::PageRepairFragmentation(page.0) };
+}
+
+/// PageSetPrunable's counterpart for the whole page: the oldest xid that may make a
+/// remaining version prunable (0 = nothing to prune later).
+fn set_prune_xid(page: PageRef, xid: Xid) {
+    // SAFETY: cleanup-locked page header.
+    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_prune_xid = xid.into() };
+}
+
+fn prune_xid(page: PageRef) -> Xid {
+    // SAFETY: header read of a pinned page.
+    unsafe {
+        (*(page.0 as *mut pg_sys::PageHeaderData))
+            .pd_prune_xid
+            .into_inner()
+    }
+}
+
+const PD_PAGE_FULL: u16 = 0x0002;
+
+fn page_is_full(page: PageRef) -> bool {
+    // SAFETY: header read of a pinned page.
+    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_flags & PD_PAGE_FULL != 0 }
+}
+
+fn clear_full(page: PageRef) {
+    // SAFETY: cleanup-locked page header.
+    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_flags &= !PD_PAGE_FULL };
+}
+
+/// Prunes a cleanup-locked page. `vistest` decides which deleters are old enough.
+pub fn prune_page(
+    relation: pg_sys::Relation,
+    buffer: pg_sys::Buffer,
+    vistest: *mut pg_sys::GlobalVisState,
+) -> PruneOutcome {
+    // SAFETY: the caller holds a cleanup lock on buffer.
+    let page = unsafe { PageRef::of_buffer(buffer) };
+    // SAFETY: pinned buffer.
+    let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+    let mut plan = PruneBlock::default();
+    let mut out = PruneOutcome::default();
+    let mut new_prune_xid: Xid = 0;
+    let rnode = rel::relfilenode(relation);
+    for off in 1..=page.max_offset() {
+        let (flags, o, len) = page.lp(off);
+        if flags != LP_NORMAL {
+            continue;
+        }
+        if len < HEADER_SIZE || o + len > layout::SPECIAL_OFFSET {
+            // Corrupt line pointer: leave it for glassheap.verify() to report rather than
+            // guessing what it was.
+            continue;
+        }
+        let tup = page.item(off);
+        // SAFETY: bounds checked above.
+        let h = unsafe { read_header(tup) };
+        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
+        let mut hints = Hints::default();
+        let (mut status, dead_after) =
+            vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+        if status == Htsv::RecentlyDead
+            // SAFETY: vistest comes from GlobalVisTestFor(relation).
+            && unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()) }
+        {
+            status = Htsv::Dead;
+        }
+        if !hints.is_empty() {
+            // SAFETY: the page is locked (exclusively) and tup points at this version.
+            unsafe { apply_hints(buffer, tup, &hints) };
+        }
+        match status {
+            Htsv::Dead => {
+                // SAFETY: same tuple; re-read with the hints just applied.
+                let h = unsafe { read_header(tup) };
+                advance_horizon(&h, &mut o, &mut plan.latest_removed_xid);
+                if h.has(TupleFlags::HEAP_ONLY) {
+                    plan.unused.push(off);
+                } else {
+                    plan.dead.push(off);
+                }
+                out.removed += 1;
+            }
+            Htsv::RecentlyDead | Htsv::DeleteInProgress => {
+                let x = super::visibility::update_xid_of(&h, &mut o);
+                if xid_is_normal(x) && (new_prune_xid == 0 || xid_precedes(x, new_prune_xid)) {
+                    new_prune_xid = x;
+                }
+                out.kept.push((off, status));
+            }
+            _ => out.kept.push((off, status)),
+        }
+    }
+    if !plan.is_empty() {
+        let _crit = CritSection::enter();
+        apply(page, &plan);
+        set_prune_xid(page, new_prune_xid);
+        clear_full(page);
+        // SAFETY: cleanup-locked buffer.
+        unsafe { pg_sys::MarkBufferDirty(buffer) };
+        if rel::needs_wal(relation) {
+            crate::wal::log::prune(buffer, &plan);
+        }
+    } else if prune_xid(page) != new_prune_xid || page_is_full(page) {
+        // Only hints changed: no WAL, like heap.
+        set_prune_xid(page, new_prune_xid);
+        clear_full(page);
+        // SAFETY: locked buffer; a hint-level change.
+        unsafe { pg_sys::MarkBufferDirtyHint(buffer, true) };
+    }
+    out
+}
+
+/// heap_page_prune_opt: prune a page a reader just pinned if it is worth it and nobody
+/// else has it pinned. Never waits.
+pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
+    // SAFETY: the caller holds a pin.
+    let page = unsafe { PageRef::of_buffer(buffer) };
+    // SAFETY: plain flag reads.
+    if unsafe { pg_sys::RecoveryInProgress() } {
+        return;
+    }
+    let pxid = prune_xid(page);
+    if !xid_is_normal(pxid) || page.is_new() || !page.is_glassheap() {
+        return;
+    }
+    // SAFETY: valid relation.
+    let vistest = unsafe { pg_sys::GlobalVisTestFor(relation) };
+    // SAFETY: as above.
+    if !unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, pxid.into()) } {
+        return;
+    }
+    let minfree = rel::target_page_free_space(relation).max(pg_sys::BLCKSZ as usize / 10);
+    if !(page_is_full(page) || page.free_space() < minfree) {
+        return;
+    }
+    // SAFETY: pinned buffer; conditional, so a concurrent pin holder never waits on us.
+    if !unsafe { pg_sys::ConditionalLockBufferForCleanup(buffer) } {
+        return;
+    }
+    // Recheck under the lock: someone may have pruned meanwhile.
+    if page_is_full(page) || page.free_space() < minfree {
+        prune_page(relation, buffer, vistest);
+    }
+    // SAFETY: locked by us above.
+    unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32) };
+}

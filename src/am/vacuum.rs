@@ -1,0 +1,747 @@
+//! VACUUM (table_relation_vacuum), after heap's vacuumlazy.c:
+//!
+//! 1. Scan every page under a cleanup lock: prune removable versions (their line
+//!    pointers become LP_DEAD), freeze old xids, and collect every LP_DEAD item.
+//! 2. Remove the index entries that point at those items (ambulkdelete), then
+//! 3. mark the items LP_UNUSED so inserts can reuse them, and record each page's free
+//!    space in the free space map. Without indexes steps 2-3 happen page by page.
+//! 4. Index cleanup (amvacuumcleanup), truncation of empty pages at the end of the
+//!    table, and pg_class statistics: relpages, reltuples and -- when every page was
+//!    processed -- the advanced relfrozenxid / relminmxid.
+//!
+//! Every page change is WAL-logged (PRUNE, FREEZE, VACUUM records; truncation through
+//! PostgreSQL's smgr record). What is not done, and why, is said in docs/FORMAT.md.
+
+use super::prune::{self, LP_DEAD, LP_UNUSED};
+use crate::pg::crit::CritSection;
+use crate::pg::page::{read_header, write_header, PageRef};
+use crate::pg::{ffi, rel, xact};
+use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
+use glassheap_format::locks::MxStatus;
+use glassheap_format::transition;
+use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, FreezeOracle, RelHorizons};
+use glassheap_format::visibility::Htsv;
+use glassheap_format::wal::{FreezeBlock, FreezeEntry, VacuumBlock, XmaxFreeze};
+use glassheap_format::{xid_is_normal, xid_precedes, Xid};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::CStr;
+
+/// heap's REL_TRUNCATE_MINIMUM / REL_TRUNCATE_FRACTION: truncating is worth an
+/// AccessExclusiveLock only for at least this many pages, or 1/16 of the table.
+const TRUNCATE_MINIMUM: u32 = 1000;
+const TRUNCATE_FRACTION: u32 = 16;
+/// heap's VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) in 50 ms waits.
+const TRUNCATE_LOCK_TRIES: u32 = 100;
+
+struct PgFreezeOracle;
+impl FreezeOracle for PgFreezeOracle {
+    fn did_commit(&mut self, xid: Xid) -> bool {
+        xact::did_commit(xid)
+    }
+    fn members(&mut self, multi: Xid, lock_only: bool) -> Vec<(Xid, MxStatus)> {
+        xact::multi_members(multi, lock_only)
+    }
+}
+
+#[inline]
+fn tid_key(blk: u32, off: u16) -> u64 {
+    ((blk as u64) << 16) | off as u64
+}
+
+#[derive(Default)]
+struct Counts {
+    rel_pages: u32,
+    scanned_pages: u32,
+    /// Pages whose cleanup lock was busy (a non-aggressive VACUUM does not wait).
+    skipped_pages: u32,
+    removed_pages: u32,
+    tuples_deleted: u64,
+    live_tuples: u64,
+    recently_dead: u64,
+    frozen_tuples: u64,
+    frozen_pages: u32,
+    lpdead_removed: u64,
+    lpdead_pages: u32,
+    index_scans: u32,
+    nonempty_pages: u32,
+}
+
+struct Vac {
+    rel: pg_sys::Relation,
+    strategy: pg_sys::BufferAccessStrategy,
+    vistest: *mut pg_sys::GlobalVisState,
+    oldest_xmin: Xid,
+    cutoffs: FreezeCutoffs,
+    horizons: RelHorizons,
+    aggressive: bool,
+    indrels: Vec<pg_sys::Relation>,
+    stats: Vec<*mut pg_sys::IndexBulkDeleteResult>,
+    /// Sorted (block << 16 | offset) of LP_DEAD items awaiting index vacuuming.
+    dead: Vec<u64>,
+    max_dead: usize,
+    index_vacuum: bool,
+    elevel: i32,
+    log_level: PgLogLevel,
+    c: Counts,
+}
+
+#[inline]
+fn lock(buf: pg_sys::Buffer, mode: u32) {
+    // SAFETY: pinned buffer.
+    unsafe { pg_sys::LockBuffer(buf, mode as i32) }
+}
+
+/// LP_DEAD items become LP_UNUSED and the unused tail of the line pointer array is cut
+/// off. Shared by VACUUM and its redo.
+pub fn set_unused(page: PageRef, offs: &[u16]) {
+    let max = page.max_offset();
+    for &off in offs {
+        if off == 0 || off > max || page.lp(off).0 != LP_DEAD {
+            pgrx::error!("glassheap vacuum: item {off} is not LP_DEAD");
+        }
+        // SAFETY: off is within the array; the caller holds an exclusive lock.
+        unsafe {
+            let iid = &mut *page.item_id(off);
+            iid.set_lp_flags(LP_UNUSED);
+            iid.set_lp_off(0);
+            iid.set_lp_len(0);
+        }
+    }
+    // SAFETY: exclusively locked page; only trailing LP_UNUSED entries are removed.
+    unsafe { pg_sys::PageTruncateLinePointerArray(page.0) };
+}
+
+fn record_free_space(v: &Vac, blk: u32, free: usize) {
+    // SAFETY: valid relation; the FSM is not WAL-logged and only advisory.
+    unsafe { pg_sys::RecordPageWithFreeSpace(v.rel, blk, free) };
+}
+
+fn read(v: &Vac, blk: u32) -> pg_sys::Buffer {
+    // SAFETY: a block below the size we read at the start (the table only grows
+    // while we hold ShareUpdateExclusiveLock).
+    unsafe {
+        pg_sys::ReadBufferExtended(
+            v.rel,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            blk,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            v.strategy,
+        )
+    }
+}
+
+#[allow(unreachable_code)]
+fn not_glassheap(v: &Vac, blk: u32) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: block {} of relation \"{}\" is not a glassheap page",
+            blk,
+            rel::name(v.rel)
+        )
+    );
+    unreachable!()
+}
+
+/// Step 1 for one page.
+fn scan_page(v: &mut Vac, blk: u32) {
+    // SAFETY: plain call; honours vacuum_cost_delay.
+    unsafe { pg_sys::vacuum_delay_point() };
+    let buf = read(v, blk);
+    // SAFETY: pinned buffer.
+    if !unsafe { pg_sys::ConditionalLockBufferForCleanup(buf) } {
+        if v.aggressive {
+            // SAFETY: as above; an aggressive VACUUM must see every page.
+            unsafe { pg_sys::LockBufferForCleanup(buf) };
+        } else {
+            scan_page_noprune(v, buf, blk);
+            return;
+        }
+    }
+    v.c.scanned_pages += 1;
+    // SAFETY: cleanup-locked buffer.
+    let page = unsafe { PageRef::of_buffer(buf) };
+    if page.is_new() {
+        // Extended but never written (a crash after extension): empty space.
+        // SAFETY: valid relation.
+        if unsafe { pg_sys::GetRecordedFreeSpace(v.rel, blk) } == 0 {
+            record_free_space(
+                v,
+                blk,
+                pg_sys::BLCKSZ as usize - glassheap_format::PAGE_HEADER_SIZE,
+            );
+        }
+        // SAFETY: locked and pinned by us.
+        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        return;
+    }
+    if !page.is_glassheap() {
+        // SAFETY: as above.
+        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        not_glassheap(v, blk);
+    }
+
+    let pruned = prune::prune_page(v.rel, buf, v.vistest);
+    v.c.tuples_deleted += pruned.removed as u64;
+
+    let mut freeze = FreezeBlock::default();
+    let mut oracle = PgFreezeOracle;
+    for &(off, status) in &pruned.kept {
+        match status {
+            Htsv::Live | Htsv::DeleteInProgress => v.c.live_tuples += 1,
+            Htsv::RecentlyDead => v.c.recently_dead += 1,
+            // The inserter counts its own rows when it commits (as heap's VACUUM).
+            Htsv::InsertInProgress | Htsv::Dead => {}
+        }
+        // SAFETY: `kept` lists LP_NORMAL items checked by prune_page; the page stays
+        // cleanup-locked.
+        let h = unsafe { read_header(page.item(off)) };
+        let p = vplan::plan(&h, &v.cutoffs, &mut oracle, &mut v.horizons);
+        if p.changes_anything() {
+            let newest = match p.xmax {
+                XmaxFreeze::Invalidate => h.xmax,
+                _ => 0,
+            };
+            for x in [if p.freeze_xmin { h.xmin } else { 0 }, newest] {
+                if xid_is_normal(x)
+                    && (freeze.cutoff_xid == 0 || xid_precedes(freeze.cutoff_xid, x))
+                {
+                    freeze.cutoff_xid = x;
+                }
+            }
+            freeze.tuples.push(FreezeEntry {
+                offnum: off,
+                freeze_xmin: p.freeze_xmin,
+                xmax: p.xmax,
+            });
+        }
+    }
+    if !freeze.tuples.is_empty() {
+        let _crit = CritSection::enter();
+        for e in &freeze.tuples {
+            let tup = page.item(e.offnum);
+            // SAFETY: an LP_NORMAL tuple on the cleanup-locked page.
+            unsafe {
+                let mut h = read_header(tup);
+                transition::freeze(&mut h, e);
+                write_header(tup, &h);
+            }
+        }
+        // SAFETY: locked buffer.
+        unsafe { pg_sys::MarkBufferDirty(buf) };
+        if rel::needs_wal(v.rel) {
+            crate::wal::log::freeze(buf, &freeze);
+        }
+        v.c.frozen_tuples += freeze.tuples.len() as u64;
+        v.c.frozen_pages += 1;
+    }
+
+    let lpdead: Vec<u16> = (1..=page.max_offset())
+        .filter(|&o| page.lp(o).0 == LP_DEAD)
+        .collect();
+    let mut pending = false;
+    if !lpdead.is_empty() {
+        v.c.lpdead_pages += 1;
+        if v.indrels.is_empty() {
+            // No index can point here: the items are free at once (heap's one-pass
+            // strategy).
+            vacuum_page(v, buf, &lpdead);
+        } else if v.index_vacuum {
+            v.dead.extend(lpdead.iter().map(|&o| tid_key(blk, o)));
+            pending = true;
+        }
+    }
+    // LP_DEAD items about to be freed do not keep the page (heap's "hastup").
+    let keeps = |f: u32| f != LP_UNUSED && (f != LP_DEAD || !pending);
+    if (1..=page.max_offset()).any(|o| keeps(page.lp(o).0)) {
+        v.c.nonempty_pages = blk + 1;
+    }
+    let free = page.free_space();
+    // SAFETY: locked and pinned by us.
+    unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+    if !pending {
+        record_free_space(v, blk, free);
+    }
+}
+
+/// A page whose cleanup lock is busy, in a VACUUM that need not wait: count what is
+/// there and collect LP_DEAD items (safe under a share lock), prune nothing. The table's
+/// relfrozenxid is then left alone, since this page's xids were not examined.
+fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
+    v.c.skipped_pages += 1;
+    lock(buf, pg_sys::BUFFER_LOCK_SHARE);
+    // SAFETY: share-locked buffer.
+    let page = unsafe { PageRef::of_buffer(buf) };
+    if !page.is_new() {
+        let mut any_used = false;
+        for off in 1..=page.max_offset() {
+            match page.lp(off).0 {
+                LP_UNUSED => {}
+                LP_DEAD => {
+                    any_used = true;
+                    if v.index_vacuum && !v.indrels.is_empty() {
+                        v.dead.push(tid_key(blk, off));
+                    }
+                }
+                _ => {
+                    any_used = true;
+                    v.c.live_tuples += 1;
+                }
+            }
+        }
+        if any_used {
+            v.c.nonempty_pages = blk + 1;
+        }
+    }
+    // SAFETY: locked and pinned by us.
+    unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+}
+
+/// Step 3 on one locked page: the items are LP_UNUSED from now on.
+fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
+    // SAFETY: exclusively (or cleanup-) locked buffer.
+    let page = unsafe { PageRef::of_buffer(buf) };
+    let rec = VacuumBlock {
+        unused: offs.to_vec(),
+    };
+    let _crit = CritSection::enter();
+    set_unused(page, offs);
+    // SAFETY: locked buffer.
+    unsafe { pg_sys::MarkBufferDirty(buf) };
+    if rel::needs_wal(v.rel) {
+        crate::wal::log::vacuum(buf, &rec);
+    }
+    v.c.lpdead_removed += offs.len() as u64;
+}
+
+/// The bulk-delete callback: is this index entry's TID one of the dead items?
+#[pg_guard]
+unsafe extern "C-unwind" fn tid_is_dead(
+    itemptr: pg_sys::ItemPointer,
+    state: *mut core::ffi::c_void,
+) -> bool {
+    // SAFETY: state is the &Vec<u64> passed to index_bulk_delete below and outlives the
+    // call; itemptr is a valid TID from the index.
+    let (dead, tid) = unsafe { (&*(state as *const Vec<u64>), &*itemptr) };
+    let (blk, off) = rel::tid_parts(tid);
+    dead.binary_search(&tid_key(blk, off)).is_ok()
+}
+
+fn index_info(v: &Vac, i: usize, estimated: bool, heap_tuples: f64) -> pg_sys::IndexVacuumInfo {
+    pg_sys::IndexVacuumInfo {
+        index: v.indrels[i],
+        analyze_only: false,
+        report_progress: false,
+        estimated_count: estimated,
+        message_level: v.elevel,
+        num_heap_tuples: heap_tuples,
+        strategy: v.strategy,
+    }
+}
+
+/// Steps 2 and 3 for the dead items collected so far.
+fn vacuum_indexes_and_pages(v: &mut Vac) {
+    if v.dead.is_empty() {
+        return;
+    }
+    v.dead.sort_unstable();
+    v.dead.dedup();
+    // SAFETY: valid relation.
+    let old_reltuples = unsafe { (*(*v.rel).rd_rel).reltuples } as f64;
+    for i in 0..v.indrels.len() {
+        let mut info = index_info(v, i, true, old_reltuples);
+        // SAFETY: an open index of this table; the callback reads v.dead only.
+        v.stats[i] = unsafe {
+            pg_sys::index_bulk_delete(
+                &mut info,
+                v.stats[i],
+                Some(tid_is_dead),
+                &v.dead as *const Vec<u64> as *mut core::ffi::c_void,
+            )
+        };
+    }
+    v.c.index_scans += 1;
+    let dead = std::mem::take(&mut v.dead);
+    let mut i = 0;
+    while i < dead.len() {
+        let blk = (dead[i] >> 16) as u32;
+        let mut offs = Vec::new();
+        while i < dead.len() && (dead[i] >> 16) as u32 == blk {
+            offs.push((dead[i] & 0xFFFF) as u16);
+            i += 1;
+        }
+        // SAFETY: plain call.
+        unsafe { pg_sys::vacuum_delay_point() };
+        let buf = read(v, blk);
+        // An exclusive lock suffices: no tuple moves, LP_DEAD items have no storage.
+        lock(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        vacuum_page(v, buf, &offs);
+        // SAFETY: locked buffer.
+        let free = unsafe { PageRef::of_buffer(buf) }.free_space();
+        // SAFETY: locked and pinned by us.
+        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        record_free_space(v, blk, free);
+    }
+    v.dead = dead;
+    v.dead.clear();
+}
+
+/// Can the end of the table be cut off? Same thresholds as heap.
+fn should_truncate(v: &Vac, params: &pg_sys::VacuumParams) -> bool {
+    let freeable = v.c.rel_pages - v.c.nonempty_pages.min(v.c.rel_pages);
+    params.truncate != pg_sys::VacOptValue::VACOPTVALUE_DISABLED
+        && freeable > 0
+        && (freeable >= TRUNCATE_MINIMUM || freeable >= v.c.rel_pages / TRUNCATE_FRACTION)
+}
+
+/// The number of pages to keep: re-checked backwards under AccessExclusiveLock, since
+/// inserts may have used the empty pages after our scan.
+fn count_nondeletable(v: &Vac) -> u32 {
+    let mut blk = v.c.rel_pages;
+    while blk > v.c.nonempty_pages {
+        pgrx::check_for_interrupts!();
+        let b = blk - 1;
+        let buf = read(v, b);
+        lock(buf, pg_sys::BUFFER_LOCK_SHARE);
+        // SAFETY: share-locked buffer.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        let used = !page.is_new() && (1..=page.max_offset()).any(|o| page.lp(o).0 != LP_UNUSED);
+        // SAFETY: locked and pinned by us.
+        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        if used {
+            break;
+        }
+        blk = b;
+    }
+    blk
+}
+
+fn truncate(v: &mut Vac) {
+    let lockmode = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
+    let mut got = false;
+    for _ in 0..TRUNCATE_LOCK_TRIES {
+        // SAFETY: valid relation.
+        if unsafe { pg_sys::ConditionalLockRelation(v.rel, lockmode) } {
+            got = true;
+            break;
+        }
+        pgrx::check_for_interrupts!();
+        // SAFETY: plain sleep.
+        unsafe { pg_sys::pg_usleep(50_000) };
+    }
+    if !got {
+        ereport!(
+            v.log_level,
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            format!(
+                "\"{}\": stopping truncate due to conflicting lock request",
+                rel::name(v.rel)
+            )
+        );
+        return;
+    }
+    if rel::nblocks(v.rel) == v.c.rel_pages {
+        let keep = count_nondeletable(v);
+        if keep < v.c.rel_pages {
+            // SAFETY: we hold AccessExclusiveLock; RelationTruncate WAL-logs the
+            // truncation and trims the FSM and VM forks.
+            unsafe { pg_sys::RelationTruncate(v.rel, keep) };
+            v.c.removed_pages = v.c.rel_pages - keep;
+            v.c.rel_pages = keep;
+        }
+    }
+    // SAFETY: locked above.
+    unsafe { pg_sys::UnlockRelation(v.rel, lockmode) };
+}
+
+fn qualified_name(rel_: pg_sys::Relation) -> String {
+    // SAFETY: catalog lookups for an open relation in the current database.
+    unsafe {
+        let db = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        let ns = pg_sys::get_namespace_name((*(*rel_).rd_rel).relnamespace);
+        let s = |p: *mut core::ffi::c_char| {
+            if p.is_null() {
+                String::from("?")
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        format!("{}.{}.{}", s(db), s(ns), rel::name(rel_))
+    }
+}
+
+/// table_relation_vacuum.
+pub fn relation_vacuum(
+    relation: pg_sys::Relation,
+    params: *mut pg_sys::VacuumParams,
+    strategy: pg_sys::BufferAccessStrategy,
+) {
+    let started = std::time::Instant::now();
+    // SAFETY: params is vacuum.c's, valid for the call.
+    let params = unsafe { &*params };
+    let verbose = params.options & pg_sys::VACOPT_VERBOSE != 0;
+    // SAFETY: reads a backend-global flag.
+    let autovacuum = unsafe { ffi::IsAutoVacuumWorkerProcess() };
+    let elevel = if verbose {
+        pg_sys::INFO as i32
+    } else {
+        pg_sys::DEBUG2 as i32
+    };
+    // SAFETY: reads the backend's WAL usage counters.
+    let wal_before = unsafe { pg_sys::pgWalUsage };
+    if verbose {
+        ereport!(
+            INFO,
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            format!("vacuuming \"{}\"", qualified_name(relation))
+        );
+    }
+
+    // SAFETY: vacuum.c's cutoff computation for this relation.
+    let (aggressive, oldest_xmin, oldest_mxact, freeze_limit, multi_cutoff) = unsafe {
+        let mut ox = pg_sys::TransactionId::from(0);
+        let mut om: pg_sys::MultiXactId = 0.into();
+        let mut fl = pg_sys::TransactionId::from(0);
+        let mut mc: pg_sys::MultiXactId = 0.into();
+        let a = pg_sys::vacuum_set_xid_limits(
+            relation,
+            params.freeze_min_age,
+            params.freeze_table_age,
+            params.multixact_freeze_min_age,
+            params.multixact_freeze_table_age,
+            &mut ox,
+            &mut om,
+            &mut fl,
+            &mut mc,
+        );
+        (
+            a || params.options & pg_sys::VACOPT_DISABLE_PAGE_SKIPPING != 0,
+            ox.into_inner(),
+            om.into_inner(),
+            fl.into_inner(),
+            mc.into_inner(),
+        )
+    };
+    // SAFETY: the relation's current relfrozenxid/relminmxid for the report.
+    let (old_frozen, old_minmulti) = unsafe {
+        (
+            (*(*relation).rd_rel).relfrozenxid.into_inner(),
+            (*(*relation).rd_rel).relminmxid.into_inner(),
+        )
+    };
+
+    let mut nind: i32 = 0;
+    let mut indarr: *mut pg_sys::Relation = std::ptr::null_mut();
+    // SAFETY: opens the table's indexes with RowExclusiveLock, as heap's VACUUM.
+    unsafe {
+        pg_sys::vac_open_indexes(
+            relation,
+            pg_sys::RowExclusiveLock as pg_sys::LOCKMODE,
+            &mut nind,
+            &mut indarr,
+        )
+    };
+    let indrels: Vec<pg_sys::Relation> = (0..nind as usize)
+        // SAFETY: vac_open_indexes returned an array of nind relations.
+        .map(|i| unsafe { *indarr.add(i) })
+        .collect();
+    // SAFETY: reads GUCs.
+    let mem_kb = unsafe {
+        if autovacuum && ffi::autovacuum_work_mem != -1 {
+            ffi::autovacuum_work_mem
+        } else {
+            pg_sys::maintenance_work_mem
+        }
+    } as usize;
+    let mut v = Vac {
+        rel: relation,
+        strategy,
+        // SAFETY: valid relation.
+        vistest: unsafe { pg_sys::GlobalVisTestFor(relation) },
+        oldest_xmin,
+        cutoffs: FreezeCutoffs {
+            freeze_limit,
+            multi_cutoff,
+        },
+        horizons: RelHorizons {
+            frozen_xid: oldest_xmin,
+            min_multi: oldest_mxact,
+        },
+        aggressive,
+        stats: vec![std::ptr::null_mut(); indrels.len()],
+        indrels,
+        dead: Vec::new(),
+        max_dead: (mem_kb * 1024 / std::mem::size_of::<u64>()).max(MAX_TUPLES_PER_PAGE * 4),
+        index_vacuum: params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED,
+        elevel,
+        log_level: if verbose {
+            PgLogLevel::INFO
+        } else {
+            PgLogLevel::DEBUG2
+        },
+        c: Counts::default(),
+    };
+    v.c.rel_pages = rel::nblocks(relation);
+
+    for blk in 0..v.c.rel_pages {
+        pgrx::check_for_interrupts!();
+        if v.dead.len() + MAX_TUPLES_PER_PAGE > v.max_dead {
+            vacuum_indexes_and_pages(&mut v);
+        }
+        scan_page(&mut v, blk);
+    }
+    vacuum_indexes_and_pages(&mut v);
+    // The pages got new free space: make the FSM's upper levels see it.
+    // SAFETY: valid relation.
+    unsafe { pg_sys::FreeSpaceMapVacuumRange(relation, 0, pg_sys::InvalidBlockNumber) };
+
+    // Index cleanup (amvacuumcleanup) with the final tuple count.
+    let mut index_lines = Vec::new();
+    if params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED {
+        for i in 0..v.indrels.len() {
+            let mut info = index_info(&v, i, false, v.c.live_tuples as f64);
+            // SAFETY: open index; stats may be NULL (no bulk delete happened).
+            let st = unsafe { pg_sys::index_vacuum_cleanup(&mut info, v.stats[i]) };
+            v.stats[i] = st;
+            if !st.is_null() {
+                // SAFETY: a result allocated by the index AM.
+                let s = unsafe { &*st };
+                if !s.estimated_count {
+                    // SAFETY: updates the index's pg_class row, as heap's VACUUM does.
+                    unsafe {
+                        pg_sys::vac_update_relstats(
+                            v.indrels[i],
+                            s.num_pages,
+                            s.num_index_tuples,
+                            0,
+                            false,
+                            0.into(),
+                            0.into(),
+                            std::ptr::null_mut(),
+                            std::ptr::null_mut(),
+                            false,
+                        )
+                    };
+                }
+                index_lines.push(format!(
+                    "index \"{}\": pages: {} in total, {} newly deleted, {} currently deleted, {} reusable",
+                    rel::name(v.indrels[i]),
+                    s.num_pages,
+                    s.pages_newly_deleted,
+                    s.pages_deleted,
+                    s.pages_free
+                ));
+            }
+        }
+    }
+
+    if should_truncate(&v, params) {
+        truncate(&mut v);
+    }
+
+    let scanned_all = v.c.skipped_pages == 0;
+    let (new_frozen, new_minmulti) = if scanned_all {
+        (v.horizons.frozen_xid, v.horizons.min_multi)
+    } else {
+        (0, 0)
+    };
+    let mut frozen_updated = false;
+    let mut minmulti_updated = false;
+    // SAFETY: vacuum.c's pg_class update for this relation (non-transactional, in place).
+    unsafe {
+        pg_sys::vac_update_relstats(
+            relation,
+            v.c.rel_pages,
+            v.c.live_tuples as f64,
+            0,
+            !v.indrels.is_empty(),
+            new_frozen.into(),
+            new_minmulti.into(),
+            &mut frozen_updated,
+            &mut minmulti_updated,
+            false,
+        );
+        pg_sys::pgstat_report_vacuum(
+            rel::relid(relation),
+            (*(*relation).rd_rel).relisshared,
+            v.c.live_tuples as i64,
+            v.c.recently_dead as i64,
+        );
+    }
+
+    let elapsed = started.elapsed();
+    let report_autovacuum = autovacuum
+        && params.log_min_duration >= 0
+        && elapsed.as_millis() >= params.log_min_duration as u128;
+    if verbose || report_autovacuum {
+        // SAFETY: reads the backend's WAL usage counters.
+        let wal_after = unsafe { pg_sys::pgWalUsage };
+        let c = &v.c;
+        let pct = |n: u32| {
+            if c.rel_pages == 0 {
+                100.0
+            } else {
+                100.0 * n as f64 / (c.rel_pages + c.removed_pages) as f64
+            }
+        };
+        let mut msg = format!(
+            "finished vacuuming \"{}\": index scans: {}\n\
+             pages: {} removed, {} remain, {} scanned ({:.2}% of total), {} skipped (pinned)\n\
+             tuples: {} removed, {} remain, {} are dead but not yet removable\n\
+             frozen: {} pages had {} tuples frozen\n\
+             dead item identifiers: {} removed on {} pages",
+            qualified_name(relation),
+            c.index_scans,
+            c.removed_pages,
+            c.rel_pages,
+            c.scanned_pages,
+            pct(c.scanned_pages),
+            c.skipped_pages,
+            c.tuples_deleted,
+            c.live_tuples,
+            c.recently_dead,
+            c.frozen_pages,
+            c.frozen_tuples,
+            c.lpdead_removed,
+            c.lpdead_pages,
+        );
+        for l in &index_lines {
+            msg.push('\n');
+            msg.push_str(l);
+        }
+        // Xids and WAL volume vary from run to run: they go in the DETAIL so tests can
+        // compare the counts above exactly.
+        let detail = format!(
+            "removable cutoff: {}; new relfrozenxid: {}{}; new relminmxid: {}{}; WAL usage: {} records, {} full page images, {} bytes; elapsed {:.3} s",
+            oldest_xmin,
+            if frozen_updated { new_frozen } else { old_frozen },
+            if frozen_updated { "" } else { " (unchanged)" },
+            if minmulti_updated { new_minmulti } else { old_minmulti },
+            if minmulti_updated { "" } else { " (unchanged)" },
+            wal_after.wal_records - wal_before.wal_records,
+            wal_after.wal_fpi - wal_before.wal_fpi,
+            wal_after.wal_bytes - wal_before.wal_bytes,
+            elapsed.as_secs_f64(),
+        );
+        let level = if verbose {
+            PgLogLevel::INFO
+        } else {
+            PgLogLevel::LOG
+        };
+        ereport!(
+            level,
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            msg,
+            detail
+        );
+    }
+
+    for s in v.stats.iter().filter(|s| !s.is_null()) {
+        // SAFETY: palloc'd by the index AM in our memory context.
+        unsafe { pg_sys::pfree(*s as *mut core::ffi::c_void) };
+    }
+    // SAFETY: closes what vac_open_indexes opened; locks are kept to end of transaction.
+    unsafe { pg_sys::vac_close_indexes(nind, indarr, pg_sys::NoLock as pg_sys::LOCKMODE) };
+}
