@@ -151,11 +151,16 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
                 format!("version pointer ({blk},{noff}) on a tuple that was never updated"),
             ));
         }
+        // An aborted updater's successor may be pruned and its line pointer truncated
+        // away (the link is only dropped when VACUUM freezes the xmax), so a pointer past
+        // the array or the relation is corruption only when the update is known
+        // committed: then the successor can only be removed together with this version.
+        let must_exist = h.xmax_committed();
         if blk == ctx.blkno && !h.has(TupleFlags::NEXT_ON_OTHER_PAGE) {
-            if noff > max_off || noff == off {
+            if noff == off || (noff > max_off && must_exist) {
                 out.push(p(Some(off), format!("version pointer ({blk},{noff}) does not name another line pointer on this page")));
             }
-        } else if blk >= ctx.nblocks {
+        } else if blk >= ctx.nblocks && must_exist {
             out.push(p(Some(off), format!("version pointer ({blk},{noff}) points past the end of the relation ({} blocks)", ctx.nblocks)));
         }
     }
@@ -297,6 +302,31 @@ mod tests {
         ]);
         assert_eq!(verify_page(&p, &ctx()), vec![]);
         assert_eq!(verify_page(&vec![0u8; crate::BLCKSZ], &ctx()), vec![]);
+    }
+
+    /// A version whose update aborted keeps its link until VACUUM freezes the xmax; the
+    /// successor may already be pruned and its slot truncated away. Only a committed
+    /// update must still have its successor.
+    #[test]
+    fn pruned_successor_of_an_aborted_update_is_not_corruption() {
+        let updated = |hint: TupleFlags| {
+            let mut h = crate::tuple::TupleHeader::new_insert(500, 0, 2, false);
+            h.xmax = 600;
+            h.clear_flags(TupleFlags::XMAX_INVALID);
+            h.set_flags(hint);
+            h.set_next_off(2);
+            let mut t = h.to_bytes().to_vec();
+            t.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0]);
+            glassheap_page(&[t])
+        };
+        assert_eq!(
+            verify_page(&updated(TupleFlags::XMAX_INVALID), &ctx()),
+            vec![]
+        );
+        assert_eq!(verify_page(&updated(TupleFlags::empty()), &ctx()), vec![]);
+        assert!(verify_page(&updated(TupleFlags::XMAX_COMMITTED), &ctx())[0]
+            .problem
+            .contains("does not name another line pointer"));
     }
 
     #[test]
