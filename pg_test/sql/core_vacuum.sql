@@ -117,6 +117,41 @@ FROM glassheap.wal_records(:'wal_before', :'wal_after')
 WHERE rmgr = 'glassheap' AND decoded ? 'block0' AND NOT decoded -> 'block0' ? 'fpi'
 GROUP BY 1, 2 ORDER BY 1, 2;
 
+-- the visibility map means what heap's means: VACUUM marks pages whose every version is
+-- visible to everyone, index-only scans then skip the table, and any write clears the
+-- page's bits (a row lock clears only all-frozen)
+SELECT twin_tables('vm', 'a int PRIMARY KEY, b int');
+SELECT twin('INSERT INTO @@vm SELECT g, g FROM generate_series(1, 3000) g');
+CREATE FUNCTION vm_summary(rel regclass) RETURNS text LANGUAGE sql AS $$
+  SELECT format('%s pages: %s all-visible, %s all-frozen', count(*),
+                count(*) FILTER (WHERE all_visible), count(*) FILTER (WHERE all_frozen))
+  FROM pg_visibility_map(rel) $$;
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+VACUUM h_vm, g_vm;
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+SELECT relname, relallvisible = relpages AS all_pages_visible FROM pg_class WHERE relname IN ('g_vm', 'h_vm') ORDER BY 1;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(a) FROM g_vm WHERE a <= 2000;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(a) FROM h_vm WHERE a <= 2000;
+SELECT twin('DELETE FROM @@vm WHERE a = 1500');
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+SELECT twin_query('SELECT count(a), sum(a) FROM @@vm WHERE a <= 2000');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+VACUUM (FREEZE) h_vm, g_vm;
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+SELECT twin('SELECT * FROM @@vm WHERE a = 10 FOR SHARE');
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+SELECT twin('INSERT INTO @@vm VALUES (1500, 0)');
+SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
+-- a second VACUUM only visits pages that are not all-visible (and all-frozen pages are
+-- skipped even by VACUUM (FREEZE))
+\set VERBOSITY terse
+VACUUM (VERBOSE) g_vm;
+\set VERBOSITY default
+SELECT vm_summary('g_vm') AS g;
+
 -- temporary tables (local buffers, no WAL) and VACUUM ANALYZE
 CREATE TEMP TABLE g_vac_temp (a int PRIMARY KEY, b int) USING glassheap;
 INSERT INTO g_vac_temp SELECT g, g FROM generate_series(1, 2000) g;

@@ -21,7 +21,7 @@ $standby->init_from_backup($primary, 'bk', has_streaming => 1);
 $standby->append_conf('postgresql.conf', "primary_slot_name = 'standby'\n");
 $standby->start;
 
-$primary->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect');
+$primary->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect; CREATE EXTENSION pg_visibility');
 # a slot that never advances keeps the workload's WAL around for pg_walinspect below
 my $start_lsn = $primary->safe_psql('postgres',
 	q{SELECT lsn FROM pg_create_physical_replication_slot('hold_wal', true)});
@@ -78,11 +78,21 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', q{SELECT v FROM g WHERE id IN (-1, 2) ORDER BY id}), "in progress\nin progress",
 	'committed work arrives on the standby');
 
+# The visibility map is WAL-logged (VISIBLE sets bits, every write's record clears
+# them): the standby's map equals the primary's, and index-only scans agree.
+my $vmq = q{SELECT all_visible, all_frozen, count(*) FROM pg_visibility_map('g') GROUP BY 1, 2 ORDER BY 1, 2};
+is($standby->safe_psql('postgres', $vmq), $primary->safe_psql('postgres', $vmq), 'standby visibility map equals the primary\'s');
+my $ios = q{SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(id), sum(id) FROM g WHERE id > 0};
+is($standby->safe_psql('postgres', $ios), $primary->safe_psql('postgres', $ios), 'index-only scans agree on the standby');
+$primary->safe_psql('postgres', 'VACUUM g');
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', $vmq), $primary->safe_psql('postgres', $vmq), 'and again after another VACUUM');
+
 my $checked = $primary->safe_psql('postgres', qq{
 	SELECT string_agg(DISTINCT record_type, ',' ORDER BY record_type)
 	FROM pg_get_wal_records_info('$start_lsn', pg_current_wal_flush_lsn())
 	WHERE resource_manager = 'glassheap' AND block_ref LIKE '%for WAL verification%'});
-is($checked, 'CONFIRM,DELETE,FREEZE,INSERT,LOCK,MULTI_INSERT,PRUNE,UPDATE,VACUUM',
+is($checked, 'CONFIRM,DELETE,FREEZE,INSERT,LOCK,MULTI_INSERT,PRUNE,UPDATE,VACUUM,VISIBLE',
 	'every glassheap record type was logged with a verification image for the standby');
 $primary->safe_psql('postgres', q{SELECT pg_drop_replication_slot('hold_wal')});
 ok($standby->safe_psql('postgres', 'SELECT 1') eq '1', 'standby still running after replay');

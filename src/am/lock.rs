@@ -8,6 +8,7 @@ use super::modify::{
     Target,
 };
 use super::visibility::update_xid_of;
+use super::vm::VmPin;
 use super::{cidmap, multixact as mx, slot};
 use crate::pg::crit::CritSection;
 use crate::pg::rel;
@@ -34,12 +35,7 @@ fn is_current(xid: Xid) -> bool {
 
 /// Writes a lock into a located tuple (exclusive lock held) and WAL-logs it.
 fn apply_lock(relation: pg_sys::Relation, t: &Target, xmax: XmaxInfo, updated_version: bool) {
-    let l = LockBlock {
-        offnum: t.off,
-        vm_cleared: false,
-        updated_version,
-        xmax,
-    };
+    let vm = VmPin::for_write(relation, t.buffer);
     let mut h = t.header();
     // A forward link that goes away takes the command id back from the cid map.
     let saved_cid = if h.has(TupleFlags::NEXT_ON_OTHER_PAGE) {
@@ -48,6 +44,13 @@ fn apply_lock(relation: pg_sys::Relation, t: &Target, xmax: XmaxInfo, updated_ve
         None
     };
     let _crit = CritSection::enter();
+    // The page stays all-visible, but the locker's xmax will need freezing.
+    let l = LockBlock {
+        offnum: t.off,
+        vm_cleared: vm.clear_frozen(relation, t.buffer),
+        updated_version,
+        xmax,
+    };
     transition::lock(&mut h, &l);
     if let (true, Some(c)) = (h.aux_is_cid(), saved_cid) {
         h.aux = c;

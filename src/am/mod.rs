@@ -10,6 +10,7 @@
 //! - `visibility` the transaction-state oracle and hint bits (heapam_visibility.c)
 //! - `hio`       finding a page with room (hio.c)
 //! - `prune`     removing dead versions from one page (pruneheap.c)
+//! - `vm`        the visibility map: set by VACUUM, cleared by every write
 //! - `vacuum`    VACUUM: pruning, freezing, index cleanup, truncation (vacuumlazy.c)
 //! - `index`     index builds and index-entry deletion
 //! - `ddl`       storage creation/truncation/copy and size estimates
@@ -32,3 +33,4 @@ pub mod slot;
 pub mod tuple;
 pub mod vacuum;
 pub mod visibility;
+pub mod vm;

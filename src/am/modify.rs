@@ -8,6 +8,7 @@
 //! critical section while holding the buffer lock(s).
 
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
+use super::vm::VmPin;
 use super::{cidmap, combocid, hio, multixact as mx, slot, tuple};
 use crate::pg::crit::CritSection;
 use crate::pg::ffi;
@@ -291,9 +292,11 @@ pub fn insert(
     // SAFETY: pinned, locked.
     let page = unsafe { PageRef::of_buffer(buffer) };
     let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+    let vm = VmPin::for_write(relation, buffer);
     let off;
     {
         let _crit = CritSection::enter();
+        let vm_cleared = vm.clear_all(relation, buffer);
         off = page.add_item(f.bytes(), 0);
         if off == 0 {
             ereport!(
@@ -313,7 +316,7 @@ pub fn insert(
                     natts: f.natts,
                     has_nulls: f.has_nulls,
                     init_page,
-                    vm_cleared: false,
+                    vm_cleared,
                     speculative: spec_token.is_some(),
                     body: f.body(),
                 },
@@ -322,6 +325,7 @@ pub fn insert(
     }
     // SAFETY: we hold lock and pin.
     unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+    drop(vm);
     if spec_token.is_some() {
         cidmap::remember(
             rel::relid(relation),
@@ -381,8 +385,10 @@ pub fn multi_insert(
         let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
         let empty_before = page.max_offset() == 0;
         let mut placed: Vec<(u16, usize)> = Vec::new();
+        let vm = VmPin::for_write(relation, buffer);
         {
             let _crit = CritSection::enter();
+            let vm_cleared = vm.clear_all(relation, buffer);
             while done < ntuples {
                 let f = &formed[done];
                 if !placed.is_empty() && page.free_space() < maxalign(f.len) + save {
@@ -407,7 +413,7 @@ pub fn multi_insert(
             if needs_wal {
                 let rec = MultiInsertBlock {
                     init_page: empty_before,
-                    vm_cleared: false,
+                    vm_cleared,
                     frozen,
                     tuples: placed
                         .iter()
@@ -479,9 +485,11 @@ pub fn complete_speculative(
                 txmin
             }
         };
+        let vm = VmPin::for_write(relation, t.buffer);
+        let _crit = CritSection::enter();
         let d = DeleteBlock {
             offnum: t.off,
-            vm_cleared: false,
+            vm_cleared: vm.clear_all(relation, t.buffer),
             super_delete: true,
             moved_partitions: false,
             xmax: XmaxInfo {
@@ -490,7 +498,6 @@ pub fn complete_speculative(
                 is_multi: false,
             },
         };
-        let _crit = CritSection::enter();
         t.page.set_prunable(prune_xid);
         transition::delete(&mut h, &d);
         t.set_header(&h);
@@ -721,19 +728,20 @@ pub fn delete(
     // SAFETY: multixact bookkeeping before we may join one.
     unsafe { pg_sys::MultiXactIdSetOldestMember() };
     let (new_xmax, mode, is_multi) = mx::compute_new_xmax(&h, xid, mx::EXCLUSIVE, true);
-    let d = DeleteBlock {
-        offnum: t.off,
-        vm_cleared: false,
-        super_delete: false,
-        moved_partitions: changing_part,
-        xmax: XmaxInfo {
-            xmax: new_xmax,
-            mode,
-            is_multi,
-        },
-    };
+    let vm = VmPin::for_write(relation, t.buffer);
     {
         let _crit = CritSection::enter();
+        let d = DeleteBlock {
+            offnum: t.off,
+            vm_cleared: vm.clear_all(relation, t.buffer),
+            super_delete: false,
+            moved_partitions: changing_part,
+            xmax: XmaxInfo {
+                xmax: new_xmax,
+                mode,
+                is_multi,
+            },
+        };
         t.page.set_prunable(xid);
         transition::delete(&mut h, &d);
         h.aux = cid_word;
@@ -963,18 +971,19 @@ pub fn update(
         t.buffer
     } else {
         let (lx, lmode, lmulti) = mx::compute_new_xmax(&oldh, xid, lockmode, false);
-        let l = LockBlock {
-            offnum: t.off,
-            vm_cleared: false,
-            updated_version: false,
-            xmax: XmaxInfo {
-                xmax: lx,
-                mode: lmode,
-                is_multi: lmulti,
-            },
-        };
+        let vm = VmPin::for_write(relation, t.buffer);
         {
             let _crit = CritSection::enter();
+            let l = LockBlock {
+                offnum: t.off,
+                vm_cleared: vm.clear_frozen(relation, t.buffer),
+                updated_version: false,
+                xmax: XmaxInfo {
+                    xmax: lx,
+                    mode: lmode,
+                    is_multi: lmulti,
+                },
+            };
             let mut h = t.header();
             transition::lock(&mut h, &l);
             h.clear_flags(TupleFlags::COMBO_CID);
@@ -999,9 +1008,17 @@ pub fn update(
     // SAFETY: newbuf pinned and locked.
     let newpage = unsafe { PageRef::of_buffer(newbuf) };
     let newblk = unsafe { pg_sys::BufferGetBlockNumber(newbuf) };
+    let old_vm = VmPin::for_write(relation, t.buffer);
+    let new_vm = if same_page {
+        VmPin::NONE
+    } else {
+        VmPin::for_write(relation, newbuf)
+    };
     let new_off;
     {
         let _crit = CritSection::enter();
+        let old_vm_cleared = old_vm.clear_all(relation, t.buffer);
+        let new_vm_cleared = !same_page && new_vm.clear_all(relation, newbuf);
         t.page.set_prunable(xid);
         new_off = newpage.add_item(f.bytes(), 0);
         if new_off == 0 {
@@ -1013,7 +1030,7 @@ pub fn update(
         }
         let old = UpdateOld {
             offnum: t.off,
-            vm_cleared: false,
+            vm_cleared: old_vm_cleared,
             xmax: XmaxInfo {
                 xmax: xmax_old,
                 mode: mode_old,
@@ -1044,7 +1061,11 @@ pub fn update(
                 has_nulls: f.has_nulls,
                 heap_only: false,
                 init_page,
-                vm_cleared: false,
+                vm_cleared: if same_page {
+                    old_vm_cleared
+                } else {
+                    new_vm_cleared
+                },
                 new_xmax,
                 same_page_old: if same_page { Some(old.clone()) } else { None },
                 body: f.body(),

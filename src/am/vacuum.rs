@@ -13,6 +13,8 @@
 //! PostgreSQL's smgr record). What is not done, and why, is said in docs/FORMAT.md.
 
 use super::prune::{self, LP_DEAD, LP_UNUSED};
+use super::visibility::{apply_hints, Oracle, TupleLoc};
+use super::vm;
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::{ffi, rel, xact};
@@ -20,7 +22,7 @@ use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
 use glassheap_format::transition;
 use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, FreezeOracle, RelHorizons};
-use glassheap_format::visibility::Htsv;
+use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
 use glassheap_format::wal::{FreezeBlock, FreezeEntry, VacuumBlock, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
@@ -63,6 +65,12 @@ struct Counts {
     frozen_pages: u32,
     lpdead_removed: u64,
     lpdead_pages: u32,
+    /// All-visible pages a non-aggressive VACUUM skipped (their xids stay unexamined).
+    visible_skipped: u32,
+    /// All-frozen pages skipped (nothing to do there, relfrozenxid unaffected).
+    frozen_skipped: u32,
+    /// Pages VACUUM newly marked all-visible.
+    newly_visible: u32,
     index_scans: u32,
     nonempty_pages: u32,
 }
@@ -83,6 +91,10 @@ struct Vac {
     index_vacuum: bool,
     elevel: i32,
     log_level: PgLogLevel,
+    /// The visibility-map page pinned for the current block.
+    vmbuf: pg_sys::Buffer,
+    /// May all-visible / all-frozen pages be skipped (not DISABLE_PAGE_SKIPPING)?
+    skip_allowed: bool,
     c: Counts,
 }
 
@@ -149,6 +161,23 @@ fn not_glassheap(v: &Vac, blk: u32) -> ! {
 fn scan_page(v: &mut Vac, blk: u32) {
     // SAFETY: plain call; honours vacuum_cost_delay.
     unsafe { pg_sys::vacuum_delay_point() };
+    // Pin the map page before locking the heap page (it may need I/O), and skip pages
+    // the map says need nothing: all-frozen always, all-visible unless aggressive.
+    // SAFETY: valid relation; the pin is kept in v.vmbuf.
+    let status = unsafe {
+        pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf);
+        pg_sys::visibilitymap_get_status(v.rel, blk, &mut v.vmbuf)
+    };
+    if v.skip_allowed && status & vm::ALL_FROZEN != 0 {
+        v.c.frozen_skipped += 1;
+        v.c.nonempty_pages = blk + 1;
+        return;
+    }
+    if v.skip_allowed && !v.aggressive && status & vm::ALL_VISIBLE != 0 {
+        v.c.visible_skipped += 1;
+        v.c.nonempty_pages = blk + 1;
+        return;
+    }
     let buf = read(v, blk);
     // SAFETY: pinned buffer.
     if !unsafe { pg_sys::ConditionalLockBufferForCleanup(buf) } {
@@ -258,11 +287,84 @@ fn scan_page(v: &mut Vac, blk: u32) {
     if (1..=page.max_offset()).any(|o| keeps(page.lp(o).0)) {
         v.c.nonempty_pages = blk + 1;
     }
+    if !pending {
+        set_visible_if_all_visible(v, buf, blk);
+    }
     let free = page.free_space();
     // SAFETY: locked and pinned by us.
     unsafe { pg_sys::UnlockReleaseBuffer(buf) };
     if !pending {
         record_free_space(v, blk, free);
+    }
+}
+
+/// heap_page_is_all_visible: is every version on the locked page visible to every
+/// snapshot (committed before the oldest running transaction's snapshot, not deleted),
+/// with no dead line pointer? Returns the newest xmin (the conflict horizon for
+/// standbys) and whether the page is also all-frozen.
+fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool)> {
+    // SAFETY: the caller holds the buffer locked.
+    let page = unsafe { PageRef::of_buffer(buf) };
+    let rnode = rel::relfilenode(v.rel);
+    let mut cutoff: Xid = 0;
+    let mut all_frozen = true;
+    for off in 1..=page.max_offset() {
+        match page.lp(off).0 {
+            LP_UNUSED | prune::LP_REDIRECT => continue,
+            LP_DEAD => return None,
+            _ => {}
+        }
+        let tup = page.tuple_bytes(off)?.as_mut_ptr();
+        // SAFETY: a bounds-checked normal item on the locked page.
+        let h = unsafe { read_header(tup) };
+        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
+        let mut hints = Hints::default();
+        let (status, _) = vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+        if !hints.is_empty() {
+            // SAFETY: same tuple, page locked.
+            unsafe { apply_hints(buf, tup, &hints) };
+        }
+        // SAFETY: re-read with the hints applied.
+        let h = unsafe { read_header(tup) };
+        // As heap: the xmin-committed hint must be on the page, since readers of an
+        // all-visible page never look at the tuple again.
+        if status != Htsv::Live || !h.xmin_committed() {
+            return None;
+        }
+        if !h.xmin_frozen() && xid_is_normal(h.xmin) {
+            if !xid_precedes(h.xmin, v.oldest_xmin) {
+                return None;
+            }
+            if cutoff == 0 || xid_precedes(cutoff, h.xmin) {
+                cutoff = h.xmin;
+            }
+        }
+        all_frozen &=
+            (h.xmin_frozen() || !xid_is_normal(h.xmin)) && (h.xmax_invalid() || h.xmax == 0);
+    }
+    Some((cutoff, all_frozen))
+}
+
+/// Marks the locked page all-visible (and all-frozen) in the page and the map when it is.
+fn set_visible_if_all_visible(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
+    let Some((cutoff, all_frozen)) = page_all_visible(v, buf, blk) else {
+        return;
+    };
+    // SAFETY: locked buffer.
+    let page = unsafe { PageRef::of_buffer(buf) };
+    let flags = vm::ALL_VISIBLE | if all_frozen { vm::ALL_FROZEN } else { 0 };
+    // SAFETY: the map page for blk is pinned in v.vmbuf (scan_page / vacuum pass).
+    let status = unsafe { pg_sys::visibilitymap_get_status(v.rel, blk, &mut v.vmbuf) };
+    if !page.is_all_visible() {
+        page.set_all_visible();
+        // SAFETY: locked buffer.
+        unsafe { pg_sys::MarkBufferDirty(buf) };
+    }
+    if status & flags != flags {
+        if status & vm::ALL_VISIBLE == 0 {
+            v.c.newly_visible += 1;
+        }
+        vm::set_bits(v.rel, buf, blk, v.vmbuf, cutoff, flags);
     }
 }
 
@@ -375,9 +477,12 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
         // SAFETY: plain call.
         unsafe { pg_sys::vacuum_delay_point() };
         let buf = read(v, blk);
+        // SAFETY: valid relation; pinned before the heap page is locked.
+        unsafe { pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf) };
         // An exclusive lock suffices: no tuple moves, LP_DEAD items have no storage.
         lock(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
         vacuum_page(v, buf, &offs);
+        set_visible_if_all_visible(v, buf, blk);
         // SAFETY: locked buffer.
         let free = unsafe { PageRef::of_buffer(buf) }.free_space();
         // SAFETY: locked and pinned by us.
@@ -517,7 +622,7 @@ pub fn relation_vacuum(
             &mut mc,
         );
         (
-            a || params.options & pg_sys::VACOPT_DISABLE_PAGE_SKIPPING != 0,
+            a,
             ox.into_inner(),
             om.into_inner(),
             fl.into_inner(),
@@ -581,6 +686,8 @@ pub fn relation_vacuum(
         } else {
             PgLogLevel::DEBUG2
         },
+        vmbuf: pg_sys::InvalidBuffer as pg_sys::Buffer,
+        skip_allowed: params.options & pg_sys::VACOPT_DISABLE_PAGE_SKIPPING == 0,
         c: Counts::default(),
     };
     v.c.rel_pages = rel::nblocks(relation);
@@ -593,6 +700,13 @@ pub fn relation_vacuum(
         scan_page(&mut v, blk);
     }
     vacuum_indexes_and_pages(&mut v);
+    // Before truncation, which drops the map's trailing buffers too (a pinned one would
+    // be a PANIC in InvalidateBuffer).
+    if v.vmbuf != pg_sys::InvalidBuffer as pg_sys::Buffer {
+        // SAFETY: pinned by visibilitymap_pin.
+        unsafe { pg_sys::ReleaseBuffer(v.vmbuf) };
+        v.vmbuf = pg_sys::InvalidBuffer as pg_sys::Buffer;
+    }
     // The pages got new free space: make the FSM's upper levels see it.
     // SAFETY: valid relation.
     unsafe { pg_sys::FreeSpaceMapVacuumRange(relation, 0, pg_sys::InvalidBlockNumber) };
@@ -641,7 +755,27 @@ pub fn relation_vacuum(
         truncate(&mut v);
     }
 
-    let scanned_all = v.c.skipped_pages == 0;
+    // Pages skipped as all-visible (or pinned) were not examined: their xids may be old.
+    let scanned_all = v.c.skipped_pages == 0 && v.c.visible_skipped == 0;
+    let (mut all_visible_pages, mut all_frozen_pages) = (0u32, 0u32);
+    // SAFETY: valid relation.
+    unsafe { pg_sys::visibilitymap_count(relation, &mut all_visible_pages, &mut all_frozen_pages) };
+    let skipped = v.c.visible_skipped + v.c.frozen_skipped;
+    let new_live_tuples = if skipped == 0 {
+        v.c.live_tuples as f64
+    } else {
+        // Like heap: extrapolate from the pages examined to the ones skipped.
+        // SAFETY: vacuum.c's estimator for this relation.
+        unsafe {
+            pg_sys::vac_estimate_reltuples(
+                relation,
+                v.c.rel_pages,
+                v.c.rel_pages.saturating_sub(skipped),
+                v.c.live_tuples as f64,
+            )
+        }
+    };
+
     let (new_frozen, new_minmulti) = if scanned_all {
         (v.horizons.frozen_xid, v.horizons.min_multi)
     } else {
@@ -654,8 +788,8 @@ pub fn relation_vacuum(
         pg_sys::vac_update_relstats(
             relation,
             v.c.rel_pages,
-            v.c.live_tuples as f64,
-            0,
+            new_live_tuples,
+            all_visible_pages.min(v.c.rel_pages),
             !v.indrels.is_empty(),
             new_frozen.into(),
             new_minmulti.into(),
@@ -666,7 +800,7 @@ pub fn relation_vacuum(
         pg_sys::pgstat_report_vacuum(
             rel::relid(relation),
             (*(*relation).rd_rel).relisshared,
-            v.c.live_tuples as i64,
+            new_live_tuples as i64,
             v.c.recently_dead as i64,
         );
     }
@@ -688,7 +822,8 @@ pub fn relation_vacuum(
         };
         let mut msg = format!(
             "finished vacuuming \"{}\": index scans: {}\n\
-             pages: {} removed, {} remain, {} scanned ({:.2}% of total), {} skipped (pinned)\n\
+             pages: {} removed, {} remain, {} scanned ({:.2}% of total), {} skipped (pinned), {} skipped (all-visible), {} skipped (all-frozen)\n\
+             visibility map: {} pages newly all-visible; {} all-visible, {} all-frozen in total\n\
              tuples: {} removed, {} remain, {} are dead but not yet removable\n\
              frozen: {} pages had {} tuples frozen\n\
              dead item identifiers: {} removed on {} pages",
@@ -699,6 +834,11 @@ pub fn relation_vacuum(
             c.scanned_pages,
             pct(c.scanned_pages),
             c.skipped_pages,
+            c.visible_skipped,
+            c.frozen_skipped,
+            c.newly_visible,
+            all_visible_pages,
+            all_frozen_pages,
             c.tuples_deleted,
             c.live_tuples,
             c.recently_dead,

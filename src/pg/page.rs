@@ -123,6 +123,11 @@ impl PageRef {
     pub fn is_all_visible(&self) -> bool {
         self.flags() & PD_ALL_VISIBLE != 0
     }
+    /// PageSetAllVisible (VACUUM, under a cleanup or exclusive lock).
+    #[inline]
+    pub fn set_all_visible(&self) {
+        self.set_flag(PD_ALL_VISIBLE, true)
+    }
     #[inline]
     pub fn clear_all_visible(&self) {
         self.set_flag(PD_ALL_VISIBLE, false)

@@ -111,3 +111,24 @@ pub fn freeze(buffer: pg_sys::Buffer, rec: &FreezeBlock) {
     rec.encode(&mut data);
     single_block(buffer, XLOG_GH_FREEZE, &data);
 }
+
+/// VISIBLE: block 0 is the map page, block 1 the table page, which keeps its payload
+/// even when logged as an image. Setting PD_ALL_VISIBLE is a hint: the table page gets
+/// an image only when hint bits are WAL-logged (checksums, wal_log_hints), as in heap.
+pub fn visible(
+    vmbuf: pg_sys::Buffer,
+    heapbuf: pg_sys::Buffer,
+    rec: &VisibleBlock,
+    hints_logged: bool,
+) -> u64 {
+    let mut data = Vec::with_capacity(5);
+    rec.encode(&mut data);
+    let mut flags = REGBUF_STANDARD | pg_sys::REGBUF_KEEP_DATA as u8;
+    if !hints_logged {
+        flags |= pg_sys::REGBUF_NO_IMAGE as u8;
+    }
+    Record::new()
+        .block(0, vmbuf, 0, &[])
+        .block(1, heapbuf, flags, &data)
+        .insert(XLOG_GH_VISIBLE)
+}

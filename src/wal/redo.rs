@@ -5,6 +5,7 @@
 //! idempotent; blocks restored from a full-page image need nothing else. Header changes
 //! use the same glassheap_format::transition functions as the write path.
 
+use crate::am::vm::{ALL_BITS, ALL_FROZEN};
 use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
 use glassheap_format::transition;
@@ -77,6 +78,29 @@ fn decode<T>(r: Result<T, WalError>) -> T {
     r.unwrap_or_else(|e| panic_redo(e.to_string()))
 }
 
+/// Clears visibility-map bits of block `id` before its page is replayed, as heap's redo
+/// does (the map may need fixing even when the page is already up to date). `cleared` is
+/// the record's `vm_cleared` flag, or None when a full-page image replaced the block's
+/// data: then bits are cleared if set, since the change always leaves them clear.
+fn redo_vm(record: Rec, id: u8, flags: u8, cleared: Option<bool>) {
+    if cleared == Some(false) || !rec_has_block(record, id) {
+        return;
+    }
+    // SAFETY: block tag lookup on a block the record references.
+    let (rnode, blk) = unsafe {
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut blk: pg_sys::BlockNumber = 0;
+        pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
+        (rnode, blk)
+    };
+    crate::am::vm::redo_clear(rnode, blk, flags, cleared.is_some());
+}
+
+/// The `vm_cleared` flag of block `id`'s payload, if the block carries data.
+fn vm_flag(record: Rec, id: u8, flag: impl Fn(&[u8]) -> bool) -> Option<bool> {
+    rec_block_data(record, id).map(flag)
+}
+
 /// Puts a tuple at exactly `off` (heap: PageAddItem with overwrite).
 fn place(page: PageRef, off: u16, header: &TupleHeader, body: &[u8]) {
     if page.max_offset() + 1 < off {
@@ -117,6 +141,8 @@ fn record_free_space(record: Rec, id: u8, page: PageRef) {
 }
 
 fn redo_insert(record: Rec) {
+    let c = vm_flag(record, 0, |b| decode(InsertBlock::decode(b)).vm_cleared);
+    redo_vm(record, 0, ALL_BITS, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
         let d = decode(InsertBlock::decode(data(record, 0, "INSERT")));
@@ -134,6 +160,10 @@ fn redo_insert(record: Rec) {
 }
 
 fn redo_multi_insert(record: Rec) {
+    let c = vm_flag(record, 0, |b| {
+        decode(MultiInsertBlock::decode(b)).vm_cleared
+    });
+    redo_vm(record, 0, ALL_BITS, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
         let d = decode(MultiInsertBlock::decode(data(record, 0, "MULTI_INSERT")));
@@ -154,6 +184,8 @@ fn redo_multi_insert(record: Rec) {
 }
 
 fn redo_delete(record: Rec) {
+    let c = vm_flag(record, 0, |b| decode(DeleteBlock::decode(b)).vm_cleared);
+    redo_vm(record, 0, ALL_BITS, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
         let d = decode(DeleteBlock::decode(data(record, 0, "DELETE")));
@@ -188,6 +220,15 @@ fn redo_update(record: Rec) {
         }
         blk
     };
+    let c0 = vm_flag(record, 0, |b| {
+        let d = decode(UpdateNew::decode(b));
+        d.vm_cleared || d.same_page_old.as_ref().is_some_and(|o| o.vm_cleared)
+    });
+    redo_vm(record, 0, ALL_BITS, c0);
+    if cross_page {
+        let c1 = vm_flag(record, 1, |b| decode(UpdateOld::decode(b)).vm_cleared);
+        redo_vm(record, 1, ALL_BITS, c1);
+    }
     // Old page first and keep it locked until the new version exists, so a hot-standby
     // reader never sees the old version updated but the new one missing.
     let (old_needs, old_buf) = if cross_page {
@@ -247,6 +288,9 @@ fn redo_update(record: Rec) {
 }
 
 fn redo_lock(record: Rec) {
+    // A lock leaves the page all-visible; only the all-frozen bit goes.
+    let c = vm_flag(record, 0, |b| decode(LockBlock::decode(b)).vm_cleared);
+    redo_vm(record, 0, ALL_FROZEN, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
         let l = decode(LockBlock::decode(data(record, 0, "LOCK")));
@@ -302,6 +346,10 @@ fn read_block_for_cleanup(record: Rec) -> (bool, pg_sys::Buffer) {
 /// Hot standby: cancel queries whose snapshots could still see versions this record
 /// removes or xids it freezes (ResolveRecoveryConflictWithSnapshot), before replaying.
 fn resolve_conflict(record: Rec, xid: u32) {
+    resolve_conflict_on(record, 0, xid)
+}
+
+fn resolve_conflict_on(record: Rec, id: u8, xid: u32) {
     // SAFETY: standbyState is recovery-global; the block tag lookup reads the record.
     unsafe {
         if pg_sys::standbyState < pg_sys::HotStandbyState::STANDBY_SNAPSHOT_PENDING
@@ -312,7 +360,7 @@ fn resolve_conflict(record: Rec, xid: u32) {
         let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
         pg_sys::XLogRecGetBlockTag(
             record,
-            0,
+            id,
             &mut rnode,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -386,6 +434,83 @@ fn redo_freeze(record: Rec) {
     release(buf);
 }
 
+/// VISIBLE, as heap's heap_xlog_visible: resolve conflicts with standby queries, set
+/// PD_ALL_VISIBLE on the table page (a hint: its LSN moves only when hint bits are
+/// logged), then set the map bits with the record's LSN.
+fn redo_visible(record: Rec) {
+    let v = decode(VisibleBlock::decode(data(record, 1, "VISIBLE")));
+    resolve_conflict_on(record, 1, v.cutoff_xid);
+    // SAFETY: block tag of the table page.
+    let (rnode, blk) = unsafe {
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut blk: pg_sys::BlockNumber = 0;
+        pg_sys::XLogRecGetBlockTag(record, 1, &mut rnode, std::ptr::null_mut(), &mut blk);
+        (rnode, blk)
+    };
+    let mut buf: pg_sys::Buffer = pg_sys::InvalidBuffer as i32;
+    // SAFETY: standard redo buffer protocol.
+    let action = unsafe {
+        pg_sys::XLogReadBufferForRedoExtended(
+            record,
+            1,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            false,
+            &mut buf,
+        )
+    };
+    if action == pg_sys::XLogRedoAction::BLK_NEEDS_REDO {
+        // SAFETY: locked buffer.
+        let page = unsafe { PageRef::of_buffer(buf) };
+        page.set_all_visible();
+        if crate::am::vm::hint_bits_logged() {
+            // SAFETY: as above.
+            page.set_lsn(unsafe { (*record).EndRecPtr });
+        }
+        // SAFETY: as above.
+        unsafe { pg_sys::MarkBufferDirty(buf) };
+    }
+    if buf != pg_sys::InvalidBuffer as i32 {
+        // SAFETY: locked buffer from redo.
+        let free = unsafe { PageRef::of_buffer(buf) }.free_space();
+        release(buf);
+        // SAFETY: FSM update by block tag, as heap's redo.
+        unsafe { pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, free) };
+    }
+    let mut vmbuf: pg_sys::Buffer = pg_sys::InvalidBuffer as i32;
+    // SAFETY: the map page, block 0; visibilitymap_set locks it itself.
+    unsafe {
+        let action = pg_sys::XLogReadBufferForRedoExtended(
+            record,
+            0,
+            pg_sys::ReadBufferMode::RBM_ZERO_ON_ERROR,
+            false,
+            &mut vmbuf,
+        );
+        if action == pg_sys::XLogRedoAction::BLK_NEEDS_REDO {
+            let vmpage = PageRef::of_buffer(vmbuf);
+            if vmpage.is_new() {
+                pg_sys::PageInit(vmpage.0, pg_sys::BLCKSZ as usize, 0);
+            }
+            pg_sys::LockBuffer(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+            let reln = pg_sys::CreateFakeRelcacheEntry(rnode);
+            pg_sys::visibilitymap_pin(reln, blk, &mut vmbuf);
+            pg_sys::visibilitymap_set(
+                reln,
+                blk,
+                pg_sys::InvalidBuffer as i32,
+                (*record).EndRecPtr,
+                vmbuf,
+                v.cutoff_xid.into(),
+                v.map_bits(),
+            );
+            pg_sys::ReleaseBuffer(vmbuf);
+            pg_sys::FreeFakeRelcacheEntry(reln);
+        } else if vmbuf != pg_sys::InvalidBuffer as i32 {
+            pg_sys::UnlockReleaseBuffer(vmbuf);
+        }
+    }
+}
+
 pub fn redo(record: Rec) {
     match rec_info(record) & XLOG_GH_OPMASK {
         XLOG_GH_INSERT => redo_insert(record),
@@ -397,6 +522,7 @@ pub fn redo(record: Rec) {
         XLOG_GH_PRUNE => redo_prune(record),
         XLOG_GH_VACUUM => redo_vacuum(record),
         XLOG_GH_FREEZE => redo_freeze(record),
+        XLOG_GH_VISIBLE => redo_visible(record),
         other => panic_redo(format!("unknown record type {other:#04x}")),
     }
 }

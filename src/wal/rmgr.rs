@@ -57,6 +57,7 @@ unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
         wal::XLOG_GH_PRUNE => c"PRUNE".as_ptr(),
         wal::XLOG_GH_VACUUM => c"VACUUM".as_ptr(),
         wal::XLOG_GH_FREEZE => c"FREEZE".as_ptr(),
+        wal::XLOG_GH_VISIBLE => c"VISIBLE".as_ptr(),
         _ => std::ptr::null(),
     }
 }

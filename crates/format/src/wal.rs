@@ -31,6 +31,7 @@ pub const XLOG_GH_CONFIRM: u8 = 0x50;
 pub const XLOG_GH_PRUNE: u8 = 0x60;
 pub const XLOG_GH_VACUUM: u8 = 0x70;
 pub const XLOG_GH_FREEZE: u8 = 0x80;
+pub const XLOG_GH_VISIBLE: u8 = 0x90;
 pub const XLOG_GH_OPMASK: u8 = 0xF0;
 
 /// Name of a record type as `rm_identify` reports it.
@@ -45,6 +46,7 @@ pub fn identify(info: u8) -> Option<&'static str> {
         XLOG_GH_PRUNE => "PRUNE",
         XLOG_GH_VACUUM => "VACUUM",
         XLOG_GH_FREEZE => "FREEZE",
+        XLOG_GH_VISIBLE => "VISIBLE",
         _ => return None,
     })
 }
@@ -814,6 +816,50 @@ impl FreezeBlock {
 }
 
 // ---------------------------------------------------------------------------------
+// VISIBLE: block 0 = the visibility-map page (no data), block 1 = the table page, whose
+// payload is kept even when the page is logged as an image (REGBUF_KEEP_DATA): redo
+// needs it for the map and for hot-standby conflicts either way.
+// ---------------------------------------------------------------------------------
+
+pub const VIS_ALL_VISIBLE: u8 = 1;
+pub const VIS_ALL_FROZEN: u8 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisibleBlock {
+    /// The newest xmin on the page: standby queries whose snapshots could still see
+    /// it as running are cancelled before the page is declared all-visible.
+    pub cutoff_xid: u32,
+    pub all_visible: bool,
+    pub all_frozen: bool,
+}
+
+impl VisibleBlock {
+    /// The visibility-map bits (VISIBILITYMAP_ALL_VISIBLE / _ALL_FROZEN).
+    pub fn map_bits(&self) -> u8 {
+        (if self.all_visible { VIS_ALL_VISIBLE } else { 0 })
+            | if self.all_frozen { VIS_ALL_FROZEN } else { 0 }
+    }
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.cutoff_xid.to_le_bytes());
+        out.push(self.map_bits());
+    }
+    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+        let mut r = Rd::new(b, "glassheap VISIBLE");
+        let cutoff_xid = r.u32()?;
+        let f = r.u8()?;
+        if f & !3 != 0 || f & VIS_ALL_VISIBLE == 0 {
+            return Err(bad(r.what, format!("invalid map bits {f:#x}")));
+        }
+        r.done()?;
+        Ok(VisibleBlock {
+            cutoff_xid,
+            all_visible: true,
+            all_frozen: f & VIS_ALL_FROZEN != 0,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Whole-record decoding for rm_desc and glassheap.wal_records().
 // ---------------------------------------------------------------------------------
 
@@ -919,6 +965,12 @@ pub fn decode_json_with(
             let v = blk(0)
                 .map(|b| dec(FreezeBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
             out.insert("block0".into(), v.unwrap_or_else(fpi));
+        }
+        XLOG_GH_VISIBLE => {
+            out.insert("block0".into(), json!({ "visibility_map_page": true }));
+            let v = blk(1)
+                .map(|b| dec(VisibleBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
         }
         _ => {
             out.insert(
@@ -1062,6 +1114,19 @@ pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
             None => "full-page image".into(),
             Some(Err(e)) => err(e),
             Some(Ok(d)) => format!("nunused {}", d.unused.len()),
+        },
+        XLOG_GH_VISIBLE => match blk(1).map(VisibleBlock::decode) {
+            None => "no data".into(),
+            Some(Err(e)) => err(e),
+            Some(Ok(d)) => format!(
+                "cutoff_xid {} {}",
+                d.cutoff_xid,
+                if d.all_frozen {
+                    "all_visible all_frozen"
+                } else {
+                    "all_visible"
+                }
+            ),
         },
         XLOG_GH_FREEZE => match blk(0).map(FreezeBlock::decode) {
             None => "full-page image".into(),
@@ -1302,6 +1367,23 @@ mod tests {
             "no_key_update"
         );
         assert_eq!(identify(XLOG_GH_FREEZE), Some("FREEZE"));
+        let mut v = Vec::new();
+        VisibleBlock {
+            cutoff_xid: 77,
+            all_visible: true,
+            all_frozen: true,
+        }
+        .encode(&mut v);
+        assert_eq!(v, [77, 0, 0, 0, 3]);
+        assert_eq!(
+            describe(XLOG_GH_VISIBLE, &[None, Some(&v)]),
+            "cutoff_xid 77 all_visible all_frozen"
+        );
+        assert_eq!(
+            decode_json(XLOG_GH_VISIBLE, &[None, Some(&v)])["block1"]["all_frozen"],
+            true
+        );
+        assert!(VisibleBlock::decode(&[0, 0, 0, 0, 2]).is_err()); // frozen without visible
     }
 
     #[test]
@@ -1361,6 +1443,7 @@ mod tests {
             let _ = PruneBlock::decode(&b0);
             let _ = VacuumBlock::decode(&b0);
             let _ = FreezeBlock::decode(&b0);
+            let _ = VisibleBlock::decode(&b0);
             let _ = describe(info, &[Some(&b0), Some(&b1)]);
             let _ = describe(info, &[None, Some(&b1)]);
             let _ = decode_json(info, &[Some(&b0), None]);
