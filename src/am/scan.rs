@@ -257,18 +257,25 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
     }
 }
 
+/// The error for a block of a glassheap relation that is not a glassheap page.
+#[allow(unreachable_code)]
+pub(super) fn not_a_glassheap_page(relation: pg_sys::Relation, blk: pg_sys::BlockNumber) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: block {} of relation \"{}\" is not a glassheap page",
+            blk,
+            rel::name(relation)
+        )
+    );
+    unreachable!("ereport(ERROR) returned")
+}
+
 /// A block of a glassheap relation must be a glassheap page (or never initialised).
 fn check_page(s: &GlassScan, page: PageRef, blk: pg_sys::BlockNumber) {
     if !page.is_new() && !page.is_glassheap() {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!(
-                "glassheap: block {} of relation \"{}\" is not a glassheap page",
-                blk,
-                rel::name(s.base.rs_rd)
-            )
-        );
+        not_a_glassheap_page(s.base.rs_rd, blk);
     }
 }
 

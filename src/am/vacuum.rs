@@ -143,20 +143,6 @@ fn read(v: &Vac, blk: u32) -> pg_sys::Buffer {
     }
 }
 
-#[allow(unreachable_code)]
-fn not_glassheap(v: &Vac, blk: u32) -> ! {
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!(
-            "glassheap: block {} of relation \"{}\" is not a glassheap page",
-            blk,
-            rel::name(v.rel)
-        )
-    );
-    unreachable!()
-}
-
 /// Step 1 for one page.
 fn scan_page(v: &mut Vac, blk: u32) {
     // SAFETY: plain call; honours vacuum_cost_delay.
@@ -209,7 +195,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     if !page.is_glassheap() {
         // SAFETY: as above.
         unsafe { pg_sys::UnlockReleaseBuffer(buf) };
-        not_glassheap(v, blk);
+        super::scan::not_a_glassheap_page(v.rel, blk);
     }
 
     let pruned = prune::prune_page(v.rel, buf, v.vistest);

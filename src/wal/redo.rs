@@ -78,6 +78,17 @@ fn decode<T>(r: Result<T, WalError>) -> T {
     r.unwrap_or_else(|e| panic_redo(e.to_string()))
 }
 
+/// XLogRecGetBlockTag: the relation and block number of block `id` (which exists).
+fn block_tag(record: Rec, id: u8) -> (pg_sys::RelFileNode, pg_sys::BlockNumber) {
+    // SAFETY: the caller names a block the record references; the out-pointers are ours.
+    unsafe {
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut blk: pg_sys::BlockNumber = 0;
+        pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
+        (rnode, blk)
+    }
+}
+
 /// Clears visibility-map bits of block `id` before its page is replayed, as heap's redo
 /// does (the map may need fixing even when the page is already up to date). `cleared` is
 /// the record's `vm_cleared` flag, or None when a full-page image replaced the block's
@@ -86,13 +97,7 @@ fn redo_vm(record: Rec, id: u8, flags: u8, cleared: Option<bool>) {
     if cleared == Some(false) || !rec_has_block(record, id) {
         return;
     }
-    // SAFETY: block tag lookup on a block the record references.
-    let (rnode, blk) = unsafe {
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-        let mut blk: pg_sys::BlockNumber = 0;
-        pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
-        (rnode, blk)
-    };
+    let (rnode, blk) = block_tag(record, id);
     crate::am::vm::redo_clear(rnode, blk, flags, cleared.is_some());
 }
 
@@ -130,13 +135,9 @@ fn tuple_at(page: PageRef, off: u16) -> *mut u8 {
 fn record_free_space(record: Rec, id: u8, page: PageRef) {
     let free = page.free_space();
     if free < pg_sys::BLCKSZ as usize / 5 {
-        // SAFETY: block tag lookup on a block the record references.
-        unsafe {
-            let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-            let mut blk: pg_sys::BlockNumber = 0;
-            pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
-            pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, free);
-        }
+        let (rnode, blk) = block_tag(record, id);
+        // SAFETY: FSM update by block tag, as heap's redo.
+        unsafe { pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, free) };
     }
 }
 
@@ -211,15 +212,7 @@ fn redo_update(record: Rec) {
     let xid = rec_xid(record);
     let cross_page = rec_has_block(record, 1);
     // The new page's block number goes into the old version's aux word.
-    let new_blk = {
-        let mut blk: pg_sys::BlockNumber = 0;
-        // SAFETY: block 0 always exists in an UPDATE record.
-        unsafe {
-            let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-            pg_sys::XLogRecGetBlockTag(record, 0, &mut rnode, std::ptr::null_mut(), &mut blk);
-        }
-        blk
-    };
+    let new_blk = block_tag(record, 0).1;
     let c0 = vm_flag(record, 0, |b| {
         let d = decode(UpdateNew::decode(b));
         d.vm_cleared || d.same_page_old.as_ref().is_some_and(|o| o.vm_cleared)
@@ -372,13 +365,9 @@ fn resolve_conflict_on(record: Rec, id: u8, xid: u32) {
 /// After VACUUM or pruning freed space, the free space map should say so on a standby
 /// too (heap's redo records it for every pruned/vacuumed page).
 fn record_free_space_always(record: Rec, page: PageRef) {
-    // SAFETY: block tag lookup on block 0 of this record.
-    unsafe {
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-        let mut blk: pg_sys::BlockNumber = 0;
-        pg_sys::XLogRecGetBlockTag(record, 0, &mut rnode, std::ptr::null_mut(), &mut blk);
-        pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, page.free_space());
-    }
+    let (rnode, blk) = block_tag(record, 0);
+    // SAFETY: FSM update by block tag, as heap's redo.
+    unsafe { pg_sys::XLogRecordPageWithFreeSpace(rnode, blk, page.free_space()) };
 }
 
 fn redo_prune(record: Rec) {
@@ -440,13 +429,7 @@ fn redo_freeze(record: Rec) {
 fn redo_visible(record: Rec) {
     let v = decode(VisibleBlock::decode(data(record, 1, "VISIBLE")));
     resolve_conflict_on(record, 1, v.cutoff_xid);
-    // SAFETY: block tag of the table page.
-    let (rnode, blk) = unsafe {
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-        let mut blk: pg_sys::BlockNumber = 0;
-        pg_sys::XLogRecGetBlockTag(record, 1, &mut rnode, std::ptr::null_mut(), &mut blk);
-        (rnode, blk)
-    };
+    let (rnode, blk) = block_tag(record, 1);
     let mut buf: pg_sys::Buffer = pg_sys::InvalidBuffer as i32;
     // SAFETY: standard redo buffer protocol.
     let action = unsafe {
