@@ -222,14 +222,6 @@ pub fn buffer_for_tuple(
                 pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK,
                 bistate,
             );
-            // The new page has the highest block number, so locking `other` now keeps the
-            // lower-block-first order.
-            if other != INVALID {
-                lock_excl(other);
-            }
-            if need_lock {
-                pg_sys::UnlockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
-            }
             let page = PageRef::of_buffer(buffer);
             if !page.is_new() {
                 error!(
@@ -240,7 +232,29 @@ pub fn buffer_for_tuple(
             }
             page.init();
             pg_sys::MarkBufferDirty(buffer);
-            rel::set_target_block(relation, pg_sys::BufferGetBlockNumber(buffer));
+            if need_lock {
+                pg_sys::UnlockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
+            }
+            let new_blk = pg_sys::BufferGetBlockNumber(buffer);
+            // The new page is already locked but has the highest block number, so waiting
+            // for `other` now would break the lower-block-first order: an updater holding
+            // `other`'s page may be waiting for this new page (it sees it as the last
+            // page), and neither would ever wake up. As heap does: try `other`
+            // conditionally; otherwise let go of the new page, lock both in order, and
+            // start over if someone used up the new page's space meanwhile.
+            if other != INVALID && !pg_sys::ConditionalLockBuffer(other) {
+                unlock(buffer);
+                lock_excl(other);
+                lock_excl(buffer);
+                if len > page.free_space() {
+                    unlock(other);
+                    unlock(buffer);
+                    pg_sys::ReleaseBuffer(buffer);
+                    target = new_blk;
+                    continue;
+                }
+            }
+            rel::set_target_block(relation, new_blk);
             return buffer;
         }
     }
