@@ -359,12 +359,12 @@ class Bench:
         s = self.db
         s.exec(f"DROP DATABASE IF EXISTS {db}")
         s.exec(f"CREATE DATABASE {db}")
-        s.exec(f"ALTER DATABASE {db} SET default_table_access_method = {am}")
         d = Session(self.cfg, db)
         try:
             d.exec("CREATE EXTENSION glassheap; CREATE EXTENSION pg_prewarm")
         finally:
             d.close()
+        s.exec(f"ALTER DATABASE {db} SET default_table_access_method = {am}")
         # -n: no VACUUM after loading (VACUUM of glassheap tables is not implemented yet);
         # used for heap too so that both start from the same state
         run_cmd([self.cfg["pgbench"], "-h", self.cfg["host"], "-p", str(self.cfg["port"]), "-U", "postgres",
@@ -500,6 +500,11 @@ class Bench:
                 else:
                     med[am] = statistics.median(smp[am])
             row["heap"], row["glassheap"] = med["heap"], med["glassheap"]
+            # glassheap/heap within each repetition (the two runs of a repetition are
+            # adjacent in time): their spread shows how much the machine's load moved it
+            h, g = smp["heap"], smp["glassheap"]
+            row["ratios_per_repetition"] = (
+                [gi / hi for hi, gi in zip(h, g)] if len(h) == len(g) and h and all(h) else None)
             row["ratio"] = (med["glassheap"] / med["heap"]) if med["heap"] and med["glassheap"] is not None else None
             if row["target"] is None:
                 row["met"] = None
@@ -609,6 +614,20 @@ def render(res):
             ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "—"
             out.append(f"| {md_escape(r['workload'])} | {md_escape(r['metric'])} | {cell(r, 'heap')} | "
                        f"{cell(r, 'glassheap')} | {ratio} |")
+    spread = [r for r in res["results"] if r["target"] and r.get("ratios_per_repetition")
+              and max(r["ratios_per_repetition"]) - min(r["ratios_per_repetition"]) > 0.005]
+    if spread:
+        out.append("")
+        out.append("Per-repetition ratios of the rows above that vary from run to run (glassheap/heap "
+                   "of the same repetition, whose two runs are adjacent in time; a wide range means "
+                   "the machine's load moved the figure more than the access method did):")
+        out.append("")
+        out.append("| workload | metric | ratios, in repetition order | median |")
+        out.append("|---|---|---|---|")
+        for r in spread:
+            rs = r["ratios_per_repetition"]
+            out.append(f"| {md_escape(r['workload'])} | {md_escape(r['metric'])} | "
+                       f"{' '.join(f'{x:.2f}' for x in rs)} | {statistics.median(rs):.3f} |")
     notes = {}
     for r in res["results"]:
         if r.get("note"):
