@@ -26,9 +26,6 @@ pub fn fetch(
     tid: &pg_sys::ItemPointerData,
 ) -> Fetch {
     let (blk, off) = rel::tid_parts(tid);
-    if blk >= rel::nblocks(relation) {
-        return Fetch::NoTuple;
-    }
     let mut t = Target::read(relation, tid);
     lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
     let bytes = match t.page.tuple_bytes(off) {
@@ -57,6 +54,20 @@ pub fn fetch(
     } else {
         Fetch::Invisible(t, h)
     }
+}
+
+/// [`fetch`] for a TID taken from a version pointer rather than from the executor: it may
+/// name a block past the end of a table VACUUM has truncated, which is "no tuple".
+/// (The executor's TIDs need no such check, and asking the size is a system call.)
+pub fn fetch_linked(
+    relation: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    tid: &pg_sys::ItemPointerData,
+) -> Fetch {
+    if rel::tid_parts(tid).0 >= rel::nblocks(relation) {
+        return Fetch::NoTuple;
+    }
+    fetch(relation, snapshot, tid)
 }
 
 /// table_tuple_fetch_row_version.

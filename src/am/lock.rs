@@ -119,7 +119,7 @@ fn lock_updated_chain(
     loop {
         // SAFETY: SnapshotAny is a static snapshot.
         let any = &raw mut pg_sys::SnapshotAnyData;
-        let mut t = match fetch::fetch(relation, any, &tid) {
+        let mut t = match fetch::fetch_linked(relation, any, &tid) {
             Fetch::Visible(t, _) | Fetch::Invisible(t, _) => t,
             // Pruned after its creator aborted: the chain ends here.
             Fetch::NoTuple => return TM::TM_Ok,
@@ -495,7 +495,7 @@ pub fn tuple_lock(
                         "tuple to be locked was already moved to another partition due to concurrent update"
                     );
                 }
-                match fetch::fetch(relation, &mut dirty, &cur) {
+                match fetch::fetch_linked(relation, &mut dirty, &cur) {
                     Fetch::Visible(t2, h2) => {
                         if h2.xmin != prior_xmax {
                             // SAFETY: our pin.
