@@ -2,7 +2,8 @@
 -- Nothing prints raw LSNs or xids: both sides are compared in SQL.
 SET client_min_messages = warning;
 
-CREATE TABLE iw_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off);
+-- fillfactor leaves room on page 0, so the HOT update below is HOT whatever else runs
+CREATE TABLE iw_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off, fillfactor = 80);
 CREATE TABLE iw_range (name text PRIMARY KEY, lsn pg_lsn);
 INSERT INTO iw_range VALUES ('start', pg_current_wal_insert_lsn());
 
