@@ -105,8 +105,8 @@ FROM glassheap.visibility('g')
 ORDER BY am DESC, tid;
 
 \echo
-\echo '-- The history of row 1, oldest to newest (glassheap.version_chain). Heap marks'
-\echo '-- its HOT version; glassheap gives every version its own index entries.'
+\echo '-- The history of row 1, oldest to newest (glassheap.version_chain). Both mark the'
+\echo '-- HOT version: the update changed no indexed column, so it added no index entry.'
 SELECT 'heap' AS am, * FROM glassheap.version_chain('h', '(0,1)')
 UNION ALL
 SELECT 'glassheap', * FROM glassheap.version_chain('g', '(0,1)')

@@ -42,7 +42,7 @@ SELECT rule, outcome FROM glassheap.explain_visibility('g_tm', (SELECT ctid FROM
 SELECT rule, outcome FROM glassheap.explain_visibility('h_tm', (SELECT ctid FROM h_tm WHERE a = 200)) ORDER BY step;
 COMMIT;
 
--- a row's history, oldest to newest: same xids pattern in both, heap marks HOT versions
+-- a row's history, oldest to newest: same xids pattern in both, and both mark HOT versions
 SELECT hop, visible, hot, lp_flags, xmax = '0' AS newest FROM glassheap.version_chain('g_tm', '(0,1)') ORDER BY hop;
 SELECT hop, visible, hot, lp_flags, xmax = '0' AS newest FROM glassheap.version_chain('h_tm', '(0,1)') ORDER BY hop;
 -- starting from the middle or the end finds the same chain

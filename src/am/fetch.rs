@@ -1,6 +1,7 @@
 //! Fetching single tuples: by TID (TID scans, triggers, EvalPlanQual), through an index,
 //! the latest version of a row, and re-checking a slot against a snapshot.
 
+use super::hot::ChainWalk;
 use super::modify::{lock_buffer, next_tid_of, Target};
 use super::visibility::{surely_dead, update_xid_of, VisCtx};
 use super::{scan::GlassScan, slot};
@@ -133,12 +134,15 @@ pub fn index_fetch_end(scan: *mut pg_sys::IndexFetchTableData) {
     unsafe { pg_sys::pfree(scan as *mut core::ffi::c_void) };
 }
 
-/// table_index_fetch_tuple. Every glassheap version has its own index entries, so an
-/// index TID names exactly one version: no chain to follow (call_again is always false).
-/// `all_dead` tells the index the entry can be killed when the version is surely dead.
+/// table_index_fetch_tuple (heapam_index_fetch_tuple + heap_hot_search_buffer): the
+/// index entry names a chain's root; walk the same-page update chain to the version the
+/// snapshot sees and return it with its own TID (written back to `tid`). A non-MVCC
+/// snapshot may see several versions of one chain: `call_again` then asks for the next
+/// one after `tid`. `all_dead` tells the index the entry can be killed when every version
+/// of the chain is surely dead.
 pub fn index_fetch_tuple(
     scan: *mut pg_sys::IndexFetchTableData,
-    tid: &pg_sys::ItemPointerData,
+    tid: &mut pg_sys::ItemPointerData,
     snapshot: pg_sys::Snapshot,
     s: *mut pg_sys::TupleTableSlot,
     call_again: *mut bool,
@@ -148,48 +152,56 @@ pub fn index_fetch_tuple(
     // SAFETY: our fetch struct, executor's outputs.
     unsafe {
         let relation = (*f).base.rel;
-        *call_again = false;
-        if !all_dead.is_null() {
-            *all_dead = false;
-        }
+        let first_call = !*call_again;
+        let mut dead_so_far = first_call;
         let (blk, off) = rel::tid_parts(tid);
         if (*f).cbuf == pg_sys::InvalidBuffer as i32
             || pg_sys::BufferGetBlockNumber((*f).cbuf) != blk
         {
             (*f).cbuf = pg_sys::ReleaseAndReadBuffer((*f).cbuf, relation, blk);
-            super::prune::prune_opt(relation, (*f).cbuf);
+            if first_call {
+                super::prune::prune_opt(relation, (*f).cbuf);
+            }
         }
         let buffer = (*f).cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = crate::pg::page::PageRef::of_buffer(buffer);
-        let bytes = match page.tuple_bytes(off) {
-            Some(b) => b,
-            None => {
-                // The line pointer no longer holds a tuple: the entry is dead.
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-                if !all_dead.is_null() {
-                    *all_dead = true;
-                }
-                return false;
-            }
+        let rnode = rel::relfilenode(relation);
+        let mut walk = if first_call {
+            ChainWalk::from_root(rnode, blk, off)
+        } else {
+            ChainWalk::after_member(page, rnode, blk, off)
         };
-        let ptr = bytes.as_mut_ptr();
-        let len = bytes.len();
         let mut ctx = VisCtx::new(relation, snapshot);
         ctx.refresh_ssi();
-        let visible = ctx.check(buffer, blk, off, ptr);
-        let h = crate::pg::page::read_header(ptr);
-        if visible {
-            let mut ptid = *tid;
-            ffi::PredicateLockTID(relation, &mut ptid, snapshot, h.xmin.into());
-            slot::store_buffer_tuple(s, ptr, len, buffer, *tid, rel::relid(relation));
-        } else if !all_dead.is_null() {
-            if (*f).vistest.is_null() {
-                (*f).vistest = pg_sys::GlobalVisTestFor(relation);
+        let mut found = None;
+        while let Some(m) = walk.next(page) {
+            if ctx.check(buffer, blk, m.off, m.ptr) {
+                found = Some(m);
+                break;
             }
-            *all_dead = surely_dead(&h, (*f).vistest);
+            if dead_so_far {
+                if (*f).vistest.is_null() {
+                    (*f).vistest = pg_sys::GlobalVisTestFor(relation);
+                }
+                // re-read: the check may have set hint bits
+                let h = crate::pg::page::read_header(m.ptr);
+                dead_so_far = surely_dead(&h, (*f).vistest);
+            }
+        }
+        let visible = found.is_some();
+        if let Some(m) = found {
+            *tid = rel::make_tid(blk, m.off);
+            let mut ptid = *tid;
+            ffi::PredicateLockTID(relation, &mut ptid, snapshot, m.header.xmin.into());
+            slot::store_buffer_tuple(s, m.ptr, m.len, buffer, *tid, rel::relid(relation));
+            dead_so_far = false;
         }
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        *call_again = visible && !super::scan::is_mvcc(snapshot);
+        if !all_dead.is_null() {
+            *all_dead = dead_so_far;
+        }
         if visible {
             rel::count_fetched(relation);
         }

@@ -134,8 +134,15 @@ unsafe extern "C-unwind" fn index_fetch_tuple(
     call_again: *mut bool,
     all_dead: *mut bool,
 ) -> bool {
-    // SAFETY: tid valid for the call.
-    fetch::index_fetch_tuple(s, unsafe { &*tid }, snapshot, slot, call_again, all_dead)
+    // SAFETY: tid valid for the call; it is in/out (the chain member's TID comes back).
+    fetch::index_fetch_tuple(
+        s,
+        unsafe { &mut *tid },
+        snapshot,
+        slot,
+        call_again,
+        all_dead,
+    )
 }
 
 #[pg_guard]
@@ -394,15 +401,12 @@ unsafe extern "C-unwind" fn index_build_range_scan(
 #[pg_guard]
 unsafe extern "C-unwind" fn index_validate_scan(
     table: pg_sys::Relation,
-    _index: pg_sys::Relation,
-    _index_info: *mut pg_sys::IndexInfo,
-    _snapshot: pg_sys::Snapshot,
-    _state: *mut pg_sys::ValidateIndexState,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+    snapshot: pg_sys::Snapshot,
+    state: *mut pg_sys::ValidateIndexState,
 ) {
-    unsupported(
-        "CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY",
-        Some(table),
-    )
+    index::validate_scan(table, index, index_info, snapshot, state)
 }
 
 #[pg_guard]

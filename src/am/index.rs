@@ -4,11 +4,11 @@
 
 use super::modify::lock_buffer;
 use super::visibility::{apply_hints, Oracle, TupleLoc};
-use super::{scan, slot};
+use super::{hot, scan, slot};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
-use glassheap_format::tuple::TupleHeader;
+use glassheap_format::tuple::{TupleFlags, TupleHeader};
 use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain, TxnOracle};
 use glassheap_format::{xid_precedes, Xid};
 use pgrx::pg_sys;
@@ -125,6 +125,10 @@ pub fn build_range_scan(
         let mut isnull = vec![false; natts];
         let mut reltuples = 0f64;
         let relid = rel::relid(table);
+        let rnode = rel::relfilenode(table);
+        // Root line pointers of the current block, computed when a heap-only version is
+        // first met there (an index entry must name the chain's root).
+        let mut roots: Option<(pg_sys::BlockNumber, Vec<u16>)> = None;
 
         while let Some((blk, buffer)) = scan::next_raw_block(sscan) {
             let mut off: u16 = 0;
@@ -165,6 +169,13 @@ pub fn build_range_scan(
                         Htsv::Live => {
                             reltuples += 1.0;
                             (true, true)
+                        }
+                        // A HOT-updated version that some snapshot may still see: its
+                        // chain's root is indexed with the newest version's values, so the
+                        // index must not be used by snapshots that old (indcheckxmin).
+                        Htsv::RecentlyDead if hot::is_hot_updated(page, rnode, blk, off, &h) => {
+                            (*index_info).ii_BrokenHotChain = true;
+                            (false, false)
                         }
                         Htsv::RecentlyDead => (true, false),
                         Htsv::InsertInProgress => {
@@ -220,6 +231,11 @@ pub fn build_range_scan(
                                         continue;
                                     }
                                     reltuples += 1.0;
+                                } else if hot::is_hot_updated(page, rnode, blk, off, &h) {
+                                    // Our own HOT update: as a RECENTLY_DEAD one above.
+                                    (*index_info).ii_BrokenHotChain = true;
+                                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                    continue;
                                 }
                                 (true, false)
                             }
@@ -232,6 +248,28 @@ pub fn build_range_scan(
                         reltuples += 1.0;
                     }
                     (v, v)
+                };
+                let root = if read_header(ptr).has(TupleFlags::HEAP_ONLY) {
+                    let cached = |r: &Option<(pg_sys::BlockNumber, Vec<u16>)>| {
+                        r.as_ref()
+                            .filter(|r| r.0 == blk)
+                            .and_then(|r| r.1.get(off as usize - 1).copied())
+                            .unwrap_or(0)
+                    };
+                    let mut root = cached(&roots);
+                    if root == 0 {
+                        // Not computed for this block yet, or (in a concurrent build) the
+                        // version was added after the map was made.
+                        roots = Some((blk, hot::root_offsets(page, rnode, blk)));
+                        root = cached(&roots);
+                    }
+                    if root == 0 && index_it {
+                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                        no_root(table, blk, off);
+                    }
+                    root
+                } else {
+                    off
                 };
                 lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
                 if !index_it {
@@ -250,7 +288,8 @@ pub fn build_range_scan(
                     values.as_mut_ptr(),
                     isnull.as_mut_ptr(),
                 );
-                let mut ctid = tid;
+                // The entry names the chain's root; the values are this version's.
+                let mut ctid = rel::make_tid(blk, root);
                 callback(
                     index,
                     &mut ctid,
@@ -334,37 +373,45 @@ pub fn delete_tuples(
                 last_blk = blk;
             }
             let page = PageRef::of_buffer(buffer);
-            let mut o = Oracle::new(
-                std::ptr::null_mut(),
-                TupleLoc {
-                    rnode: rel::relfilenode(relation),
-                    blk,
-                    off,
-                },
-            );
-            let deletable = match page.tuple_bytes(off) {
-                // No tuple there any more: the entry is dead.
-                None => true,
-                Some(b) => {
-                    let ptr = b.as_mut_ptr();
-                    let h = read_header(ptr);
-                    let dead = status.knowndeletable || {
-                        let mut hints = Hints::default();
-                        let (r, dead_after) =
-                            vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
-                        if !hints.is_empty() {
-                            apply_hints(buffer, ptr, &hints);
-                        }
-                        r == Htsv::Dead
-                            || (r == Htsv::RecentlyDead
-                                && pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()))
-                    };
-                    if dead {
-                        advance_horizon(&h, &mut o, &mut horizon);
+            // The entry stands for the whole same-page chain from its root: it can go only
+            // when no version of the chain is needed by anyone.
+            let rnode = rel::relfilenode(relation);
+            let mut walk = hot::ChainWalk::from_root(rnode, blk, off);
+            let mut chain_horizon = horizon;
+            let mut deletable = true;
+            while let Some(m) = walk.next(page) {
+                let mut o = Oracle::new(
+                    std::ptr::null_mut(),
+                    TupleLoc {
+                        rnode,
+                        blk,
+                        off: m.off,
+                    },
+                );
+                let dead = status.knowndeletable || {
+                    let mut hints = Hints::default();
+                    let (r, dead_after) = vis::satisfies_vacuum_horizon(
+                        &m.header,
+                        &mut o,
+                        &mut hints,
+                        &mut NoExplain,
+                    );
+                    if !hints.is_empty() {
+                        apply_hints(buffer, m.ptr, &hints);
                     }
-                    dead
+                    r == Htsv::Dead
+                        || (r == Htsv::RecentlyDead
+                            && pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()))
+                };
+                if !dead {
+                    deletable = false;
+                    break;
                 }
-            };
+                advance_horizon(&read_header(m.ptr), &mut o, &mut chain_horizon);
+            }
+            if deletable {
+                horizon = chain_horizon;
+            }
             if deletable {
                 status.knowndeletable = true;
                 final_n = i + 1;
@@ -375,5 +422,149 @@ pub fn delete_tuples(
         }
         d.ndeltids = final_n as i32;
         horizon.into()
+    }
+}
+
+/// A heap-only version that no chain root reaches cannot be indexed: corruption.
+fn no_root(table: pg_sys::Relation, blk: pg_sys::BlockNumber, off: u16) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "failed to find parent tuple for heap-only tuple at ({},{}) in table \"{}\"",
+            blk,
+            off,
+            rel::name(table)
+        )
+    );
+}
+
+/// itemptr_encode's inverse (catalog/index.c): the int8 TIDs CREATE INDEX CONCURRENTLY's
+/// validation sorts.
+fn decode_sorted_tid(v: i64) -> (pg_sys::BlockNumber, u16) {
+    ((v >> 16) as pg_sys::BlockNumber, (v & 0xffff) as u16)
+}
+
+/// table_index_validate_scan (heapam_index_validate_scan), the last phase of CREATE INDEX
+/// CONCURRENTLY / REINDEX CONCURRENTLY: every version the reference snapshot sees whose
+/// chain root is missing from the index's sorted TIDs is inserted now.
+pub fn validate_scan(
+    table: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+    snapshot: pg_sys::Snapshot,
+    state: *mut pg_sys::ValidateIndexState,
+) {
+    // SAFETY: executor/catalog/tuplesort calls as in heapam_index_validate_scan; the
+    // slot pins the page whose tuple it holds while we read that page's roots.
+    unsafe {
+        let state = &mut *state;
+        let estate = pg_sys::CreateExecutorState();
+        let econtext = pg_sys::MakePerTupleExprContext(estate);
+        let tslot = pg_sys::table_slot_create(table, std::ptr::null_mut());
+        (*econtext).ecxt_scantuple = tslot;
+        let predicate = pg_sys::ExecPrepareQual((*index_info).ii_Predicate, estate);
+        // No synchronized scan: the heap must be read from block 0 on, in the sorted
+        // TIDs' order.
+        let flags = pg_sys::ScanOptions::SO_TYPE_SEQSCAN
+            | pg_sys::ScanOptions::SO_ALLOW_STRAT
+            | pg_sys::ScanOptions::SO_ALLOW_PAGEMODE;
+        let sscan = scan::scan_begin(
+            table,
+            snapshot,
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            flags,
+        );
+        let rnode = rel::relfilenode(table);
+        let natts = pg_sys::INDEX_MAX_KEYS as usize;
+        let mut values = vec![pg_sys::Datum::from(0usize); natts];
+        let mut isnull = vec![false; natts];
+        let mut roots: Vec<u16> = Vec::new();
+        let mut root_blk = pg_sys::InvalidBlockNumber;
+        // Index entries already seen on the current heap page, by root offset.
+        let mut in_index = [false; glassheap_format::layout::MAX_TUPLES_PER_PAGE + 1];
+        let mut sorted_done = false;
+        let mut cursor: Option<(pg_sys::BlockNumber, u16)> = None;
+        let unique = if (*index_info).ii_Unique {
+            pg_sys::IndexUniqueCheck::UNIQUE_CHECK_YES
+        } else {
+            pg_sys::IndexUniqueCheck::UNIQUE_CHECK_NO
+        };
+        while scan::scan_getnextslot(sscan, pg_sys::ScanDirection::ForwardScanDirection, tslot) {
+            pgrx::check_for_interrupts!();
+            state.htups += 1.0;
+            let g = slot::cast(tslot);
+            let (blk, off) = rel::tid_parts(&(*tslot).tts_tid);
+            if blk != root_blk {
+                lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_SHARE);
+                roots = hot::root_offsets(PageRef::of_buffer((*g).buffer), rnode, blk);
+                lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                root_blk = blk;
+                in_index.fill(false);
+            }
+            let root = if read_header((*g).tuple).has(TupleFlags::HEAP_ONLY) {
+                match roots.get(off as usize - 1).copied().filter(|&r| r != 0) {
+                    Some(r) => r,
+                    None => no_root(table, blk, off),
+                }
+            } else {
+                off
+            };
+            // Merge: advance through the sorted index TIDs up to this root.
+            while !sorted_done && cursor.is_none_or(|c| c < (blk, root)) {
+                if let Some((cb, co)) = cursor {
+                    if cb == root_blk && (co as usize) < in_index.len() {
+                        in_index[co as usize] = true;
+                    }
+                }
+                let mut v = pg_sys::Datum::from(0usize);
+                let mut null = false;
+                sorted_done = !pg_sys::tuplesort_getdatum(
+                    state.tuplesort,
+                    true,
+                    &mut v,
+                    &mut null,
+                    std::ptr::null_mut(),
+                );
+                cursor = (!sorted_done).then(|| decode_sorted_tid(v.value() as i64));
+            }
+            let missing = (sorted_done || cursor.is_some_and(|c| c > (blk, root)))
+                && !in_index[root as usize];
+            if !missing {
+                continue;
+            }
+            pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
+            if !exec_qual(predicate, econtext) {
+                continue;
+            }
+            pg_sys::FormIndexDatum(
+                index_info,
+                tslot,
+                estate,
+                values.as_mut_ptr(),
+                isnull.as_mut_ptr(),
+            );
+            // Even a version already dead must be inserted: for a unique index the insert
+            // is the uniqueness check for the whole chain (as in heap).
+            let mut root_tid = rel::make_tid(blk, root);
+            pg_sys::index_insert(
+                index,
+                values.as_mut_ptr(),
+                isnull.as_mut_ptr(),
+                &mut root_tid,
+                table,
+                unique,
+                false,
+                index_info,
+            );
+            state.tups_inserted += 1.0;
+        }
+        scan::scan_end(sscan);
+        pg_sys::ExecDropSingleTupleTableSlot(tslot);
+        pg_sys::FreeExecutorState(estate);
+        (*index_info).ii_ExpressionsState = std::ptr::null_mut();
+        (*index_info).ii_PredicateState = std::ptr::null_mut();
     }
 }

@@ -9,6 +9,7 @@
 //! - `multixact` row-lock strengths and MultiXacts (heapam.c static helpers)
 //! - `visibility` the transaction-state oracle and hint bits (heapam_visibility.c)
 //! - `hio`       finding a page with room (hio.c)
+//! - `hot`       same-page update chains: walking them from an index entry, roots
 //! - `prune`     removing dead versions from one page (pruneheap.c)
 //! - `vm`        the visibility map: set by VACUUM, cleared by every write
 //! - `vacuum`    VACUUM: pruning, freezing, index cleanup, truncation (vacuumlazy.c)
@@ -23,6 +24,7 @@ pub mod ddl;
 pub mod fetch;
 pub mod handler;
 pub mod hio;
+pub mod hot;
 pub mod index;
 pub mod lock;
 pub mod modify;

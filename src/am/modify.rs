@@ -769,22 +769,45 @@ pub fn delete(
 // UPDATE
 // ---------------------------------------------------------------------------------
 
-/// Does the update change any column that is part of a key (unique index or FK target)?
-/// Decides the row-lock strength, exactly like heap's HeapDetermineColumnsInfo for
-/// INDEX_ATTR_BITMAP_KEY: binary comparison of the old and new values.
-fn key_changed(
+/// Which index-relevant columns an update changes (heap's HeapDetermineColumnsInfo):
+/// binary comparison of the old and new values.
+struct ColumnsChanged {
+    /// A key column (unique index or FK target): decides the row-lock strength.
+    key: bool,
+    /// Any column an index uses (keys, expressions, predicates): decides whether the new
+    /// version can join a same-page chain without index entries of its own (HOT).
+    indexed: bool,
+}
+
+/// The relcache's bitmap of columns that block HOT: every indexed column in PG15
+/// (PostgreSQL 16 leaves out columns only summarizing indexes such as BRIN use).
+fn hot_blocking_attrs(relation: pg_sys::Relation) -> *mut pg_sys::Bitmapset {
+    #[cfg(feature = "pg15")]
+    let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_ALL;
+    #[cfg(not(feature = "pg15"))]
+    let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_HOT_BLOCKING;
+    // SAFETY: relcache call returns a palloc'd bitmapset copy (or NULL).
+    unsafe { pg_sys::RelationGetIndexAttrBitmap(relation, kind) }
+}
+
+fn columns_changed(
     relation: pg_sys::Relation,
     old: &Target,
     newslot: *mut pg_sys::TupleTableSlot,
-) -> bool {
-    // SAFETY: relcache call returns a palloc'd bitmapset copy (or NULL).
+) -> ColumnsChanged {
+    // SAFETY: relcache calls return palloc'd bitmapset copies (or NULL); the old tuple is
+    // on the exclusively locked page and the new slot holds natts values.
     unsafe {
         let keys = pg_sys::RelationGetIndexAttrBitmap(
             relation,
             pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_KEY,
         );
-        if keys.is_null() {
-            return false;
+        let indexed = hot_blocking_attrs(relation);
+        if keys.is_null() && indexed.is_null() {
+            return ColumnsChanged {
+                key: false,
+                indexed: false,
+            };
         }
         let tupdesc = (*relation).rd_att;
         let natts = (*tupdesc).natts as usize;
@@ -811,39 +834,41 @@ fn key_changed(
             values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
         }
         pg_sys::slot_getsomeattrs(newslot, natts as i32);
-        let mut changed = false;
-        let mut idx = -1;
-        loop {
-            idx = pg_sys::bms_next_member(keys, idx);
-            if idx < 0 {
-                break;
-            }
-            let attnum = idx + pg_sys::FirstLowInvalidHeapAttributeNumber;
+        let differs = |attnum: i32| -> bool {
             if attnum <= 0 {
-                changed = true;
-                break;
+                return true; // system column in an index: be conservative
             }
             let i = attnum as usize - 1;
             let (n1, n2) = (isnull[i], *(*newslot).tts_isnull.add(i));
-            if n1 != n2 {
-                changed = true;
-                break;
-            }
-            if n1 {
-                continue;
+            if n1 || n2 {
+                return n1 != n2;
             }
             let att = (*tupdesc).attrs.as_ptr().add(i);
-            if !ffi::datumIsEqual(
+            !ffi::datumIsEqual(
                 values[i],
                 *(*newslot).tts_values.add(i),
                 (*att).attbyval,
                 (*att).attlen as i32,
-            ) {
-                changed = true;
-                break;
+            )
+        };
+        let any_differs = |set: *mut pg_sys::Bitmapset| -> bool {
+            let mut idx = -1;
+            loop {
+                idx = pg_sys::bms_next_member(set, idx);
+                if idx < 0 {
+                    return false;
+                }
+                if differs(idx + pg_sys::FirstLowInvalidHeapAttributeNumber) {
+                    return true;
+                }
             }
-        }
+        };
+        let changed = ColumnsChanged {
+            key: any_differs(keys),
+            indexed: any_differs(indexed),
+        };
         pg_sys::bms_free(keys);
+        pg_sys::bms_free(indexed);
         changed
     }
 }
@@ -865,7 +890,8 @@ pub fn update(
     let mut t = Target::read(relation, otid);
     lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
     t.locate(relation);
-    let key_intact = !key_changed(relation, &t, newslot);
+    let changed = columns_changed(relation, &t, newslot);
+    let key_intact = !changed.key;
     let (lockmode, mx_status) = if key_intact {
         // SAFETY: multixact bookkeeping.
         unsafe { pg_sys::MultiXactIdSetOldestMember() };
@@ -1003,6 +1029,13 @@ pub fn update(
         hio::buffer_for_tuple(relation, f.len, t.buffer, true, std::ptr::null_mut())
     };
     let same_page = newbuf == t.buffer;
+    // HOT: the new version joins the old one's same-page chain and gets no index entries;
+    // readers reach it from the chain's root (heap's heap-only tuples).
+    let heap_only = same_page && !changed.indexed;
+    if heap_only {
+        newh.set_flags(TupleFlags::HEAP_ONLY);
+        newh.write(f.bytes_mut());
+    }
     // SAFETY: predicate.c check while holding the exclusive lock(s).
     unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
     // SAFETY: newbuf pinned and locked.
@@ -1059,7 +1092,7 @@ pub fn update(
                 offnum: new_off,
                 natts: f.natts,
                 has_nulls: f.has_nulls,
-                heap_only: false,
+                heap_only,
                 init_page,
                 vm_cleared: if same_page {
                     old_vm_cleared
@@ -1094,9 +1127,8 @@ pub fn update(
     // SAFETY: palloc'd by form; stats counter.
     unsafe {
         pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
-        pg_sys::pgstat_count_heap_update(relation, false);
-        // Every version has its own index entries (no HOT chains yet).
-        *update_indexes = true;
+        pg_sys::pgstat_count_heap_update(relation, heap_only);
+        *update_indexes = !heap_only;
     }
     pg_sys::TM_Result::TM_Ok
 }

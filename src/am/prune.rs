@@ -12,12 +12,13 @@
 use super::index::advance_horizon;
 use super::visibility::{apply_hints, Oracle, TupleLoc};
 use crate::pg::crit::CritSection;
-use crate::pg::page::{read_header, PageRef, LP_NORMAL};
+use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
-use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
+use glassheap_format::hot::{self, Item};
+use glassheap_format::tuple::TupleHeader;
 use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
 use glassheap_format::wal::PruneBlock;
-use glassheap_format::{layout, xid_is_normal, xid_precedes, Xid};
+use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 
 pub const LP_UNUSED: u32 = 0;
@@ -103,27 +104,14 @@ pub fn prune_page(
     let page = unsafe { PageRef::of_buffer(buffer) };
     // SAFETY: pinned buffer.
     let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
-    let mut plan = PruneBlock::default();
     let mut out = PruneOutcome::default();
     let mut new_prune_xid: Xid = 0;
     let rnode = rel::relfilenode(relation);
-    for off in 1..=page.max_offset() {
-        let (flags, o, len) = page.lp(off);
-        if flags != LP_NORMAL {
-            continue;
-        }
-        if len < HEADER_SIZE || o + len > layout::SPECIAL_OFFSET {
-            // Corrupt line pointer: leave it for glassheap.verify() to report rather than
-            // guessing what it was.
-            continue;
-        }
-        let tup = page.item(off);
-        // SAFETY: bounds checked above.
-        let h = unsafe { read_header(tup) };
+    let mut status_of = |off: u16, tup: *mut u8, h: &TupleHeader| -> Htsv {
         let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
         let mut hints = Hints::default();
         let (mut status, dead_after) =
-            vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+            vis::satisfies_vacuum_horizon(h, &mut o, &mut hints, &mut NoExplain);
         if status == Htsv::RecentlyDead
             // SAFETY: vistest comes from GlobalVisTestFor(relation).
             && unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()) }
@@ -134,27 +122,38 @@ pub fn prune_page(
             // SAFETY: the page is locked (exclusively) and tup points at this version.
             unsafe { apply_hints(buffer, tup, &hints) };
         }
-        match status {
-            Htsv::Dead => {
-                // SAFETY: same tuple; re-read with the hints just applied.
-                let h = unsafe { read_header(tup) };
+        status
+    };
+    let items = super::hot::page_items(page, rnode, blk, Some(&mut status_of));
+    let chains = hot::plan(&items);
+    let mut plan = PruneBlock {
+        latest_removed_xid: 0,
+        redirected: chains.redirected,
+        dead: chains.dead,
+        unused: chains.unused,
+    };
+    let mut removed = chains.removed.iter().peekable();
+    for (i, item) in items.iter().enumerate() {
+        let off = i as u16 + 1;
+        let Item::Normal(m) = item else { continue };
+        let tup = page.item(off);
+        // SAFETY: page_items checked this LP_NORMAL item's bounds; hints are applied.
+        let h = unsafe { read_header(tup) };
+        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
+        if removed.peek().is_some_and(|r| r.0 == off) {
+            if removed.next().is_some_and(|r| r.1) {
                 advance_horizon(&h, &mut o, &mut plan.latest_removed_xid);
-                if h.has(TupleFlags::HEAP_ONLY) {
-                    plan.unused.push(off);
-                } else {
-                    plan.dead.push(off);
-                }
-                out.removed += 1;
             }
-            Htsv::RecentlyDead | Htsv::DeleteInProgress => {
-                let x = super::visibility::update_xid_of(&h, &mut o);
-                if xid_is_normal(x) && (new_prune_xid == 0 || xid_precedes(x, new_prune_xid)) {
-                    new_prune_xid = x;
-                }
-                out.kept.push((off, status));
-            }
-            _ => out.kept.push((off, status)),
+            out.removed += 1;
+            continue;
         }
+        if matches!(m.status, Htsv::RecentlyDead | Htsv::DeleteInProgress) {
+            let x = super::visibility::update_xid_of(&h, &mut o);
+            if xid_is_normal(x) && (new_prune_xid == 0 || xid_precedes(x, new_prune_xid)) {
+                new_prune_xid = x;
+            }
+        }
+        out.kept.push((off, m.status));
     }
     if !plan.is_empty() {
         let _crit = CritSection::enter();

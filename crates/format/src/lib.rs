@@ -5,6 +5,7 @@
 pub mod attrs;
 pub mod cidruns;
 pub mod heap;
+pub mod hot;
 pub mod items;
 pub mod layout;
 pub mod locks;

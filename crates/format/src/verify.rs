@@ -259,6 +259,25 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
             }
         }
     }
+    // A redirect stands for a pruned chain root: it must lead to a heap-only version.
+    for lp in lps.iter().filter(|lp| lp.flags == LP_REDIRECT) {
+        let Some(t) = lps.get((lp.off as usize).wrapping_sub(1)) else {
+            continue; // reported above
+        };
+        let heap_only = t.flags == LP_NORMAL
+            && (t.len as usize) >= HEADER_SIZE
+            && (t.off as usize) + (t.len as usize) <= SPECIAL_OFFSET
+            && TupleHeader::read(&page[t.off as usize..]).has(TupleFlags::HEAP_ONLY);
+        if !heap_only {
+            out.push(p(
+                Some(lp.lp),
+                format!(
+                    "redirect to line pointer {}, which is not a heap-only version",
+                    lp.off
+                ),
+            ));
+        }
+    }
     extents.sort();
     for w in extents.windows(2) {
         if w[1].0 < w[0].1 {
@@ -302,6 +321,30 @@ mod tests {
         ]);
         assert_eq!(verify_page(&p, &ctx()), vec![]);
         assert_eq!(verify_page(&vec![0u8; crate::BLCKSZ], &ctx()), vec![]);
+    }
+
+    #[test]
+    fn redirect_must_lead_to_a_heap_only_version() {
+        let mut ho = crate::tuple::TupleHeader::new_insert(501, 0, 2, false);
+        ho.set_flags(TupleFlags::HEAP_ONLY);
+        let mut t2 = ho.to_bytes().to_vec();
+        t2.extend_from_slice(&[3, 0, 0, 0, 4, 0, 0, 0]);
+        let mut page = glassheap_page(&[tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]), t2]);
+        let redirect_1_to = |page: &mut Vec<u8>, to: u32| {
+            // line pointer 1: lp_off = to, lp_flags = LP_REDIRECT (2), lp_len = 0
+            let v: u32 = to | ((LP_REDIRECT as u32) << 15);
+            page[24..28].copy_from_slice(&v.to_ne_bytes());
+        };
+        redirect_1_to(&mut page, 2);
+        assert_eq!(verify_page(&page, &ctx()), vec![]);
+        let mut bad = glassheap_page(&[
+            tuple(500, &[1, 0, 0, 0, 2, 0, 0, 0]),
+            tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0]),
+        ]);
+        redirect_1_to(&mut bad, 2);
+        assert!(verify_page(&bad, &ctx())[0]
+            .problem
+            .contains("not a heap-only version"));
     }
 
     /// A version whose update aborted keeps its link until VACUUM freezes the xmax; the
