@@ -9,9 +9,10 @@
 use super::visibility::VisCtx;
 use super::{modify::lock_buffer, slot};
 use crate::pg::ffi;
-use crate::pg::page::{PageRef, LP_NORMAL};
+use crate::pg::page::{read_header, PageRef, LP_NORMAL};
 use crate::pg::rel;
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
+use glassheap_format::visibility::{self as vis, SnapshotKind};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -43,7 +44,7 @@ fn flags(scan: &GlassScan) -> u32 {
     scan.base.rs_flags
 }
 
-fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
+pub(crate) fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
     // SAFETY: valid snapshot or null.
     !snapshot.is_null()
         && unsafe {
@@ -237,6 +238,10 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
         check_page(s, page, blk);
         s.vis.refresh_ssi();
         let all_visible = page.is_all_visible() && !(*s.base.rs_snapshot).takenDuringRecovery;
+        // Hinted, old, undeleted versions are decided from their header alone (no
+        // transaction lookups, no hint to set) unless SSI must see every read.
+        let fast_xmin = (matches!(s.vis.kind, SnapshotKind::Mvcc { .. }) && !s.vis.ssi)
+            .then(|| (*s.base.rs_snapshot).xmin.into_inner());
         let mut n = 0;
         for off in 1..=page.max_offset() {
             let (flags, o, len) = page.lp(off);
@@ -247,7 +252,10 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
                 continue;
             }
             let tup = page.item(off);
-            if all_visible || s.vis.check(buffer, blk, off, tup) {
+            if all_visible
+                || fast_xmin.is_some_and(|x| vis::mvcc_surely_visible(&read_header(tup), x))
+                || s.vis.check(buffer, blk, off, tup)
+            {
                 s.vistuples[n] = off;
                 n += 1;
             }
@@ -610,8 +618,8 @@ pub fn next_raw_block(
 // Bitmap heap scans (BitmapHeapScan over any index AM)
 // ---------------------------------------------------------------------------------
 
-/// table_scan_bitmap_next_block: collect the visible tuples of one bitmap page. Every
-/// glassheap version has its own index entries, so exact offsets need no chain walk.
+/// table_scan_bitmap_next_block: collect the visible tuples of one bitmap page: for exact
+/// pages the visible version of each listed chain, for lossy pages every visible version.
 pub fn bitmap_next_block(
     sscan: pg_sys::TableScanDesc,
     tbmres: *mut pg_sys::TBMIterateResult,
@@ -635,27 +643,39 @@ pub fn bitmap_next_block(
         s.vis.refresh_ssi();
         let snapshot = s.base.rs_snapshot;
         let mut n = 0usize;
-        let consider = |s: &mut GlassScan, off: u16, n: &mut usize| {
-            if let Some(b) = page.tuple_bytes(off) {
-                let tup = b.as_mut_ptr();
-                if s.vis.check(buffer, blk, off, tup) {
-                    s.vistuples[*n] = off;
-                    *n += 1;
-                    let mut tid = rel::make_tid(blk, off);
-                    ffi::PredicateLockTID(
-                        s.base.rs_rd,
-                        &mut tid,
-                        snapshot,
-                        crate::pg::page::read_header(tup).xmin.into(),
-                    );
-                }
+        // Collects the version at `off` if visible; says whether it was.
+        let consider = |s: &mut GlassScan, off: u16, n: &mut usize| -> bool {
+            let Some(b) = page.tuple_bytes(off) else {
+                return false;
+            };
+            let tup = b.as_mut_ptr();
+            if !s.vis.check(buffer, blk, off, tup) {
+                return false;
             }
+            s.vistuples[*n] = off;
+            *n += 1;
+            let mut tid = rel::make_tid(blk, off);
+            ffi::PredicateLockTID(
+                s.base.rs_rd,
+                &mut tid,
+                snapshot,
+                crate::pg::page::read_header(tup).xmin.into(),
+            );
+            true
         };
         if (*tbmres).ntuples >= 0 {
+            // Exact offsets are index entries, i.e. chain roots: the snapshot sees at most
+            // one version of each chain (heap_hot_search_buffer).
             let offs =
                 std::slice::from_raw_parts((*tbmres).offsets.as_ptr(), (*tbmres).ntuples as usize);
-            for &off in offs {
-                consider(s, off, &mut n);
+            let rnode = rel::relfilenode(s.base.rs_rd);
+            for &root in offs {
+                let mut walk = super::hot::ChainWalk::from_root(rnode, blk, root);
+                while let Some(m) = walk.next(page) {
+                    if consider(s, m.off, &mut n) {
+                        break;
+                    }
+                }
             }
         } else {
             for off in 1..=page.max_offset() {
