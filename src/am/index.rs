@@ -30,6 +30,79 @@ unsafe fn exec_qual(state: *mut pg_sys::ExprState, econtext: *mut pg_sys::ExprCo
     }
 }
 
+/// What forming index entries needs: an executor state for index expressions and a
+/// partial index's predicate, the slot they read, and the values/isnull arrays.
+struct IndexValues {
+    index_info: *mut pg_sys::IndexInfo,
+    estate: *mut pg_sys::EState,
+    econtext: *mut pg_sys::ExprContext,
+    predicate: *mut pg_sys::ExprState,
+    slot: *mut pg_sys::TupleTableSlot,
+    values: Vec<pg_sys::Datum>,
+    isnull: Vec<bool>,
+}
+
+impl IndexValues {
+    /// # Safety
+    /// A valid table and IndexInfo; `finish` must be called.
+    unsafe fn new(table: pg_sys::Relation, index_info: *mut pg_sys::IndexInfo) -> IndexValues {
+        // SAFETY: executor setup as in heapam_index_build_range_scan.
+        unsafe {
+            let estate = pg_sys::CreateExecutorState();
+            let econtext = pg_sys::MakePerTupleExprContext(estate);
+            let slot = pg_sys::table_slot_create(table, std::ptr::null_mut());
+            (*econtext).ecxt_scantuple = slot;
+            let predicate = pg_sys::ExecPrepareQual((*index_info).ii_Predicate, estate);
+            let n = pg_sys::INDEX_MAX_KEYS as usize;
+            IndexValues {
+                index_info,
+                estate,
+                econtext,
+                predicate,
+                slot,
+                values: vec![pg_sys::Datum::from(0usize); n],
+                isnull: vec![false; n],
+            }
+        }
+    }
+
+    /// Forms the index values of the tuple in `self.slot`; false when a partial index's
+    /// predicate rejects it.
+    ///
+    /// # Safety
+    /// The slot holds a tuple of the table.
+    unsafe fn form(&mut self) -> bool {
+        // SAFETY: per-tuple memory of our executor state; FormIndexDatum fills at most
+        // INDEX_MAX_KEYS entries.
+        unsafe {
+            pg_sys::MemoryContextReset((*self.econtext).ecxt_per_tuple_memory);
+            if !exec_qual(self.predicate, self.econtext) {
+                return false;
+            }
+            pg_sys::FormIndexDatum(
+                self.index_info,
+                self.slot,
+                self.estate,
+                self.values.as_mut_ptr(),
+                self.isnull.as_mut_ptr(),
+            );
+            true
+        }
+    }
+
+    /// # Safety
+    /// Called once, after the last `form`.
+    unsafe fn finish(self) {
+        // SAFETY: frees what `new` made; the IndexInfo's states pointed into it.
+        unsafe {
+            pg_sys::ExecDropSingleTupleTableSlot(self.slot);
+            pg_sys::FreeExecutorState(self.estate);
+            (*self.index_info).ii_ExpressionsState = std::ptr::null_mut();
+            (*self.index_info).ii_PredicateState = std::ptr::null_mut();
+        }
+    }
+}
+
 /// The vacuum status of a tuple on a share-locked page (hint bits applied).
 fn htsv(
     relation: pg_sys::Relation,
@@ -80,12 +153,7 @@ pub fn build_range_scan(
     unsafe {
         let checking_uniqueness =
             (*index_info).ii_Unique || !(*index_info).ii_ExclusionOps.is_null();
-        let estate = pg_sys::CreateExecutorState();
-        let econtext = pg_sys::MakePerTupleExprContext(estate);
-        let tslot = pg_sys::table_slot_create(table, std::ptr::null_mut());
-        (*econtext).ecxt_scantuple = tslot;
-        let predicate = pg_sys::ExecPrepareQual((*index_info).ii_Predicate, estate);
-
+        let mut iv = IndexValues::new(table, index_info);
         let concurrent = (*index_info).ii_Concurrent;
         let oldest_xmin: Xid = if concurrent {
             0
@@ -120,9 +188,6 @@ pub fn build_range_scan(
         let snapshot = (*sscan).rs_snapshot;
         let use_any = (*snapshot).snapshot_type == pg_sys::SnapshotType::SNAPSHOT_ANY;
         let mut vctx = super::visibility::VisCtx::new(table, snapshot);
-        let natts = pg_sys::INDEX_MAX_KEYS as usize;
-        let mut values = vec![pg_sys::Datum::from(0usize); natts];
-        let mut isnull = vec![false; natts];
         let mut reltuples = 0f64;
         let relid = rel::relid(table);
         let rnode = rel::relfilenode(table);
@@ -275,39 +340,28 @@ pub fn build_range_scan(
                 if !index_it {
                     continue;
                 }
-                pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
                 let tid = rel::make_tid(blk, off);
-                slot::store_buffer_tuple(tslot, ptr, len, buffer, tid, relid);
-                if !exec_qual(predicate, econtext) {
+                slot::store_buffer_tuple(iv.slot, ptr, len, buffer, tid, relid);
+                if !iv.form() {
                     continue;
                 }
-                pg_sys::FormIndexDatum(
-                    index_info,
-                    tslot,
-                    estate,
-                    values.as_mut_ptr(),
-                    isnull.as_mut_ptr(),
-                );
                 // The entry names the chain's root; the values are this version's.
                 let mut ctid = rel::make_tid(blk, root);
                 callback(
                     index,
                     &mut ctid,
-                    values.as_mut_ptr(),
-                    isnull.as_mut_ptr(),
+                    iv.values.as_mut_ptr(),
+                    iv.isnull.as_mut_ptr(),
                     alive,
                     callback_state,
                 );
             }
         }
-        pg_sys::ExecDropSingleTupleTableSlot(tslot);
         scan::scan_end(sscan);
         if !unregister.is_null() {
             pg_sys::UnregisterSnapshot(unregister);
         }
-        pg_sys::FreeExecutorState(estate);
-        (*index_info).ii_ExpressionsState = std::ptr::null_mut();
-        (*index_info).ii_PredicateState = std::ptr::null_mut();
+        iv.finish();
         reltuples
     }
 }
@@ -459,11 +513,8 @@ pub fn validate_scan(
     // slot pins the page whose tuple it holds while we read that page's roots.
     unsafe {
         let state = &mut *state;
-        let estate = pg_sys::CreateExecutorState();
-        let econtext = pg_sys::MakePerTupleExprContext(estate);
-        let tslot = pg_sys::table_slot_create(table, std::ptr::null_mut());
-        (*econtext).ecxt_scantuple = tslot;
-        let predicate = pg_sys::ExecPrepareQual((*index_info).ii_Predicate, estate);
+        let mut iv = IndexValues::new(table, index_info);
+        let tslot = iv.slot;
         // No synchronized scan: the heap must be read from block 0 on, in the sorted
         // TIDs' order.
         let flags = pg_sys::ScanOptions::SO_TYPE_SEQSCAN
@@ -478,9 +529,6 @@ pub fn validate_scan(
             flags,
         );
         let rnode = rel::relfilenode(table);
-        let natts = pg_sys::INDEX_MAX_KEYS as usize;
-        let mut values = vec![pg_sys::Datum::from(0usize); natts];
-        let mut isnull = vec![false; natts];
         let mut roots: Vec<u16> = Vec::new();
         let mut root_blk = pg_sys::InvalidBlockNumber;
         // Index entries already seen on the current heap page, by root offset.
@@ -535,24 +583,16 @@ pub fn validate_scan(
             if !missing {
                 continue;
             }
-            pg_sys::MemoryContextReset((*econtext).ecxt_per_tuple_memory);
-            if !exec_qual(predicate, econtext) {
+            if !iv.form() {
                 continue;
             }
-            pg_sys::FormIndexDatum(
-                index_info,
-                tslot,
-                estate,
-                values.as_mut_ptr(),
-                isnull.as_mut_ptr(),
-            );
             // Even a version already dead must be inserted: for a unique index the insert
             // is the uniqueness check for the whole chain (as in heap).
             let mut root_tid = rel::make_tid(blk, root);
             pg_sys::index_insert(
                 index,
-                values.as_mut_ptr(),
-                isnull.as_mut_ptr(),
+                iv.values.as_mut_ptr(),
+                iv.isnull.as_mut_ptr(),
                 &mut root_tid,
                 table,
                 unique,
@@ -562,9 +602,6 @@ pub fn validate_scan(
             state.tups_inserted += 1.0;
         }
         scan::scan_end(sscan);
-        pg_sys::ExecDropSingleTupleTableSlot(tslot);
-        pg_sys::FreeExecutorState(estate);
-        (*index_info).ii_ExpressionsState = std::ptr::null_mut();
-        (*index_info).ii_PredicateState = std::ptr::null_mut();
+        iv.finish();
     }
 }
