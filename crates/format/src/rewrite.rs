@@ -20,6 +20,7 @@
 use crate::layout::{self, ITEM_ID_SIZE, MAX_TUPLES_PER_PAGE, SPECIAL_OFFSET, SPECIAL_SIZE};
 use crate::tuple::{maxalign, TupleFlags, TupleHeader, NEXT_NONE};
 use crate::{xid_is_normal, xid_precedes, Xid, BLCKSZ, PAGE_HEADER_SIZE};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// A TID: (block, offset).
@@ -265,11 +266,15 @@ impl<T> ChainMap<T> {
         if let Some(key) = k.successor {
             match self.old_new.remove(&key) {
                 Some(new_tid) => forward = Some(new_tid),
-                None => {
-                    let prev = self.unresolved.insert(key, w);
-                    debug_assert!(prev.is_none(), "two versions claim the same successor");
-                    return;
-                }
+                None => match self.unresolved.entry(key) {
+                    Entry::Vacant(e) => {
+                        e.insert(w);
+                        return;
+                    }
+                    // Two versions naming the same newer version cannot happen on a sound
+                    // table; rather than lose one, the second is written unlinked.
+                    Entry::Occupied(_) => {}
+                },
             }
         }
         loop {
@@ -570,6 +575,22 @@ mod tests {
         assert!(o.get("X").1.is_none());
         assert_eq!(m.waiting(), 1);
         assert_eq!(m.finish(), vec!["A"]);
+    }
+
+    #[test]
+    fn a_second_claim_on_the_same_successor_is_written_unlinked() {
+        let mut m = ChainMap::new();
+        let mut o = Out::new();
+        o.keep(&mut m, version("A"));
+        let mut twin = version("A");
+        twin.old_tid = (5, 9);
+        twin.payload = "A2";
+        o.keep(&mut m, twin);
+        assert_eq!(o.get("A2"), ((0, 1), None));
+        o.keep(&mut m, version("B"));
+        o.keep(&mut m, version("C"));
+        check_chain(&o);
+        assert!(m.finish().is_empty());
     }
 
     #[test]
