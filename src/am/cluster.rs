@@ -492,6 +492,10 @@ pub fn copy_for_cluster(
         if !r.keep(&c, tid) {
             return;
         }
+        progress(
+            pg_sys::PROGRESS_CLUSTER_HEAP_TUPLES_SCANNED,
+            r.num_tuples as i64,
+        );
         if sort.is_null() {
             r.load_slot(s);
             r.rewrite(&c.h, tid);
@@ -505,10 +509,6 @@ pub fn copy_for_cluster(
                 pg_sys::tuplesort_putheaptuple(sort, t);
                 pg_sys::heap_freetuple(t);
             }
-            progress(
-                pg_sys::PROGRESS_CLUSTER_HEAP_TUPLES_SCANNED,
-                r.num_tuples as i64,
-            );
         }
     };
 
