@@ -327,17 +327,28 @@ unsafe extern "C-unwind" fn relation_copy_data(
 #[pg_guard]
 unsafe extern "C-unwind" fn relation_copy_for_cluster(
     old: pg_sys::Relation,
-    _new: pg_sys::Relation,
-    _index: pg_sys::Relation,
-    _use_sort: bool,
-    _oldest_xmin: pg_sys::TransactionId,
-    _xid_cutoff: *mut pg_sys::TransactionId,
-    _multi_cutoff: *mut pg_sys::MultiXactId,
-    _num_tuples: *mut f64,
-    _tups_vacuumed: *mut f64,
-    _tups_recently_dead: *mut f64,
+    new: pg_sys::Relation,
+    index: pg_sys::Relation,
+    use_sort: bool,
+    oldest_xmin: pg_sys::TransactionId,
+    xid_cutoff: *mut pg_sys::TransactionId,
+    multi_cutoff: *mut pg_sys::MultiXactId,
+    num_tuples: *mut f64,
+    tups_vacuumed: *mut f64,
+    tups_recently_dead: *mut f64,
 ) {
-    unsupported("CLUSTER or VACUUM FULL", Some(old))
+    cluster::copy_for_cluster(
+        old,
+        new,
+        index,
+        use_sort,
+        oldest_xmin,
+        xid_cutoff,
+        multi_cutoff,
+        num_tuples,
+        tups_vacuumed,
+        tups_recently_dead,
+    )
 }
 
 #[pg_guard]

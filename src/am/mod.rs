@@ -13,12 +13,14 @@
 //! - `prune`     removing dead versions from one page (pruneheap.c)
 //! - `vm`        the visibility map: set by VACUUM, cleared by every write
 //! - `vacuum`    VACUUM: pruning, freezing, index cleanup, truncation (vacuumlazy.c)
+//! - `cluster`   CLUSTER and VACUUM FULL: copying into a new relfilenode (rewriteheap.c)
 //! - `index`     index builds and index-entry deletion
 //! - `ddl`       storage creation/truncation/copy and size estimates
 //! - `slot`      glassheap's tuple table slot; `tuple` forms tuples
 //! - `cidmap`, `combocid` command ids
 
 pub mod cidmap;
+pub mod cluster;
 pub mod combocid;
 pub mod ddl;
 pub mod fetch;

@@ -10,6 +10,7 @@ pub mod items;
 pub mod layout;
 pub mod locks;
 pub mod page;
+pub mod rewrite;
 pub mod transition;
 pub mod tuple;
 pub mod vacuum;
