@@ -15,8 +15,7 @@ SELECT twin($$INSERT INTO @@types VALUES
 
 SELECT twin_query($$SELECT * FROM @@types$$);
 SELECT twin_query($$SELECT id, length(t), octet_length(by) FROM @@types$$);
--- heap compresses the 4000-byte value in-line; glassheap stores it as is (no TOAST or
--- compression yet)
+-- the 4000-byte value is compressed in-line, by glassheap as by heap
 SELECT id, pg_column_size(t) AS heap_size, (SELECT pg_column_size(t) FROM g_types g WHERE g.id = h.id) AS glassheap_size FROM h_types h WHERE id = 3;
 SELECT id, i2, i8, n, left(t, 10) AS t, length(t) AS tlen, j, arr, ch FROM g_types ORDER BY id;
 -- negative by-value integers must come back sign-extended (compare as datums)
@@ -42,9 +41,14 @@ SELECT twin_tables('align', 'a "char", b float8, c text, d int2, e float8, f tex
 SELECT twin($$INSERT INTO @@align VALUES ('x', 1.5, NULL, 2, 2.5, 'tail'), ('y', NULL, 'mid', NULL, 3.5, NULL), (NULL, 9.75, 'c', 7, NULL, 'f')$$);
 SELECT twin_query($$SELECT * FROM @@align$$);
 
--- the largest row that fits in-line, and one byte more
+-- a row that fits in-line uncompressed (STORAGE PLAIN: never compressed or moved out
+-- of line), and one that does not; with the default storage (EXTENDED) the bigger value
+-- is compressed
 CREATE TABLE g_big (id int, t text) USING glassheap;
+ALTER TABLE g_big ALTER COLUMN t SET STORAGE PLAIN;
 INSERT INTO g_big VALUES (1, repeat('a', 8120));
-SELECT id, length(t) FROM g_big;
+SELECT id, length(t), pg_column_size(t) FROM g_big;
 INSERT INTO g_big VALUES (2, repeat('a', 9000));
-SELECT count(*) FROM g_big;
+ALTER TABLE g_big ALTER COLUMN t SET STORAGE EXTENDED;
+INSERT INTO g_big VALUES (2, repeat('a', 9000));
+SELECT id, length(t), pg_column_size(t) FROM g_big ORDER BY id;

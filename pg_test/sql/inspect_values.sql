@@ -88,8 +88,8 @@ CREATE INDEX iv_idx ON iv_t (id);
 SELECT * FROM glassheap.tuple_values('iv_view', '(0,1)');
 SELECT * FROM glassheap.tuple_values('iv_idx', '(0,1)');
 
--- glassheap twin: same statements, same values attribute by attribute (glassheap has
--- no TOAST yet, so the external value is stored inline; compressed inline values stay)
+-- glassheap twin: same statements, same values attribute by attribute (the external
+-- value is copied into glassheap's own TOAST table; compressed inline values stay)
 CREATE TABLE ivg_t (LIKE iv_t) USING glassheap;
 INSERT INTO ivg_t SELECT * FROM iv_t ORDER BY id;
 SELECT attnum, attname, type, "isnull", dropped, storage, length(raw) AS rawlen,

@@ -88,8 +88,9 @@ SELECT 'name ' || g,
        TIME '00:00' + g * INTERVAL '1 second',
        CASE WHEN g % 17 = 0 THEN NULL ELSE int4range(g, g + g % 50) END
 FROM generate_series(1, 3000) g;
--- a row of 1.5 kB (glassheap has no TOAST; rows must fit in a page)
+-- a 1.5 kB row and a 200 kB value (TOAST: compressed and moved out of line)
 INSERT INTO customers (name, prefs) VALUES ('long', jsonb_build_object('text', repeat('abcdefghij', 150)));
+INSERT INTO customers (name, prefs) VALUES ('toasted', jsonb_build_object('text', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 6000) g)));
 INSERT INTO orders (customer_id, placed, total, note)
 SELECT 1 + (g * 7) % 3000, DATE '2023-01-01' + g % 700, (g % 997) * 1.01,
        CASE WHEN g % 3 = 0 THEN NULL ELSE 'note ' || repeat('n', g % 200) END

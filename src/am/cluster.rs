@@ -281,8 +281,13 @@ impl Rewrite {
                 }
             }
             let prev = pg_sys::MemoryContextSwitchTo(self.tmpcxt);
-            let f =
-                tuple::form_for_storage(self.new, desc, self.values.as_ptr(), self.isnull.as_ptr());
+            // As heap's raw_heap_insert: values still pointing into the old table's TOAST
+            // table are copied into the new table's, big rows are toasted.
+            let f = super::toast::prepare_insert(
+                self.new,
+                tuple::form(desc, self.values.as_ptr(), self.isnull.as_ptr()),
+                (pg_sys::TABLE_INSERT_SKIP_FSM | pg_sys::TABLE_INSERT_NO_LOGICAL) as i32,
+            );
             let bytes = f.bytes().to_vec();
             pg_sys::MemoryContextSwitchTo(prev);
             pg_sys::MemoryContextReset(self.tmpcxt);

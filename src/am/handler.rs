@@ -1,6 +1,8 @@
-//! The TableAmRoutine: every callback PostgreSQL 15 defines is filled in. Callbacks
-//! glassheap does not implement yet raise an ERROR that names the operation (a missing
-//! pointer would crash, and a no-op would lie).
+//! The TableAmRoutine: every callback PostgreSQL 15 defines is filled in and
+//! implemented. The one that cannot apply -- reading TOAST chunks from a glassheap TOAST
+//! table, which cannot exist because PostgreSQL 15's toaster writes TOAST tables with
+//! heap_insert -- raises an ERROR that says so (a missing pointer would crash, and a
+//! no-op would lie).
 
 // The callback signatures are PostgreSQL's.
 #![allow(clippy::too_many_arguments)]
@@ -9,17 +11,6 @@ use super::*;
 use crate::pg::rel;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-
-fn unsupported(what: &str, rel_: Option<pg_sys::Relation>) -> ! {
-    let on = rel_
-        .map(|r| format!(" on table \"{}\"", rel::name(r)))
-        .unwrap_or_default();
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-        format!("glassheap does not support {what}{on} yet")
-    );
-}
 
 #[pg_guard]
 unsafe extern "C-unwind" fn slot_callbacks(
@@ -428,18 +419,61 @@ unsafe extern "C-unwind" fn relation_size(
     ddl::relation_size(rel_, fork)
 }
 
-/// No TOAST table: rows are stored in-line, and a row that does not fit on a page is
-/// refused with "row is too big" (see tuple::form_for_storage).
+/// heapam_relation_needs_toast_table on glassheap's tuple size: a TOAST table is needed
+/// when some variable-width column may be toasted (storage other than PLAIN) and the
+/// widest possible row is over TOAST_TUPLE_THRESHOLD (or has no maximum).
 #[pg_guard]
-unsafe extern "C-unwind" fn relation_needs_toast_table(_rel: pg_sys::Relation) -> bool {
-    false
+unsafe extern "C-unwind" fn relation_needs_toast_table(rel_: pg_sys::Relation) -> bool {
+    use glassheap_format::attrs::align_nominal;
+    use glassheap_format::tuple::{data_offset, maxalign};
+    // SAFETY: a valid open relation; attrs has natts entries.
+    unsafe {
+        let tupdesc = (*rel_).rd_att;
+        let natts = (*tupdesc).natts as usize;
+        let mut data_length = 0usize;
+        let mut maxlength_unknown = false;
+        let mut has_toastable_attrs = false;
+        for i in 0..natts {
+            let att = (*tupdesc).attrs.as_ptr().add(i);
+            if (*att).attisdropped {
+                continue;
+            }
+            data_length = align_nominal(data_length, (*att).attalign as u8);
+            if (*att).attlen > 0 {
+                // fixed-length types are never toastable
+                data_length += (*att).attlen as usize;
+            } else {
+                let maxlen = pg_sys::type_maximum_size((*att).atttypid, (*att).atttypmod);
+                if maxlen < 0 {
+                    maxlength_unknown = true;
+                } else {
+                    data_length += maxlen as usize;
+                }
+                if (*att).attstorage as u8 != pg_sys::TYPSTORAGE_PLAIN {
+                    has_toastable_attrs = true;
+                }
+            }
+        }
+        if !has_toastable_attrs {
+            return false;
+        }
+        if maxlength_unknown {
+            return true;
+        }
+        let tuple_length = data_offset(natts as u16, true) + maxalign(data_length);
+        tuple_length > toast::TOAST_TUPLE_THRESHOLD
+    }
 }
 
+/// TOAST tables of glassheap tables are heap tables: PostgreSQL 15's toast_save_datum
+/// and toast_delete_datum write them with heap_insert and simple_heap_delete directly.
 #[pg_guard]
 unsafe extern "C-unwind" fn relation_toast_am(_rel: pg_sys::Relation) -> pg_sys::Oid {
     pg_sys::HEAP_TABLE_AM_OID
 }
 
+/// Only reached if a glassheap relation were itself a TOAST table, which cannot happen
+/// (see relation_toast_am): detoasting glassheap values reads their heap TOAST table.
 #[pg_guard]
 unsafe extern "C-unwind" fn relation_fetch_toast_slice(
     toastrel: pg_sys::Relation,
@@ -449,7 +483,15 @@ unsafe extern "C-unwind" fn relation_fetch_toast_slice(
     _slicelength: pg_sys::int32,
     _result: *mut pg_sys::varlena,
 ) {
-    unsupported("TOAST storage", Some(toastrel))
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        format!(
+            "glassheap relation \"{}\" cannot be a TOAST table",
+            rel::name(toastrel)
+        ),
+        "TOAST tables of glassheap tables use the heap access method."
+    );
 }
 
 #[pg_guard]

@@ -17,6 +17,7 @@
 //! - `index`     index builds and index-entry deletion
 //! - `ddl`       storage creation/truncation/copy and size estimates
 //! - `slot`      glassheap's tuple table slot; `tuple` forms tuples
+//! - `toast`     compressing and moving large values out of line (heaptoast.c)
 //! - `cidmap`, `combocid` command ids
 
 pub mod cidmap;
@@ -34,6 +35,7 @@ pub mod multixact;
 pub mod prune;
 pub mod scan;
 pub mod slot;
+pub mod toast;
 pub mod tuple;
 pub mod vacuum;
 pub mod visibility;

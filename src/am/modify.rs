@@ -9,7 +9,7 @@
 
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
 use super::vm::VmPin;
-use super::{cidmap, combocid, hio, multixact as mx, slot, tuple};
+use super::{cidmap, combocid, hio, multixact as mx, slot, toast, tuple};
 use crate::pg::crit::CritSection;
 use crate::pg::ffi;
 use crate::pg::page::{read_header, write_header, PageRef};
@@ -231,13 +231,14 @@ fn current_xid() -> Xid {
     xact::current_xid()
 }
 
-/// Forms the tuple for `slot`'s values.
+/// Forms the tuple for `slot`'s values (not toasted yet: inserts toast it at once,
+/// updates once the old version is locked).
 fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) -> tuple::Formed {
     // SAFETY: slot valid; getsomeattrs fills values/isnull for all attributes.
     unsafe {
         let tupdesc = (*relation).rd_att;
         pg_sys::slot_getsomeattrs(s, (*tupdesc).natts);
-        tuple::form_for_storage(relation, tupdesc, (*s).tts_values, (*s).tts_isnull)
+        tuple::form(tupdesc, (*s).tts_values, (*s).tts_isnull)
     }
 }
 
@@ -267,7 +268,7 @@ pub fn insert(
     bistate: pg_sys::BulkInsertState,
     spec_token: Option<u32>,
 ) {
-    let mut f = form_from_slot(relation, s);
+    let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
     let xid = current_xid();
     // SAFETY: predicate.c check against relation-level SIREAD locks.
     unsafe {
@@ -369,7 +370,7 @@ pub fn multi_insert(
     let mut formed: Vec<tuple::Formed> = slots
         .iter()
         .map(|&s| {
-            let mut f = form_from_slot(relation, s);
+            let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
             let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
             h.aux = cid;
             h.write(f.bytes_mut());
@@ -507,6 +508,11 @@ pub fn complete_speculative(
             log::delete(t.buffer, &d);
         }
     }
+    let toasted = if succeeded {
+        None
+    } else {
+        toast::collect_external(relation, t.ptr, t.len)
+    };
     // SAFETY: held.
     unsafe {
         pg_sys::UnlockReleaseBuffer(t.buffer);
@@ -514,6 +520,7 @@ pub fn complete_speculative(
             pg_sys::pgstat_count_heap_delete(relation);
         }
     }
+    toast::delete_external(relation, toasted, true);
 }
 
 // ---------------------------------------------------------------------------------
@@ -755,8 +762,10 @@ pub fn delete(
             log::delete(t.buffer, &d);
         }
     }
+    let toasted = toast::collect_external(relation, t.ptr, t.len);
     // SAFETY: held.
     unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+    toast::delete_external(relation, toasted, false);
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
     }
@@ -991,9 +1000,11 @@ pub fn update(
     let needs_wal = rel::needs_wal(relation);
 
     // Same page if it fits; otherwise mark the old version locked, release the page while
-    // finding another one, and lock both in block order.
+    // finding another one, and lock both in block order. TOAST work (heap's need_toast)
+    // also takes that path: it runs with the old version locked but its page unlocked.
+    let need_toast = toast::update_needs_toast(relation, &f, t.ptr, t.len);
     let newlen = maxalign(f.len);
-    let newbuf = if newlen <= t.page.free_space() {
+    let newbuf = if !need_toast && newlen <= t.page.free_space() {
         t.buffer
     } else {
         let (lx, lmode, lmulti) = mx::compute_new_xmax(&oldh, xid, lockmode, false);
@@ -1025,6 +1036,9 @@ pub fn update(
             }
         }
         lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        if need_toast {
+            toast::prepare_update(relation, &mut f, t.ptr, t.len);
+        }
         // May hand back our own page if room appeared meanwhile; both locked on return.
         hio::buffer_for_tuple(relation, f.len, t.buffer, true, std::ptr::null_mut())
     };

@@ -1,6 +1,7 @@
 //! Forming glassheap tuples from Datum arrays. The attribute data area is laid out by
 //! PostgreSQL's own heap_fill_tuple (same alignment, short varlena headers, flattening of
 //! expanded objects), so it is byte-for-byte heap's data area; only the header differs.
+//! Values too big for a page are compressed and moved out of line by [`super::toast`].
 
 use glassheap_format::layout::MAX_TUPLE_SIZE;
 use glassheap_format::tuple::{bitmap_len, data_offset, TupleHeader, HEADER_SIZE, MAX_NATTS};
@@ -13,6 +14,9 @@ pub struct Formed {
     pub len: usize,
     pub natts: u16,
     pub has_nulls: bool,
+    /// Some attribute is an external datum (a TOAST pointer or an indirect datum):
+    /// heap_fill_tuple's HEAP_HASEXTERNAL. Expanded objects were flattened.
+    pub has_external: bool,
 }
 
 impl Formed {
@@ -30,69 +34,18 @@ impl Formed {
     }
 }
 
-#[inline]
-unsafe fn attr(tupdesc: pg_sys::TupleDesc, i: usize) -> *mut pg_sys::FormData_pg_attribute {
-    // SAFETY: caller keeps i < natts.
-    unsafe { (*tupdesc).attrs.as_mut_ptr().add(i) }
-}
-
-/// Replaces out-of-line values (toast pointers into other relations, indirect and expanded
-/// datums) by in-line copies, as heap's toaster does, because glassheap has no TOAST
-/// table of its own yet. Returns palloc'd values when anything changed.
-unsafe fn inline_external(
-    tupdesc: pg_sys::TupleDesc,
-    values: *const pg_sys::Datum,
-    isnull: *const bool,
-) -> Option<Vec<pg_sys::Datum>> {
-    // SAFETY: values/isnull have natts entries.
-    unsafe {
-        let natts = (*tupdesc).natts as usize;
-        let mut out: Option<Vec<pg_sys::Datum>> = None;
-        for i in 0..natts {
-            let a = attr(tupdesc, i);
-            if (*a).attlen != -1 || *isnull.add(i) || (*a).attisdropped {
-                continue;
-            }
-            let p = (*values.add(i)).cast_mut_ptr::<u8>();
-            // VARATT_IS_EXTERNAL: 1-byte header of value 0x01 (little-endian).
-            if *p == 0x01 {
-                let v =
-                    out.get_or_insert_with(|| std::slice::from_raw_parts(values, natts).to_vec());
-                let flat = pg_sys::detoast_external_attr(p as *mut pg_sys::varlena);
-                v[i] = pg_sys::Datum::from(flat);
-            }
-        }
-        out
-    }
-}
-
-/// Forms a tuple for storage in `rel`: errors clearly when it cannot fit on a page.
-///
-/// # Safety
-/// `values`/`isnull` hold `tupdesc->natts` entries.
-pub unsafe fn form_for_storage(
-    rel: pg_sys::Relation,
-    tupdesc: pg_sys::TupleDesc,
-    values: *const pg_sys::Datum,
-    isnull: *const bool,
-) -> Formed {
-    // SAFETY: per the contract.
-    unsafe {
-        let inlined = inline_external(tupdesc, values, isnull);
-        let vals = inlined.as_ref().map(|v| v.as_ptr()).unwrap_or(values);
-        let f = form(tupdesc, vals, isnull);
-        if f.len > MAX_TUPLE_SIZE {
-            ereport!(
-                ERROR,
-                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-                format!("row is too big: size {}, maximum size {}", f.len, MAX_TUPLE_SIZE),
-                format!(
-                    "glassheap stores rows in-line and has no TOAST support yet; relation \"{}\" cannot hold this row",
-                    crate::pg::rel::name(rel)
-                )
-            );
-        }
-        f
+/// Errors like heap's RelationGetBufferForTuple when a (toasted) tuple cannot fit on an
+/// empty page.
+pub fn check_fits(f: &Formed) {
+    if f.len > MAX_TUPLE_SIZE {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "row is too big: size {}, maximum size {}",
+                f.len, MAX_TUPLE_SIZE
+            )
+        );
     }
 }
 
@@ -142,6 +95,7 @@ pub unsafe fn form(
             len,
             natts: natts as u16,
             has_nulls,
+            has_external: infomask as u32 & pg_sys::HEAP_HASEXTERNAL != 0,
         }
     }
 }

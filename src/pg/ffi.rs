@@ -84,3 +84,60 @@ unsafe extern "C-unwind" {
 unsafe extern "C" {
     pub static mut autovacuum_work_mem: core::ffi::c_int;
 }
+
+// access/toast_helper.h: the table-AM toaster (heaptoast.c is its heap user). The two
+// structs are declared here because pgrx does not bind this header; field order and
+// types are copied from PostgreSQL 15's toast_helper.h.
+
+/// ToastAttrInfo: the toaster's state for one column of the tuple being toasted.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ToastAttrInfo {
+    pub tai_oldexternal: *mut pg_sys::varlena,
+    pub tai_size: i32,
+    pub tai_colflags: u8,
+    pub tai_compression: core::ffi::c_char,
+}
+
+/// ToastTupleContext: one tuple being toasted (values, old values for an UPDATE).
+#[repr(C)]
+pub struct ToastTupleContext {
+    pub ttc_rel: pg_sys::Relation,
+    pub ttc_values: *mut pg_sys::Datum,
+    pub ttc_isnull: *mut bool,
+    pub ttc_oldvalues: *mut pg_sys::Datum,
+    pub ttc_oldisnull: *mut bool,
+    pub ttc_flags: u8,
+    pub ttc_attr: *mut ToastAttrInfo,
+}
+
+/// ttc_flags: a new tuple must be formed (the toaster changed some value).
+pub const TOAST_NEEDS_CHANGE: u8 = 0x0008;
+/// ttc_flags: the tuple has NULLs.
+pub const TOAST_HAS_NULLS: u8 = 0x0004;
+/// tai_colflags: the column is incompressible but may still be moved out of line.
+pub const TOASTCOL_INCOMPRESSIBLE: u8 = 0x0020;
+
+#[pg_guard]
+unsafe extern "C-unwind" {
+    // access/toast_helper.h
+    pub fn toast_tuple_init(ttc: *mut ToastTupleContext);
+    pub fn toast_tuple_find_biggest_attribute(
+        ttc: *mut ToastTupleContext,
+        for_compression: bool,
+        check_main: bool,
+    ) -> core::ffi::c_int;
+    pub fn toast_tuple_try_compression(ttc: *mut ToastTupleContext, attribute: core::ffi::c_int);
+    pub fn toast_tuple_externalize(
+        ttc: *mut ToastTupleContext,
+        attribute: core::ffi::c_int,
+        options: core::ffi::c_int,
+    );
+    pub fn toast_tuple_cleanup(ttc: *mut ToastTupleContext);
+    pub fn toast_delete_external(
+        rel: pg_sys::Relation,
+        values: *mut pg_sys::Datum,
+        isnull: *mut bool,
+        is_speculative: bool,
+    );
+}

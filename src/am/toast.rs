@@ -1,0 +1,410 @@
+//! TOAST for glassheap tables: heaptoast.c's heap_toast_insert_or_update and
+//! heap_toast_delete on glassheap's tuple format, driven through PostgreSQL's table-AM
+//! toaster (access/toast_helper.h).
+//!
+//! A glassheap table's TOAST table is a *heap* table (see `relation_toast_am` and
+//! docs/FORMAT.md): PostgreSQL 15's toast_save_datum and toast_delete_datum call
+//! heap_insert / simple_heap_delete / heap_abort_speculative on it directly. What
+//! glassheap stores in-line is PostgreSQL's 18-byte on-disk TOAST pointer
+//! (varatt_external), byte for byte as heap stores it in its data area.
+//!
+//! The decisions are heap's: the same thresholds (TOAST_TUPLE_THRESHOLD,
+//! TOAST_TUPLE_TARGET or the `toast_tuple_target` reloption, TOAST_TUPLE_TARGET_MAIN),
+//! the same four rounds over the same attribute storage rules, measured on glassheap's
+//! own tuple size (16-byte header instead of heap's 24). Both targets are capped at
+//! glassheap's largest tuple, which is 8 bytes smaller than heap's.
+
+use super::slot;
+use super::tuple::{self, Formed};
+use crate::pg::ffi;
+use glassheap_format::attrs::{attr_size, attr_start, AttrDesc};
+use glassheap_format::layout::MAX_TUPLE_SIZE;
+use glassheap_format::tuple::{data_offset, TupleFlags, TupleHeader, HEADER_SIZE};
+use glassheap_format::{BLCKSZ, MAXALIGN, PAGE_HEADER_SIZE};
+use pgrx::pg_sys;
+use std::ops::ControlFlow;
+
+/// heaptoast.h's MaximumBytesPerTuple: the tuple size that lets `n` tuples share a
+/// standard page (page header and `n` line pointers taken out).
+const fn maximum_bytes_per_tuple(n: usize) -> usize {
+    let overhead = (PAGE_HEADER_SIZE + n * 4 + MAXALIGN - 1) & !(MAXALIGN - 1);
+    ((BLCKSZ - overhead) / n) & !(MAXALIGN - 1)
+}
+
+/// A tuple longer than this is toasted (heap: TOAST_TUPLE_THRESHOLD, 2032 bytes).
+pub const TOAST_TUPLE_THRESHOLD: usize = maximum_bytes_per_tuple(4);
+/// The size the toaster shrinks tuples to (heap: TOAST_TUPLE_TARGET, the default of the
+/// `toast_tuple_target` reloption).
+pub const TOAST_TUPLE_TARGET: usize = TOAST_TUPLE_THRESHOLD;
+/// The size STORAGE MAIN values are moved out of line at (heap: TOAST_TUPLE_TARGET_MAIN,
+/// 8160 bytes; glassheap caps it at its MAX_TUPLE_SIZE, 8152).
+pub const TOAST_TUPLE_TARGET_MAIN: usize = maximum_bytes_per_tuple(1);
+const _: () = assert!(TOAST_TUPLE_THRESHOLD == 2032 && TOAST_TUPLE_TARGET_MAIN == 8160);
+
+/// VARHDRSZ_EXTERNAL + sizeof(varatt_external): an on-disk TOAST pointer.
+const TOAST_POINTER_SIZE: usize = 18;
+/// VARTAG_ONDISK.
+const VARTAG_ONDISK: u8 = 18;
+
+/// Heap toasts only ordinary tables and materialized views (never TOAST tables).
+fn toastable_relkind(rel: pg_sys::Relation) -> bool {
+    // SAFETY: a valid open relation has rd_rel.
+    let kind = unsafe { (*(*rel).rd_rel).relkind } as u8;
+    kind == pg_sys::RELKIND_RELATION || kind == pg_sys::RELKIND_MATVIEW
+}
+
+fn has_toast_table(rel: pg_sys::Relation) -> bool {
+    // SAFETY: valid relation.
+    unsafe { (*(*rel).rd_rel).reltoastrelid != pg_sys::InvalidOid }
+}
+
+/// RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET).
+fn toast_tuple_target(rel: pg_sys::Relation) -> usize {
+    // SAFETY: a table's rd_options is NULL or heap's StdRdOptions (PostgreSQL 15 parses
+    // every table's reloptions with heap_reloptions, whatever its access method).
+    unsafe {
+        let opts = (*rel).rd_options as *const pg_sys::StdRdOptions;
+        if opts.is_null() {
+            TOAST_TUPLE_TARGET
+        } else {
+            (*opts).toast_tuple_target as usize
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Writing: INSERT, COPY, UPDATE
+// ---------------------------------------------------------------------------------
+
+/// heap_prepare_insert's TOAST step for a tuple about to be inserted into `rel`: returns
+/// the tuple to store (the same one unless something was compressed, moved out of line
+/// or fetched back from another relation's TOAST table). Errors like heap when the row
+/// still cannot fit on a page. `options` are the table_tuple_insert options, handed on
+/// to the TOAST table's inserts (speculative insertion is not, as in heap).
+#[inline]
+pub fn prepare_insert(rel: pg_sys::Relation, f: Formed, options: i32) -> Formed {
+    if !f.has_external && f.len <= TOAST_TUPLE_THRESHOLD {
+        return f; // the common case: nothing to do
+    }
+    let mut f = f;
+    toast_or_check(rel, &mut f, None, options);
+    f
+}
+
+/// heap_update's need_toast: the new version has external values or is over the
+/// threshold, or the old version has TOAST pointers (which may have to be deleted).
+/// `old` is the old version, located on its locked buffer.
+pub fn update_needs_toast(
+    rel: pg_sys::Relation,
+    f: &Formed,
+    old: *const u8,
+    old_len: usize,
+) -> bool {
+    f.has_external
+        || f.len > TOAST_TUPLE_THRESHOLD
+        || (has_toast_table(rel)
+            && for_each_ondisk_pointer(rel, old, old_len, |_, _| ControlFlow::Break(())).is_some())
+}
+
+/// heap_update's toasting, run after the old version is locked and its buffer lock
+/// released (the old version stays pinned): replaces `f` by the toasted tuple (keeping
+/// the header already written into it) and deletes the old version's external values
+/// the new version does not reuse. Errors like heap when the row cannot fit.
+pub fn prepare_update(rel: pg_sys::Relation, f: &mut Formed, old: *const u8, old_len: usize) {
+    toast_or_check(rel, f, Some((old, old_len)), 0);
+}
+
+#[inline(never)]
+fn toast_or_check(
+    rel: pg_sys::Relation,
+    f: &mut Formed,
+    old: Option<(*const u8, usize)>,
+    options: i32,
+) {
+    if toastable_relkind(rel) {
+        let options = options & !(pg_sys::HEAP_INSERT_SPECULATIVE as i32);
+        // SAFETY: f was formed with rel's descriptor; old (if any) is a pinned tuple.
+        if let Some(new) = unsafe { toast_tuple(rel, f, old, options) } {
+            let old_f = std::mem::replace(f, new);
+            // SAFETY: palloc'd by tuple::form; nothing points into it any more.
+            unsafe { pg_sys::pfree(old_f.ptr.cast()) };
+        }
+    }
+    tuple::check_fits(f);
+}
+
+/// Deforms a stored (or just formed) glassheap tuple of `rel` into `values`/`isnull`
+/// (natts entries), attributes beyond its natts taking their missing values.
+///
+/// # Safety
+/// `tup` is a whole glassheap tuple of `rel`; the values point into it.
+unsafe fn deform(
+    rel: pg_sys::Relation,
+    tup: &[u8],
+    values: &mut [pg_sys::Datum],
+    isnull: &mut [bool],
+) {
+    // SAFETY: values/isnull have natts entries; deform_range reads at most `stored`.
+    unsafe {
+        let tupdesc = (*rel).rd_att;
+        let natts = values.len();
+        let stored = (TupleHeader::read(tup).natts() as usize).min(natts);
+        let mut st = slot::DeformState::default();
+        let errslot = pg_sys::TupleTableSlot {
+            tts_tableOid: (*rel).rd_id,
+            ..Default::default()
+        };
+        slot::deform_range(
+            tupdesc,
+            tup,
+            &mut st,
+            stored,
+            values.as_mut_ptr(),
+            isnull.as_mut_ptr(),
+            &errslot,
+        );
+        for i in stored..natts {
+            values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
+        }
+    }
+}
+
+/// heap_toast_insert_or_update on glassheap's format. Returns the new tuple (with `f`'s
+/// header bytes) when the toaster changed any value, None when `f` can be stored as is.
+///
+/// # Safety
+/// `f` was formed with `rel`'s descriptor; `old` is a pinned glassheap tuple of `rel`.
+unsafe fn toast_tuple(
+    rel: pg_sys::Relation,
+    f: &Formed,
+    old: Option<(*const u8, usize)>,
+    options: i32,
+) -> Option<Formed> {
+    // SAFETY: all pointers handed to the toaster are arrays of natts entries that live
+    // until toast_tuple_cleanup returns; the descriptor is the relation's.
+    unsafe {
+        let tupdesc = (*rel).rd_att;
+        let natts = (*tupdesc).natts as usize;
+        let zero = pg_sys::Datum::from(0usize);
+        let mut values = vec![zero; natts];
+        let mut isnull = vec![true; natts];
+        deform(rel, f.bytes(), &mut values, &mut isnull);
+        let mut oldvalues = Vec::new();
+        let mut oldisnull = Vec::new();
+        if let Some((p, len)) = old {
+            oldvalues = vec![zero; natts];
+            oldisnull = vec![true; natts];
+            deform(
+                rel,
+                std::slice::from_raw_parts(p, len),
+                &mut oldvalues,
+                &mut oldisnull,
+            );
+        }
+        let mut attrs = vec![
+            ffi::ToastAttrInfo {
+                tai_oldexternal: std::ptr::null_mut(),
+                tai_size: 0,
+                tai_colflags: 0,
+                tai_compression: 0,
+            };
+            natts
+        ];
+        let mut ttc = ffi::ToastTupleContext {
+            ttc_rel: rel,
+            ttc_values: values.as_mut_ptr(),
+            ttc_isnull: isnull.as_mut_ptr(),
+            ttc_oldvalues: if old.is_some() {
+                oldvalues.as_mut_ptr()
+            } else {
+                std::ptr::null_mut()
+            },
+            ttc_oldisnull: if old.is_some() {
+                oldisnull.as_mut_ptr()
+            } else {
+                std::ptr::null_mut()
+            },
+            ttc_flags: 0,
+            ttc_attr: attrs.as_mut_ptr(),
+        };
+        ffi::toast_tuple_init(&mut ttc);
+
+        let has_toast = has_toast_table(rel);
+        let hoff = data_offset(natts as u16, ttc.ttc_flags & ffi::TOAST_HAS_NULLS != 0);
+        let data_size = |ttc: &ffi::ToastTupleContext| {
+            pg_sys::heap_compute_data_size(tupdesc, ttc.ttc_values, ttc.ttc_isnull)
+        };
+        let attr = |ttc: &ffi::ToastTupleContext, i: i32| ttc.ttc_attr.add(i as usize);
+        let storage = |i: i32| (*(*tupdesc).attrs.as_ptr().add(i as usize)).attstorage as u8;
+
+        // Round 1: compress EXTENDED attributes, biggest first; move any that is still
+        // bigger than the target by itself out of line at once.
+        let max_data_len = toast_tuple_target(rel)
+            .min(MAX_TUPLE_SIZE)
+            .saturating_sub(hoff);
+        while data_size(&ttc) > max_data_len {
+            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, true, false);
+            if a < 0 {
+                break;
+            }
+            if storage(a) == pg_sys::TYPSTORAGE_EXTENDED {
+                ffi::toast_tuple_try_compression(&mut ttc, a);
+            } else {
+                // EXTERNAL: never compressed; skip it in later compression passes
+                (*attr(&ttc, a)).tai_colflags |= ffi::TOASTCOL_INCOMPRESSIBLE;
+            }
+            if (*attr(&ttc, a)).tai_size as usize > max_data_len && has_toast {
+                ffi::toast_tuple_externalize(&mut ttc, a, options);
+            }
+        }
+        // Round 2: move EXTENDED and EXTERNAL attributes out of line, biggest first.
+        while has_toast && data_size(&ttc) > max_data_len {
+            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, false, false);
+            if a < 0 {
+                break;
+            }
+            ffi::toast_tuple_externalize(&mut ttc, a, options);
+        }
+        // Round 3: compress MAIN attributes.
+        while data_size(&ttc) > max_data_len {
+            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, true, true);
+            if a < 0 {
+                break;
+            }
+            ffi::toast_tuple_try_compression(&mut ttc, a);
+        }
+        // Round 4: move MAIN attributes out of line only if the row cannot fit otherwise.
+        let max_data_len = TOAST_TUPLE_TARGET_MAIN
+            .min(MAX_TUPLE_SIZE)
+            .saturating_sub(hoff);
+        while has_toast && data_size(&ttc) > max_data_len {
+            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, false, true);
+            if a < 0 {
+                break;
+            }
+            ffi::toast_tuple_externalize(&mut ttc, a, options);
+        }
+
+        let result = if ttc.ttc_flags & ffi::TOAST_NEEDS_CHANGE != 0 {
+            let mut new = tuple::form(tupdesc, values.as_ptr(), isnull.as_ptr());
+            debug_assert_eq!((new.natts, new.has_nulls), (f.natts, f.has_nulls));
+            new.bytes_mut()[..HEADER_SIZE].copy_from_slice(&f.bytes()[..HEADER_SIZE]);
+            Some(new)
+        } else {
+            None
+        };
+        // Frees what the toaster allocated and deletes the old version's external values
+        // that the new version does not reuse.
+        ffi::toast_tuple_cleanup(&mut ttc);
+        result
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Deleting: DELETE, super-deletion of a speculative insertion
+// ---------------------------------------------------------------------------------
+
+/// Calls `f(attribute index, pointer bytes)` for every on-disk TOAST pointer stored in a
+/// glassheap tuple of `rel` (dropped columns included, as heap_toast_delete does),
+/// stopping early when `f` breaks. A tuple whose attributes cannot be walked is skipped
+/// (reading it errors elsewhere; glassheap.verify reports it).
+fn for_each_ondisk_pointer<B>(
+    rel: pg_sys::Relation,
+    ptr: *const u8,
+    len: usize,
+    mut f: impl FnMut(usize, &[u8]) -> ControlFlow<B>,
+) -> Option<B> {
+    // SAFETY: ptr/len describe a tuple on a pinned buffer (or palloc'd); the descriptor
+    // has natts attributes and we read at most that many.
+    unsafe {
+        let tup = std::slice::from_raw_parts(ptr, len);
+        let h = TupleHeader::read(tup);
+        let hoff = h.hoff();
+        if hoff > tup.len() {
+            return None;
+        }
+        let tupdesc = (*rel).rd_att;
+        let natts = (h.natts() as usize).min((*tupdesc).natts as usize);
+        let nulls = h
+            .has(TupleFlags::HAS_NULLS)
+            .then(|| &tup[HEADER_SIZE..hoff]);
+        let data = &tup[hoff..];
+        let mut off = 0usize;
+        for i in 0..natts {
+            if let Some(bits) = nulls {
+                if bits.get(i / 8).is_none_or(|b| b & (1 << (i % 8)) == 0) {
+                    continue;
+                }
+            }
+            let att = (*tupdesc).attrs.as_ptr().add(i);
+            let d = AttrDesc {
+                len: (*att).attlen,
+                align: (*att).attalign as u8,
+                byval: (*att).attbyval,
+            };
+            let Ok(start) = attr_start(data, off, &d, i + 1) else {
+                return None;
+            };
+            let Ok(size) = attr_size(data, start, &d, i + 1) else {
+                return None;
+            };
+            if d.len == -1
+                && size == TOAST_POINTER_SIZE
+                && data[start] == 0x01
+                && data[start + 1] == VARTAG_ONDISK
+            {
+                if let ControlFlow::Break(b) = f(i, &data[start..start + size]) {
+                    return Some(b);
+                }
+            }
+            off = start + size;
+        }
+        None
+    }
+}
+
+/// The TOAST pointers of a deleted version, copied while its buffer was locked.
+pub struct External {
+    pointers: Vec<(usize, [u8; TOAST_POINTER_SIZE])>,
+}
+
+/// Collects the on-disk TOAST pointers of a tuple being deleted (None when there are
+/// none, which a table without a TOAST table answers at once).
+pub fn collect_external(rel: pg_sys::Relation, ptr: *const u8, len: usize) -> Option<External> {
+    if !has_toast_table(rel) {
+        return None;
+    }
+    let mut pointers = Vec::new();
+    for_each_ondisk_pointer(rel, ptr, len, |i, p| {
+        let mut copy = [0u8; TOAST_POINTER_SIZE];
+        copy.copy_from_slice(p);
+        pointers.push((i, copy));
+        ControlFlow::<()>::Continue(())
+    });
+    (!pointers.is_empty()).then_some(External { pointers })
+}
+
+/// heap_toast_delete: deletes the values' chunks from the TOAST table (in this
+/// transaction, so a rollback keeps them); `is_speculative` kills them at once, for the
+/// super-deletion of a speculative insertion that lost its race.
+pub fn delete_external(rel: pg_sys::Relation, ext: Option<External>, is_speculative: bool) {
+    let Some(ext) = ext else { return };
+    // SAFETY: valid relation.
+    let natts = unsafe { (*(*rel).rd_att).natts } as usize;
+    let mut values = vec![pg_sys::Datum::from(0usize); natts];
+    let mut isnull = vec![true; natts];
+    for (i, p) in &ext.pointers {
+        values[*i] = pg_sys::Datum::from(p.as_ptr());
+        isnull[*i] = false;
+    }
+    // SAFETY: natts entries; every non-null value is an on-disk TOAST pointer that lives
+    // in `ext` until the call returns.
+    unsafe {
+        ffi::toast_delete_external(
+            rel,
+            values.as_mut_ptr(),
+            isnull.as_mut_ptr(),
+            is_speculative,
+        )
+    };
+}
