@@ -56,6 +56,8 @@ WHERE i.lp_flags = 'normal';
 SELECT g.relfrozenxid = h.relfrozenxid AS same_relfrozenxid, age(g.relfrozenxid) < 10 AS young
 FROM pg_class g, pg_class h WHERE g.relname = 'g_vac' AND h.relname = 'h_vac';
 SELECT twin_query('SELECT * FROM @@vac');
+-- the teaching functions say so too, for both formats
+SELECT twin_query($$SELECT xmin_status, count(*) FROM glassheap.visibility('@@vac') GROUP BY 1$$);
 
 -- empty pages at the end are truncated away
 SELECT pg_relation_size('g_vac') AS g_size_before \gset

@@ -806,8 +806,19 @@ pub fn relation_vacuum(
                 100.0 * n as f64 / (c.rel_pages + c.removed_pages) as f64
             }
         };
+        // VERBOSE says "finished vacuuming", autovacuum's log line names its kind, as
+        // heap's do (an anti-wraparound run is always aggressive).
+        let what = if !report_autovacuum || verbose {
+            "finished vacuuming"
+        } else if params.is_wraparound {
+            "automatic aggressive vacuum to prevent wraparound of table"
+        } else if aggressive {
+            "automatic aggressive vacuum of table"
+        } else {
+            "automatic vacuum of table"
+        };
         let mut msg = format!(
-            "finished vacuuming \"{}\": index scans: {}\n\
+            "{what} \"{}\": index scans: {}\n\
              pages: {} removed, {} remain, {} scanned ({:.2}% of total), {} skipped (pinned), {} skipped (all-visible), {} skipped (all-frozen)\n\
              visibility map: {} pages newly all-visible; {} all-visible, {} all-frozen in total\n\
              tuples: {} removed, {} remain, {} are dead but not yet removable\n\

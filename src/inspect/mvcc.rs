@@ -221,7 +221,12 @@ pub(super) fn judge_block(
                         off,
                         xmin: h.xmin,
                         xmax: h.xmax,
-                        xmin_status: xid_status(h2.xmin, h2.xmin_committed(), h2.xmin_invalid()),
+                        // the raw hint bits: both set means frozen (xmin_invalid() alone means aborted)
+                        xmin_status: xid_status(
+                            h2.xmin,
+                            h2.xmin_committed(),
+                            h2.has(glassheap_format::tuple::TupleFlags::XMIN_INVALID),
+                        ),
                         xmax_status: xmax_status(&h2, &mut o),
                         visible,
                         steps: steps.0,

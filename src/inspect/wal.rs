@@ -166,9 +166,22 @@ pub(super) fn read_records(
 
 /// The WAL up to `end` can be read only once it is flushed; a caller that wants what
 /// it just wrote flushes first (as a commit would).
+///
+/// At a page boundary the insert position points past the next page's header, which is
+/// not written until a record goes there; flushing to it fails ("xlog flush request ...
+/// is not satisfied"), so flush to the boundary itself -- no record lies in between.
 pub(super) fn flush_to(end: u64) {
-    // SAFETY: XLogFlush of an LSN this backend has already inserted up to.
-    unsafe { pg_sys::XLogFlush(end) };
+    const XLOG_BLCKSZ: u64 = 8192;
+    const SHORT_PAGE_HEADER: u64 = 24; // SizeOfXLogShortPHD
+    const LONG_PAGE_HEADER: u64 = 40; // SizeOfXLogLongPHD, first page of a segment
+    let in_page = end % XLOG_BLCKSZ;
+    let flush = if in_page == SHORT_PAGE_HEADER || in_page == LONG_PAGE_HEADER {
+        end - in_page
+    } else {
+        end
+    };
+    // SAFETY: XLogFlush of an LSN no later than what has been inserted.
+    unsafe { pg_sys::XLogFlush(flush) };
 }
 
 /// A record as a row of glassheap.wal_records.
