@@ -20,26 +20,17 @@ use super::visibility::{apply_hints, update_xid_of, Oracle, TupleLoc};
 use super::{cidmap, slot, tuple};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::{rel, xact};
-use glassheap_format::locks::MxStatus;
 use glassheap_format::rewrite::{self as rw, ChainMap, Kept, PageBuilder, Tid};
 use glassheap_format::transition;
 use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
-use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, FreezeOracle, RelHorizons};
+use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, RelHorizons};
 use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
 use glassheap_format::wal::{FreezeEntry, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-struct PgFreezeOracle;
-impl FreezeOracle for PgFreezeOracle {
-    fn did_commit(&mut self, xid: Xid) -> bool {
-        xact::did_commit(xid)
-    }
-    fn members(&mut self, multi: Xid, lock_only: bool) -> Vec<(Xid, MxStatus)> {
-        xact::multi_members(multi, lock_only)
-    }
-}
+use super::vacuum::PgFreezeOracle;
 
 /// A copy waiting to be placed: its bytes (header without forward link) and what
 /// placing it needs.

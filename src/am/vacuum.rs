@@ -36,7 +36,9 @@ const TRUNCATE_FRACTION: u32 = 16;
 /// heap's VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) in 50 ms waits.
 const TRUNCATE_LOCK_TRIES: u32 = 100;
 
-struct PgFreezeOracle;
+/// The freeze planner's questions, answered by PostgreSQL's commit log and MultiXacts
+/// (shared with CLUSTER / VACUUM FULL, which freeze the same way).
+pub(crate) struct PgFreezeOracle;
 impl FreezeOracle for PgFreezeOracle {
     fn did_commit(&mut self, xid: Xid) -> bool {
         xact::did_commit(xid)
