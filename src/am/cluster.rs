@@ -16,7 +16,7 @@
 //! synced -- no glassheap WAL record is involved, and redo is PostgreSQL's own
 //! XLOG_FPI replay. PostgreSQL swaps the files and rebuilds the indexes afterwards.
 
-use super::visibility::{apply_hints, update_xid_of, Oracle, TupleLoc};
+use super::visibility::{update_xid_of, vacuum_status, Oracle, Removable, TupleLoc};
 use super::{cidmap, slot, tuple};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::{rel, xact};
@@ -24,7 +24,7 @@ use glassheap_format::rewrite::{self as rw, ChainMap, Kept, PageBuilder, Tid};
 use glassheap_format::transition;
 use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
 use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, RelHorizons};
-use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
+use glassheap_format::visibility::{self as vis, Htsv};
 use glassheap_format::wal::{FreezeEntry, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
@@ -180,22 +180,19 @@ impl Rewrite {
     ) -> Classified {
         // SAFETY: per the contract.
         let mut h = unsafe { read_header(tup) };
-        let mut o = self.oracle(blk, off);
-        let mut hints = Hints::default();
-        let (mut status, dead_after) =
-            vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
-        if status == Htsv::RecentlyDead && xid_precedes(dead_after, self.oldest_xmin) {
-            status = Htsv::Dead;
-        }
-        if !hints.is_empty() {
-            // SAFETY: per the contract.
-            unsafe { apply_hints(buffer, tup, &hints) };
-            // The copy gets every hint, even one the old page must wait for (a commit
-            // record not yet flushed): the copy only becomes the table when this
-            // transaction commits, and its commit record follows those commits.
-            for (flag, _) in hints.iter() {
-                h.set_flags(flag);
-            }
+        let loc = TupleLoc {
+            rnode: self.old_rnode,
+            blk,
+            off,
+        };
+        // SAFETY: per the contract.
+        let (status, hints) =
+            unsafe { vacuum_status(buffer, tup, loc, Removable::Before(self.oldest_xmin)) };
+        // The copy gets every hint, even one the old page must wait for (a commit record
+        // not yet flushed): the copy only becomes the table when this transaction
+        // commits, and its commit record follows those commits.
+        for (flag, _) in hints.iter() {
+            h.set_flags(flag);
         }
         Classified { status, h }
     }

@@ -166,14 +166,13 @@ pub fn index_fetch_tuple(
         let buffer = (*f).cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = crate::pg::page::PageRef::of_buffer(buffer);
-        let rnode = rel::relfilenode(relation);
-        let mut walk = if first_call {
-            ChainWalk::from_root(rnode, blk, off)
-        } else {
-            ChainWalk::after_member(page, rnode, blk, off)
-        };
         let mut ctx = VisCtx::new(relation, snapshot);
         ctx.refresh_ssi();
+        let mut walk = if first_call {
+            ChainWalk::from_root(ctx.rnode, blk, off)
+        } else {
+            ChainWalk::after_member(page, ctx.rnode, blk, off)
+        };
         let mut found = None;
         while let Some(m) = walk.next(page) {
             if ctx.check(buffer, blk, m.off, m.ptr) {

@@ -80,7 +80,7 @@ unsafe fn unlock(b: pg_sys::Buffer) {
 }
 
 /// Formats a page that was never initialised (new, or extended and never written).
-fn init_if_new(buffer: pg_sys::Buffer) {
+fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     // SAFETY: buffer pinned and exclusively locked.
     let page = unsafe { PageRef::of_buffer(buffer) };
     if page.is_new() {
@@ -88,13 +88,10 @@ fn init_if_new(buffer: pg_sys::Buffer) {
         // SAFETY: as above.
         unsafe { pg_sys::MarkBufferDirty(buffer) };
     } else if !page.is_glassheap() {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("glassheap: block {} is not a glassheap page", unsafe {
-                pg_sys::BufferGetBlockNumber(buffer)
-            })
-        );
+        // SAFETY: pinned buffer.
+        super::scan::not_a_glassheap_page(relation, unsafe {
+            pg_sys::BufferGetBlockNumber(buffer)
+        });
     }
 }
 
@@ -178,7 +175,7 @@ pub fn buffer_for_tuple(
                         lock_excl(other);
                     }
                 }
-                init_if_new(buffer);
+                init_if_new(relation, buffer);
                 let page = PageRef::of_buffer(buffer);
                 let free = page.free_space();
                 if target_free <= free {

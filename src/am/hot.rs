@@ -135,8 +135,8 @@ impl ChainWalk {
     }
 }
 
-/// Gives a version's vacuum status (and may set its hint bits): (offset, tuple, header).
-pub type StatusFn<'a> = &'a mut dyn FnMut(u16, *mut u8, &TupleHeader) -> Htsv;
+/// Gives a version's vacuum status (and may set its hint bits): (offset, tuple).
+pub type StatusFn<'a> = &'a mut dyn FnMut(u16, *mut u8) -> Htsv;
 
 /// Summarises a locked page's line pointers for `glassheap_format::hot`. `status` gives
 /// each version's vacuum status (and may set hint bits); None leaves them all Live
@@ -156,16 +156,9 @@ pub fn page_items(
             LP_NORMAL => {
                 let ptr = page.item(off);
                 // SAFETY: bounds checked above; the caller holds the page's lock.
-                let mut h = unsafe { read_header(ptr) };
-                let st = match status.as_mut() {
-                    Some(f) => {
-                        let st = f(off, ptr, &h);
-                        // SAFETY: as above; re-read with any hint bits just applied.
-                        h = unsafe { read_header(ptr) };
-                        st
-                    }
-                    None => Htsv::Live,
-                };
+                let st = status.as_mut().map_or(Htsv::Live, |f| f(off, ptr));
+                // SAFETY: as above; read after any hint bits the status set.
+                let h = unsafe { read_header(ptr) };
                 let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
                 Item::Normal(Member {
                     heap_only: h.has(TupleFlags::HEAP_ONLY),

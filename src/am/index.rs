@@ -3,13 +3,13 @@
 //! (table_index_delete_tuples, used by btree's simple and bottom-up deletion).
 
 use super::modify::lock_buffer;
-use super::visibility::{apply_hints, Oracle, TupleLoc};
+use super::visibility::{vacuum_status, Oracle, Removable, TupleLoc};
 use super::{hot, scan, slot};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
 use glassheap_format::tuple::{TupleFlags, TupleHeader};
-use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain, TxnOracle};
+use glassheap_format::visibility::{Htsv, TxnOracle};
 use glassheap_format::{xid_precedes, Xid};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -114,23 +114,13 @@ fn htsv(
 ) -> (Htsv, TupleHeader) {
     // SAFETY: ptr points at a tuple on the locked page.
     let h = unsafe { read_header(ptr) };
-    let mut o = Oracle::new(
-        std::ptr::null_mut(),
-        TupleLoc {
-            rnode: rel::relfilenode(relation),
-            blk,
-            off,
-        },
-    );
-    let mut hints = Hints::default();
-    let (mut r, dead_after) = vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
-    if r == Htsv::RecentlyDead && xid_precedes(dead_after, oldest_xmin) {
-        r = Htsv::Dead;
-    }
-    if !hints.is_empty() {
-        // SAFETY: as above.
-        unsafe { apply_hints(buffer, ptr, &hints) };
-    }
+    let loc = TupleLoc {
+        rnode: rel::relfilenode(relation),
+        blk,
+        off,
+    };
+    // SAFETY: as above.
+    let (r, _) = unsafe { vacuum_status(buffer, ptr, loc, Removable::Before(oldest_xmin)) };
     (r, h)
 }
 
@@ -203,12 +193,7 @@ pub fn build_range_scan(
                 lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
                 let page = PageRef::of_buffer(buffer);
                 if !page.is_new() && !page.is_glassheap() {
-                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-                    error!(
-                        "glassheap: block {} of relation \"{}\" is not a glassheap page",
-                        blk,
-                        rel::name(table)
-                    );
+                    scan::not_a_glassheap_page(table, blk);
                 }
                 if off > page.max_offset() {
                     lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
@@ -396,6 +381,7 @@ pub fn delete_tuples(
         let mut final_n = 0usize;
         let mut buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
         let nblocks = rel::nblocks(relation);
+        let rnode = rel::relfilenode(relation);
         // Sort by TID so each heap page is visited once.
         deltids.sort_by_key(|x| rel::tid_parts(&x.tid));
         let mut budget_pages = if d.bottomup { 6 } else { usize::MAX };
@@ -429,38 +415,23 @@ pub fn delete_tuples(
             let page = PageRef::of_buffer(buffer);
             // The entry stands for the whole same-page chain from its root: it can go only
             // when no version of the chain is needed by anyone.
-            let rnode = rel::relfilenode(relation);
             let mut walk = hot::ChainWalk::from_root(rnode, blk, off);
             let mut chain_horizon = horizon;
             let mut deletable = true;
             while let Some(m) = walk.next(page) {
-                let mut o = Oracle::new(
-                    std::ptr::null_mut(),
-                    TupleLoc {
-                        rnode,
-                        blk,
-                        off: m.off,
-                    },
-                );
-                let dead = status.knowndeletable || {
-                    let mut hints = Hints::default();
-                    let (r, dead_after) = vis::satisfies_vacuum_horizon(
-                        &m.header,
-                        &mut o,
-                        &mut hints,
-                        &mut NoExplain,
-                    );
-                    if !hints.is_empty() {
-                        apply_hints(buffer, m.ptr, &hints);
-                    }
-                    r == Htsv::Dead
-                        || (r == Htsv::RecentlyDead
-                            && pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()))
+                let loc = TupleLoc {
+                    rnode,
+                    blk,
+                    off: m.off,
                 };
+                let dead = status.knowndeletable
+                    || vacuum_status(buffer, m.ptr, loc, Removable::GlobalVis(vistest)).0
+                        == Htsv::Dead;
                 if !dead {
                     deletable = false;
                     break;
                 }
+                let mut o = Oracle::new(std::ptr::null_mut(), loc);
                 advance_horizon(&read_header(m.ptr), &mut o, &mut chain_horizon);
             }
             if deletable {

@@ -10,13 +10,12 @@
 //! heap_page_prune_opt.
 
 use super::index::advance_horizon;
-use super::visibility::{apply_hints, Oracle, TupleLoc};
+use super::visibility::{vacuum_status, Oracle, Removable, TupleLoc};
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use glassheap_format::hot::{self, Item};
-use glassheap_format::tuple::TupleHeader;
-use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
+use glassheap_format::visibility::Htsv;
 use glassheap_format::wal::PruneBlock;
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
@@ -107,22 +106,10 @@ pub fn prune_page(
     let mut out = PruneOutcome::default();
     let mut new_prune_xid: Xid = 0;
     let rnode = rel::relfilenode(relation);
-    let mut status_of = |off: u16, tup: *mut u8, h: &TupleHeader| -> Htsv {
-        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
-        let mut hints = Hints::default();
-        let (mut status, dead_after) =
-            vis::satisfies_vacuum_horizon(h, &mut o, &mut hints, &mut NoExplain);
-        if status == Htsv::RecentlyDead
-            // SAFETY: vistest comes from GlobalVisTestFor(relation).
-            && unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()) }
-        {
-            status = Htsv::Dead;
-        }
-        if !hints.is_empty() {
-            // SAFETY: the page is locked (exclusively) and tup points at this version.
-            unsafe { apply_hints(buffer, tup, &hints) };
-        }
-        status
+    let mut status_of = |off: u16, tup: *mut u8| -> Htsv {
+        let loc = TupleLoc { rnode, blk, off };
+        // SAFETY: the page is locked (exclusively) and tup points at this version.
+        unsafe { vacuum_status(buffer, tup, loc, Removable::GlobalVis(vistest)).0 }
     };
     let items = super::hot::page_items(page, rnode, blk, Some(&mut status_of));
     let chains = hot::plan(&items);

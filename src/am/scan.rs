@@ -754,7 +754,7 @@ pub fn analyze_next_tuple(
     deadrows: *mut f64,
     slot: *mut pg_sys::TupleTableSlot,
 ) -> bool {
-    use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain, TxnOracle};
+    use glassheap_format::visibility::{Htsv, TxnOracle};
     // SAFETY: our scan; buffer pinned and share-locked by analyze_next_block.
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
@@ -772,26 +772,20 @@ pub fn analyze_next_tuple(
                 continue;
             };
             let (ptr, len) = (b.as_mut_ptr(), b.len());
-            let h = crate::pg::page::read_header(ptr);
-            let mut o = super::visibility::Oracle::new(
-                std::ptr::null_mut(),
-                super::visibility::TupleLoc {
-                    rnode: s.vis.rnode,
-                    blk: s.cblock,
-                    off,
-                },
+            let loc = super::visibility::TupleLoc {
+                rnode: s.vis.rnode,
+                blk: s.cblock,
+                off,
+            };
+            let (r, _) = super::visibility::vacuum_status(
+                s.cbuf,
+                ptr,
+                loc,
+                super::visibility::Removable::Before(oldest_xmin.into_inner()),
             );
-            let mut hints = Hints::default();
-            let (mut r, dead_after) =
-                vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
-            if r == Htsv::RecentlyDead
-                && glassheap_format::xid_precedes(dead_after, oldest_xmin.into_inner())
-            {
-                r = Htsv::Dead;
-            }
-            if !hints.is_empty() {
-                super::visibility::apply_hints(s.cbuf, ptr, &hints);
-            }
+            // read after the hints the status set (the counts below ask about xmin/xmax)
+            let h = crate::pg::page::read_header(ptr);
+            let mut o = super::visibility::Oracle::new(std::ptr::null_mut(), loc);
             let sample = match r {
                 Htsv::Live => {
                     *liverows += 1.0;

@@ -13,7 +13,7 @@
 //! PostgreSQL's smgr record). What is not done, and why, is said in docs/FORMAT.md.
 
 use super::prune::{self, LP_DEAD, LP_UNUSED};
-use super::visibility::{apply_hints, Oracle, TupleLoc};
+use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
@@ -22,7 +22,7 @@ use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
 use glassheap_format::transition;
 use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, FreezeOracle, RelHorizons};
-use glassheap_format::visibility::{self as vis, Hints, Htsv, NoExplain};
+use glassheap_format::visibility::Htsv;
 use glassheap_format::wal::{FreezeBlock, FreezeEntry, VacuumBlock, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
@@ -303,16 +303,10 @@ fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool
             _ => {}
         }
         let tup = page.tuple_bytes(off)?.as_mut_ptr();
+        let loc = TupleLoc { rnode, blk, off };
         // SAFETY: a bounds-checked normal item on the locked page.
-        let h = unsafe { read_header(tup) };
-        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
-        let mut hints = Hints::default();
-        let (status, _) = vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
-        if !hints.is_empty() {
-            // SAFETY: same tuple, page locked.
-            unsafe { apply_hints(buf, tup, &hints) };
-        }
-        // SAFETY: re-read with the hints applied.
+        let (status, _) = unsafe { vacuum_status(buf, tup, loc, Removable::Never) };
+        // SAFETY: read with the hints applied.
         let h = unsafe { read_header(tup) };
         // As heap: the xmin-committed hint must be on the page, since readers of an
         // all-visible page never look at the tuple again.

@@ -314,6 +314,52 @@ impl VisCtx {
     }
 }
 
+/// When a RECENTLY_DEAD version counts as DEAD: its deleter precedes an xmin horizon,
+/// or a GlobalVis test says it is removable, or never (the caller wants the raw status).
+#[derive(Clone, Copy)]
+pub enum Removable {
+    Before(Xid),
+    GlobalVis(*mut pg_sys::GlobalVisState),
+    Never,
+}
+
+/// HeapTupleSatisfiesVacuum for the version at `tup` on a locked `buffer`: its status
+/// against `removable`, with the hint bits learned on the way applied to the page. The
+/// hints are returned too, for a caller that copies the header elsewhere.
+///
+/// # Safety
+/// `buffer` is pinned and locked; `tup` points at the tuple's first byte on that page.
+pub unsafe fn vacuum_status(
+    buffer: pg_sys::Buffer,
+    tup: *mut u8,
+    loc: TupleLoc,
+    removable: Removable,
+) -> (Htsv, Hints) {
+    // SAFETY: per the contract, 16 readable header bytes at tup.
+    let h = unsafe { crate::pg::page::read_header(tup) };
+    let mut o = Oracle::new(std::ptr::null_mut(), loc);
+    let mut hints = Hints::default();
+    let (mut status, dead_after) =
+        vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+    if status == Htsv::RecentlyDead
+        && match removable {
+            Removable::Before(xmin) => xid_precedes(dead_after, xmin),
+            // SAFETY: vistest comes from GlobalVisTestFor for this relation.
+            Removable::GlobalVis(v) => unsafe {
+                pg_sys::GlobalVisTestIsRemovableXid(v, dead_after.into())
+            },
+            Removable::Never => false,
+        }
+    {
+        status = Htsv::Dead;
+    }
+    if !hints.is_empty() {
+        // SAFETY: per the contract.
+        unsafe { apply_hints(buffer, tup, &hints) };
+    }
+    (status, hints)
+}
+
 /// HeapTupleHeaderGetUpdateXid: the xid that updated/deleted the tuple (0 if none).
 pub fn update_xid_of(h: &TupleHeader, o: &mut Oracle) -> Xid {
     if h.xmax_is_multi() && !h.xmax_invalid() {
