@@ -231,18 +231,27 @@ fn current_xid() -> Xid {
     xact::current_xid()
 }
 
-/// Forms the tuple for `slot`'s values (not toasted yet: inserts toast it at once,
-/// updates once the old version is locked).
+/// The row for `slot`'s values (not toasted yet: inserts toast it at once, updates once
+/// the old version is locked): the slot's own formed bytes when it has them, else formed
+/// from its values.
 fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) -> tuple::Formed {
-    // SAFETY: slot valid; getsomeattrs fills values/isnull for all attributes.
+    // SAFETY: slot valid and of the relation's descriptor; getsomeattrs fills values/isnull
+    // for all attributes.
     unsafe {
         let tupdesc = (*relation).rd_att;
-        pg_sys::slot_getsomeattrs(s, (*tupdesc).natts);
+        let natts = (*tupdesc).natts;
+        if let Ok(n) = u16::try_from(natts) {
+            if let Some(f) = slot::take_formed(s, n) {
+                return f;
+            }
+        }
+        pg_sys::slot_getsomeattrs(s, natts);
         tuple::form(tupdesc, (*s).tts_values, (*s).tts_isnull)
     }
 }
 
-/// Leaves the slot holding what was stored, so RETURNING and system columns see it.
+/// Leaves the slot holding what was stored, so RETURNING and system columns see it: a
+/// slot whose own bytes were written already does; otherwise it gets a copy.
 fn finish_slot(
     relation: pg_sys::Relation,
     s: *mut pg_sys::TupleTableSlot,
@@ -251,7 +260,7 @@ fn finish_slot(
 ) {
     // SAFETY: valid slot.
     unsafe {
-        if slot::is_glass_slot(s) {
+        if slot::is_glass_slot(s) && !f.slot_owned {
             slot::store_copy(s, f.bytes(), tid, rel::relid(relation));
         } else {
             (*s).tts_tid = tid;
@@ -337,11 +346,9 @@ pub fn insert(
         );
     }
     finish_slot(relation, s, &f, rel::make_tid(blk, off));
-    // SAFETY: f.ptr was palloc'd by form.
-    unsafe {
-        pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
-        pg_sys::pgstat_count_heap_insert(relation, 1);
-    }
+    f.free();
+    // SAFETY: stats counter.
+    unsafe { pg_sys::pgstat_count_heap_insert(relation, 1) };
 }
 
 pub fn multi_insert(
@@ -367,7 +374,7 @@ pub fn multi_insert(
     let save = rel::target_page_free_space(relation);
     // SAFETY: the executor passes ntuples valid slots.
     let slots = unsafe { std::slice::from_raw_parts(slots, ntuples) };
-    let mut formed: Vec<tuple::Formed> = slots
+    let formed: Vec<tuple::Formed> = slots
         .iter()
         .map(|&s| {
             let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
@@ -435,10 +442,7 @@ pub fn multi_insert(
             finish_slot(relation, slots[i], &formed[i], rel::make_tid(blk, off));
         }
     }
-    for f in formed.drain(..) {
-        // SAFETY: palloc'd by form.
-        unsafe { pg_sys::pfree(f.ptr as *mut core::ffi::c_void) };
-    }
+    formed.into_iter().for_each(tuple::Formed::free);
     // SAFETY: stats counter.
     unsafe { pg_sys::pgstat_count_heap_insert(relation, ntuples as i64) };
 }
@@ -962,8 +966,8 @@ pub fn update(
         unsafe {
             pg_sys::UnlockReleaseBuffer(t.buffer);
             *update_indexes = false;
-            pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
         }
+        f.free();
         if have_tuple_lock {
             mx::release_tuplock(relation, &mut ptid, lockmode);
         }
@@ -1138,9 +1142,9 @@ pub fn update(
         mx::release_tuplock(relation, &mut ptid, lockmode);
     }
     finish_slot(relation, newslot, &f, rel::make_tid(newblk, new_off));
-    // SAFETY: palloc'd by form; stats counter.
+    f.free();
+    // SAFETY: stats counter; executor output.
     unsafe {
-        pg_sys::pfree(f.ptr as *mut core::ffi::c_void);
         pg_sys::pgstat_count_heap_update(relation, heap_only);
         *update_indexes = !heap_only;
     }

@@ -28,6 +28,12 @@ pub struct GlassSlot {
     pub buffer: pg_sys::Buffer,
     /// Deform state: offset in the data area after the last deformed attribute.
     pub off: u32,
+    /// `tuple` was formed here from the slot's values with the slot's descriptor (by
+    /// materialize or copyslot), so an insert can take those bytes instead of forming the
+    /// row again. Cleared whenever other bytes are stored.
+    pub formed_here: bool,
+    /// heap_fill_tuple reported an external value (HEAP_HASEXTERNAL) when forming it.
+    pub formed_external: bool,
 }
 
 const EMPTY: u16 = pg_sys::TTS_FLAG_EMPTY as u16;
@@ -74,6 +80,8 @@ unsafe extern "C-unwind" fn slot_init(slot: *mut pg_sys::TupleTableSlot) {
         (*s).len = 0;
         (*s).buffer = pg_sys::InvalidBuffer as i32;
         (*s).off = 0;
+        (*s).formed_here = false;
+        (*s).formed_external = false;
     }
 }
 
@@ -96,6 +104,7 @@ unsafe fn clear_contents(s: *mut GlassSlot) {
         }
         (*s).tuple = std::ptr::null_mut();
         (*s).len = 0;
+        (*s).formed_here = false;
     }
 }
 
@@ -142,6 +151,7 @@ pub unsafe fn store_buffer_tuple(
         }
         (*s).tuple = tup;
         (*s).len = len as u32;
+        (*s).formed_here = false;
         (*s).off = 0;
         (*s).base.tts_flags &= !(EMPTY | SLOW);
         (*s).base.tts_nvalid = 0;
@@ -366,7 +376,56 @@ unsafe extern "C-unwind" fn slot_getsysattr(
 /// Makes the slot independent of buffers and of memory it does not own.
 #[pg_guard]
 unsafe extern "C-unwind" fn slot_materialize(slot: *mut pg_sys::TupleTableSlot) {
+    // SAFETY: PostgreSQL passes a slot made with GLASS_SLOT_OPS.
+    unsafe { materialize(slot as *mut GlassSlot) }
+}
+
+/// The row an insert or update writes, formed at most once, as heap's
+/// `ExecFetchSlotHeapTuple(slot, materialize = true)` does: the slot is materialized (a
+/// virtual slot forms its values in the slot's own memory) and the writer takes the
+/// slot's bytes, writing the glassheap header into them in place, so that afterwards the
+/// slot already holds what was stored. `None` when the slot's bytes are not a row formed
+/// here for a `natts`-attribute descriptor (a copy of a stored tuple, which may have
+/// fewer attributes or TOAST pointers into another table): the caller forms the row from
+/// the values instead.
+///
+/// # Safety
+/// `slot` is a valid slot whose descriptor is the written relation's.
+pub unsafe fn take_formed(slot: *mut pg_sys::TupleTableSlot, natts: u16) -> Option<tuple::Formed> {
+    if !is_glass_slot(slot) {
+        return None;
+    }
     let s = slot as *mut GlassSlot;
+    // SAFETY: a glass slot; a non-null tuple is `len` bytes the slot owns or pins.
+    unsafe {
+        if (*s).base.tts_flags & EMPTY != 0 {
+            return None;
+        }
+        if (*s).tuple.is_null() {
+            materialize(s);
+        }
+        if !(*s).formed_here || (*s).len < HEADER_SIZE as u32 {
+            return None;
+        }
+        let tup = std::slice::from_raw_parts((*s).tuple, (*s).len as usize);
+        let h = glassheap_format::tuple::TupleHeader::read(tup);
+        if h.natts() != natts {
+            return None;
+        }
+        Some(tuple::Formed {
+            ptr: (*s).tuple,
+            len: (*s).len as usize,
+            natts,
+            has_nulls: h.has(TupleFlags::HAS_NULLS),
+            has_external: (*s).formed_external,
+            slot_owned: true,
+        })
+    }
+}
+
+/// # Safety
+/// `s` is a valid glass slot.
+unsafe fn materialize(s: *mut GlassSlot) {
     // SAFETY: valid slot; allocations in its own memory context.
     unsafe {
         let base = &mut (*s).base;
@@ -379,6 +438,8 @@ unsafe extern "C-unwind" fn slot_materialize(slot: *mut pg_sys::TupleTableSlot) 
             let f = tuple::form(base.tts_tupleDescriptor, base.tts_values, base.tts_isnull);
             (*s).tuple = f.ptr;
             (*s).len = f.len as u32;
+            (*s).formed_here = true;
+            (*s).formed_external = f.has_external;
         } else {
             let p = pg_sys::palloc((*s).len as usize) as *mut u8;
             std::ptr::copy_nonoverlapping((*s).tuple, p, (*s).len as usize);
@@ -439,6 +500,8 @@ unsafe extern "C-unwind" fn slot_copyslot(
         clear_contents(d);
         (*d).tuple = f.ptr;
         (*d).len = f.len as u32;
+        (*d).formed_here = true;
+        (*d).formed_external = f.has_external;
         (*d).off = 0;
         (*d).base.tts_flags &= !(EMPTY | SLOW);
         (*d).base.tts_flags |= SHOULDFREE;

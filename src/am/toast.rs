@@ -125,9 +125,7 @@ fn toast_or_check(
         let options = options & !(pg_sys::HEAP_INSERT_SPECULATIVE as i32);
         // SAFETY: f was formed with rel's descriptor; old (if any) is a pinned tuple.
         if let Some(new) = unsafe { toast_tuple(rel, f, old, options) } {
-            let old_f = std::mem::replace(f, new);
-            // SAFETY: palloc'd by tuple::form; nothing points into it any more.
-            unsafe { pg_sys::pfree(old_f.ptr.cast()) };
+            std::mem::replace(f, new).free();
         }
     }
     tuple::check_fits(f);

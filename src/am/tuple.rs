@@ -17,6 +17,9 @@ pub struct Formed {
     /// Some attribute is an external datum (a TOAST pointer or an indirect datum):
     /// heap_fill_tuple's HEAP_HASEXTERNAL. Expanded objects were flattened.
     pub has_external: bool,
+    /// The bytes are the tuple slot's own (see `slot::take_formed`): the slot frees them,
+    /// and after the write it already holds what was stored.
+    pub slot_owned: bool,
 }
 
 impl Formed {
@@ -31,6 +34,13 @@ impl Formed {
     /// The bytes WAL records carry: everything after the fixed header.
     pub fn body(&self) -> &[u8] {
         &self.bytes()[HEADER_SIZE..]
+    }
+    /// Frees the bytes unless a slot owns them.
+    pub fn free(self) {
+        if !self.slot_owned {
+            // SAFETY: palloc'd by `form` (or the toaster); nothing points into it any more.
+            unsafe { pg_sys::pfree(self.ptr.cast()) };
+        }
     }
 }
 
@@ -96,6 +106,7 @@ pub unsafe fn form(
             natts: natts as u16,
             has_nulls,
             has_external: infomask as u32 & pg_sys::HEAP_HASEXTERNAL != 0,
+            slot_owned: false,
         }
     }
 }
