@@ -52,3 +52,34 @@ INSERT INTO g_big VALUES (2, repeat('a', 9000));
 ALTER TABLE g_big ALTER COLUMN t SET STORAGE EXTENDED;
 INSERT INTO g_big VALUES (2, repeat('a', 9000));
 SELECT id, length(t), pg_column_size(t) FROM g_big ORDER BY id;
+
+-- The data area and null bitmap are byte-for-byte heap's (FORMAT.md): rows of
+-- fixed-width by-value columns (formed by glassheap's own code) and mixed rows (formed
+-- by heap_fill_tuple), written by single INSERTs, INSERT ... SELECT, COPY (multi-insert)
+-- and UPDATE, compared with the heap twin's t_data/t_bits in insertion order.
+SELECT twin_tables('fixed', 'id int, c "char", s smallint, b bool, f4 real, i8 bigint, d date, ts timestamptz, f8 float8, o oid');
+SELECT twin($$INSERT INTO @@fixed VALUES
+  (1, 'a', -2, true, 1.5, -9223372036854775808, '2020-02-29', '2001-02-03 04:05:06+00', -0.0, 4294967295),
+  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (3, 'z', 32767, false, 'NaN', 7, 'infinity', '-infinity', 1e300, 0)$$);
+SELECT twin($$INSERT INTO @@fixed SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE chr(65 + g % 26)::"char" END,
+  (g % 300)::smallint, CASE WHEN g % 3 = 0 THEN NULL ELSE g % 2 = 0 END, g / 7.0, CASE WHEN g % 4 = 1 THEN NULL ELSE g::bigint * 1000003 END,
+  date '2000-01-01' + g, timestamptz '2000-01-01 00:00+00' + g * interval '1 hour', CASE WHEN g % 6 = 2 THEN NULL ELSE g * 0.25 END, g
+  FROM generate_series(4, 700) g$$);
+SELECT twin($$COPY @@fixed FROM PROGRAM 'seq 701 1500 | awk ''{ printf "%d\t%s\t%d\t%s\t%s\t%s\t2021-01-01\t2021-01-01 00:00+00\t%s\t%d\n", $1, ($1 % 4 ? "q" : "\\N"), $1 % 100, ($1 % 2 ? "t" : "\\N"), $1 / 3, $1 * 7, ($1 % 9 ? $1 : "\\N"), $1 }'''$$);
+SELECT twin($$UPDATE @@fixed SET i8 = coalesce(i8, 0) + 1, c = NULL WHERE id % 97 = 0$$);
+CREATE FUNCTION data_areas(rel regclass, heap bool) RETURNS TABLE (n bigint, nulls text, data bytea)
+LANGUAGE sql AS $$
+  SELECT row_number() OVER (ORDER BY b, lp), nulls, data FROM (
+    SELECT b, i.lp, i.nulls, i.data FROM generate_series(0, pg_relation_size(rel) / 8192 - 1) b,
+      LATERAL glassheap.page_items(rel, b) i WHERE NOT heap AND i.lp_flags = 'normal'
+    UNION ALL
+    SELECT b, p.lp, p.t_bits, p.t_data FROM generate_series(0, pg_relation_size(rel) / 8192 - 1) b,
+      LATERAL heap_page_items(get_raw_page(rel::text, b::int)) p WHERE heap AND p.lp_flags = 1) x $$;
+SELECT count(*) AS rows, count(*) FILTER (WHERE h.nulls IS DISTINCT FROM g.nulls OR h.data IS DISTINCT FROM g.data) AS mismatches
+FROM data_areas('h_fixed', true) h FULL JOIN data_areas('g_fixed', false) g USING (n);
+-- the same for mixed rows (varlena, numeric, by-reference fixed width)
+SELECT twin($$INSERT INTO @@types SELECT id + 100, i2, i8, f4, f8, n, t, vc, c, b, d, ts, iv, u, j, arr, by, ch, nm, o, x, p, r FROM @@types$$);
+SELECT count(*) AS rows, count(*) FILTER (WHERE h.nulls IS DISTINCT FROM g.nulls OR h.data IS DISTINCT FROM g.data) AS mismatches
+FROM data_areas('h_types', true) h FULL JOIN data_areas('g_types', false) g USING (n);
+SELECT twin_query($$SELECT * FROM @@fixed$$);

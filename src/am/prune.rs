@@ -20,7 +20,7 @@ use glassheap_format::wal::PruneBlock;
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 
-pub const LP_UNUSED: u32 = 0;
+pub use crate::pg::page::LP_UNUSED;
 pub const LP_REDIRECT: u32 = 2;
 pub const LP_DEAD: u32 = 3;
 

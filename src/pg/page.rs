@@ -6,9 +6,11 @@ use glassheap_format::layout;
 use glassheap_format::tuple::TupleHeader;
 use pgrx::pg_sys;
 
+pub const LP_UNUSED: u32 = 0;
 pub const LP_NORMAL: u32 = 1;
 pub const LP_DEAD: u32 = 3;
 
+const PD_HAS_FREE_LINES: u16 = 0x0001;
 const PD_ALL_VISIBLE: u16 = 0x0004;
 
 #[derive(Clone, Copy)]
@@ -173,17 +175,28 @@ impl PageRef {
     }
 
     /// PageGetHeapFreeSpace: room for one more tuple plus its line pointer, honouring the
-    /// 291 line pointer limit.
+    /// 291 line pointer limit. Computed here (`layout::heap_free_space`) rather than
+    /// through a guarded call into bufpage.c: inserts ask for every row.
     #[inline]
     pub fn free_space(&self) -> usize {
-        // SAFETY: plain header arithmetic in bufpage.c.
-        unsafe { pg_sys::PageGetHeapFreeSpace(self.0) }
+        let nline = self.max_offset() as usize;
+        // Only a full line pointer array needs the (rare) search for an unused entry.
+        let has_unused = nline >= layout::MAX_TUPLES_PER_PAGE
+            && self.flags() & PD_HAS_FREE_LINES != 0
+            && (1..=nline as u16).any(|o| self.lp(o).0 == LP_UNUSED);
+        layout::heap_free_space(self.lower(), self.upper(), nline, has_unused)
     }
 
-    /// Adds an item; `off` = 0 lets PostgreSQL pick (reusing an unused line pointer),
-    /// otherwise the item goes exactly there (redo). Returns the offset or 0 on failure.
+    /// Adds an item; `off` = 0 picks the place exactly as PageAddItemExtended(PAI_IS_HEAP)
+    /// does (reusing an unused line pointer), computed by `layout::plan_add_item`;
+    /// otherwise the item goes exactly there (redo, through PostgreSQL's function, whose
+    /// placement WAL consistency checking compares with ours). Returns the offset, or 0
+    /// when it does not fit.
     pub fn add_item(&self, bytes: &[u8], off: u16) -> u16 {
-        let flags = (pg_sys::PAI_IS_HEAP | if off != 0 { pg_sys::PAI_OVERWRITE } else { 0 }) as i32;
+        if off == 0 {
+            return self.append_item(bytes);
+        }
+        let flags = (pg_sys::PAI_IS_HEAP | pg_sys::PAI_OVERWRITE) as i32;
         // SAFETY: the caller holds an exclusive lock (or is in redo) and checked free space.
         unsafe {
             pg_sys::PageAddItemExtended(
@@ -193,6 +206,59 @@ impl PageRef {
                 off,
                 flags,
             )
+        }
+    }
+
+    fn append_item(&self, bytes: &[u8]) -> u16 {
+        // SAFETY: header read.
+        let special = unsafe { (*self.hdr()).pd_special as usize };
+        let plan = layout::plan_add_item(
+            self.lower(),
+            self.upper(),
+            special,
+            self.flags() & PD_HAS_FREE_LINES != 0,
+            |o| {
+                let (flags, _, len) = self.lp(o);
+                (flags, len)
+            },
+            bytes.len(),
+        );
+        match plan {
+            Ok(a) => {
+                // SAFETY: the caller holds an exclusive lock; the plan keeps the line
+                // pointer below the new pd_lower and the item between the new pd_upper
+                // and the old one, inside the page.
+                unsafe {
+                    let iid = &mut *self.item_id(a.off);
+                    iid.set_lp_off(a.upper as u32);
+                    iid.set_lp_flags(LP_NORMAL);
+                    iid.set_lp_len(bytes.len() as u32);
+                    std::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        (self.0 as *mut u8).add(a.upper),
+                        bytes.len(),
+                    );
+                    (*self.hdr()).pd_lower = a.lower as u16;
+                    (*self.hdr()).pd_upper = a.upper as u16;
+                }
+                if a.clear_free_hint {
+                    self.set_flag(PD_HAS_FREE_LINES, false);
+                }
+                a.off
+            }
+            Err(layout::AddItemError::NoRoom) => 0,
+            Err(layout::AddItemError::Corrupted) => {
+                pgrx::ereport!(
+                    PANIC,
+                    pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                    format!(
+                        "corrupted page pointers: lower = {}, upper = {}, special = {}",
+                        self.lower(),
+                        self.upper(),
+                        special
+                    )
+                );
+            }
         }
     }
 }

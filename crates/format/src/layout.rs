@@ -60,6 +60,78 @@ pub fn heap_free_space(lower: usize, upper: usize, nline: usize, has_unused: boo
     }
 }
 
+/// Where PageAddItemExtended(page, item, size, InvalidOffsetNumber, PAI_IS_HEAP) puts a
+/// new item, computed from the page header and line pointers instead of calling it:
+/// the first unused line pointer without storage when the page's PD_HAS_FREE_LINES hint
+/// says there may be one (clearing the hint when the scan finds none), otherwise a new
+/// line pointer at the end; the item's bytes go MAXALIGN(size) below pd_upper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddItem {
+    /// 1-based offset of the line pointer to set.
+    pub off: u16,
+    /// New pd_lower and pd_upper; the item's bytes start at `upper`.
+    pub lower: usize,
+    pub upper: usize,
+    /// The free-line-pointer hint was wrong and must be cleared.
+    pub clear_free_hint: bool,
+}
+
+/// Why an item could not be placed (PageAddItemExtended's PANIC and its 0 result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddItemError {
+    /// pd_lower/pd_upper/pd_special are inconsistent ("corrupted page pointers").
+    Corrupted,
+    /// No room, or the line pointer array is at MAX_TUPLES_PER_PAGE.
+    NoRoom,
+}
+
+/// `lp(off)` gives line pointer `off`'s (flags, length), for 1 <= off <= nline.
+pub fn plan_add_item(
+    lower: usize,
+    upper: usize,
+    special: usize,
+    free_hint: bool,
+    lp: impl Fn(u16) -> (u32, usize),
+    size: usize,
+) -> Result<AddItem, AddItemError> {
+    if lower < PAGE_HEADER_SIZE || lower > upper || upper > special || special > BLCKSZ {
+        return Err(AddItemError::Corrupted);
+    }
+    let nline = ((lower - PAGE_HEADER_SIZE) / ITEM_ID_SIZE) as u16;
+    let limit = nline + 1;
+    let mut clear_free_hint = false;
+    let off = if free_hint {
+        // LP_UNUSED is 0; "no storage" is a zero length.
+        match (1..limit).find(|&o| lp(o) == (0, 0)) {
+            Some(o) => o,
+            None => {
+                clear_free_hint = true;
+                limit
+            }
+        }
+    } else {
+        limit
+    };
+    if off as usize > MAX_TUPLES_PER_PAGE {
+        return Err(AddItemError::NoRoom);
+    }
+    let new_lower = if off == limit {
+        lower + ITEM_ID_SIZE
+    } else {
+        lower
+    };
+    let aligned = (size + MAXALIGN - 1) & !(MAXALIGN - 1);
+    if aligned > upper || new_lower > upper - aligned {
+        return Err(AddItemError::NoRoom);
+    }
+    Ok(AddItem {
+        off,
+        lower: new_lower,
+        upper: upper - aligned,
+        clear_free_hint,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +151,119 @@ mod tests {
         assert_eq!(heap_free_space(24 + 4 * 291, 8000, 291, false), 0);
         assert!(heap_free_space(24 + 4 * 291, 8000, 291, true) > 0);
         assert_eq!(heap_free_space(100, 90, 3, false), 0);
+    }
+
+    #[test]
+    fn add_item_appends_or_reuses() {
+        let none = |_: u16| (1u32, 40usize);
+        let a = plan_add_item(24, 8184, 8184, false, none, 30).unwrap();
+        assert_eq!(
+            a,
+            AddItem {
+                off: 1,
+                lower: 28,
+                upper: 8152,
+                clear_free_hint: false
+            }
+        );
+        // a hint with no unused pointer: appended, hint cleared
+        let a = plan_add_item(32, 8000, 8184, true, none, 8).unwrap();
+        assert_eq!(
+            a,
+            AddItem {
+                off: 3,
+                lower: 36,
+                upper: 7992,
+                clear_free_hint: true
+            }
+        );
+        // the first unused pointer without storage is reused; lower does not move
+        let lps = |o: u16| {
+            if o == 2 {
+                (0u32, 0usize)
+            } else if o == 1 {
+                (0, 5)
+            } else {
+                (1, 40)
+            }
+        };
+        let a = plan_add_item(36, 8000, 8184, true, lps, 8).unwrap();
+        assert_eq!(
+            a,
+            AddItem {
+                off: 2,
+                lower: 36,
+                upper: 7992,
+                clear_free_hint: false
+            }
+        );
+        // without the hint nothing is searched
+        assert_eq!(plan_add_item(36, 8000, 8184, false, lps, 8).unwrap().off, 4);
+    }
+
+    #[test]
+    fn add_item_limits() {
+        let used = |_: u16| (1u32, 40usize);
+        // exactly fits / one byte too many
+        assert!(plan_add_item(24, 48, 8184, false, used, 16).is_ok());
+        assert_eq!(
+            plan_add_item(24, 48, 8184, false, used, 17),
+            Err(AddItemError::NoRoom)
+        );
+        assert_eq!(
+            plan_add_item(24, 20, 8184, false, used, 1),
+            Err(AddItemError::Corrupted)
+        );
+        assert_eq!(
+            plan_add_item(30, 20, 8184, false, used, 1),
+            Err(AddItemError::Corrupted)
+        );
+        assert_eq!(
+            plan_add_item(24, 8190, 8184, false, used, 1),
+            Err(AddItemError::Corrupted)
+        );
+        // 291 line pointers: no 292nd
+        let full = PAGE_HEADER_SIZE + ITEM_ID_SIZE * MAX_TUPLES_PER_PAGE;
+        assert_eq!(
+            plan_add_item(full, 8000, 8184, false, used, 8),
+            Err(AddItemError::NoRoom)
+        );
+        let reuse = |o: u16| if o == 7 { (0u32, 0usize) } else { (1, 40) };
+        assert_eq!(
+            plan_add_item(full, 8000, 8184, true, reuse, 8).unwrap().off,
+            7
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the page state, a planned item lies between the (new) line pointer
+        /// array and the old pd_upper, and free space agrees with what fits.
+        #[test]
+        fn add_item_stays_inside(nline in 0usize..300, upper_gap in 0usize..8200, size in 1usize..8200,
+                                 hint in proptest::bool::ANY, unused in proptest::collection::vec(proptest::bool::ANY, 300)) {
+            let lower = PAGE_HEADER_SIZE + nline * ITEM_ID_SIZE;
+            let upper = (lower + upper_gap).min(SPECIAL_OFFSET) & !(MAXALIGN - 1);
+            let lp = |o: u16| if unused[o as usize - 1] { (0u32, 0usize) } else { (1, 40) };
+            match plan_add_item(lower, upper, SPECIAL_OFFSET, hint, lp, size) {
+                Ok(a) => {
+                    proptest::prop_assert!(a.lower <= a.upper);
+                    proptest::prop_assert!(a.upper + size <= upper);
+                    proptest::prop_assert!((a.off as usize) <= MAX_TUPLES_PER_PAGE);
+                    if (a.off as usize) <= nline {
+                        proptest::prop_assert!(hint && unused[a.off as usize - 1]);
+                        proptest::prop_assert_eq!(a.lower, lower);
+                    } else {
+                        proptest::prop_assert_eq!(a.lower, lower + ITEM_ID_SIZE);
+                    }
+                    // heap_free_space never promises more than add_item can place
+                }
+                Err(AddItemError::NoRoom) => {
+                    let has_unused = hint && unused[..nline].iter().any(|&u| u);
+                    let fs = heap_free_space(lower, upper, nline, has_unused);
+                    proptest::prop_assert!(fs < ((size + MAXALIGN - 1) & !(MAXALIGN - 1)) || (nline >= MAX_TUPLES_PER_PAGE && !has_unused) || upper < lower);
+                }
+                Err(AddItemError::Corrupted) => proptest::prop_assert!(upper < lower),
+            }
+        }
     }
 }
