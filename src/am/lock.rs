@@ -43,7 +43,7 @@ fn apply_lock(relation: pg_sys::Relation, t: &Target, xmax: XmaxInfo, updated_ve
     } else {
         None
     };
-    let _crit = CritSection::enter();
+    let crit = CritSection::enter();
     // The page stays all-visible, but the locker's xmax will need freezing.
     let l = LockBlock {
         offnum: t.off,
@@ -56,10 +56,9 @@ fn apply_lock(relation: pg_sys::Relation, t: &Target, xmax: XmaxInfo, updated_ve
         h.aux = c;
     }
     t.set_header(&h);
-    // SAFETY: exclusive lock held.
-    unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+    crit.mark_dirty(t.buffer);
     if rel::needs_wal(relation) {
-        log::lock(t.buffer, &l);
+        log::lock(&crit, t.buffer, &l);
     }
 }
 

@@ -305,7 +305,7 @@ pub fn insert(
     let vm = VmPin::for_write(relation, buffer);
     let off;
     {
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         let vm_cleared = vm.clear_all(relation, buffer);
         off = page.add_item(f.bytes(), 0);
         if off == 0 {
@@ -316,10 +316,10 @@ pub fn insert(
             );
         }
         let init_page = off == 1 && page.max_offset() == 1;
-        // SAFETY: exclusive lock held.
-        unsafe { pg_sys::MarkBufferDirty(buffer) };
+        crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             log::insert(
+                &crit,
                 buffer,
                 &InsertBlock {
                     offnum: off,
@@ -395,7 +395,7 @@ pub fn multi_insert(
         let mut placed: Vec<(u16, usize)> = Vec::new();
         let vm = VmPin::for_write(relation, buffer);
         {
-            let _crit = CritSection::enter();
+            let crit = CritSection::enter();
             let vm_cleared = vm.clear_all(relation, buffer);
             while done < ntuples {
                 let f = &formed[done];
@@ -416,8 +416,7 @@ pub fn multi_insert(
                 placed.push((off, done));
                 done += 1;
             }
-            // SAFETY: exclusive lock held.
-            unsafe { pg_sys::MarkBufferDirty(buffer) };
+            crit.mark_dirty(buffer);
             if needs_wal {
                 let rec = MultiInsertBlock {
                     init_page: empty_before,
@@ -433,7 +432,7 @@ pub fn multi_insert(
                         })
                         .collect(),
                 };
-                log::multi_insert(buffer, &rec);
+                log::multi_insert(&crit, buffer, &rec);
             }
         }
         // SAFETY: lock and pin held.
@@ -470,14 +469,13 @@ pub fn complete_speculative(
     let needs_wal = rel::needs_wal(relation);
     if succeeded {
         let cid = cidmap::lookup(&rel::relfilenode(relation), t.blk, t.off).unwrap_or(0);
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         transition::confirm(&mut h);
         h.aux = cid;
         t.set_header(&h);
-        // SAFETY: exclusive lock held.
-        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        crit.mark_dirty(t.buffer);
         if needs_wal {
-            log::confirm(t.buffer, t.off);
+            log::confirm(&crit, t.buffer, t.off);
         }
     } else {
         // SAFETY: backend globals.
@@ -491,7 +489,7 @@ pub fn complete_speculative(
             }
         };
         let vm = VmPin::for_write(relation, t.buffer);
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         let d = DeleteBlock {
             offnum: t.off,
             vm_cleared: vm.clear_all(relation, t.buffer),
@@ -506,10 +504,9 @@ pub fn complete_speculative(
         t.page.set_prunable(prune_xid);
         transition::delete(&mut h, &d);
         t.set_header(&h);
-        // SAFETY: exclusive lock held.
-        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        crit.mark_dirty(t.buffer);
         if needs_wal {
-            log::delete(t.buffer, &d);
+            log::delete(&crit, t.buffer, &d);
         }
     }
     let toasted = if succeeded {
@@ -741,7 +738,7 @@ pub fn delete(
     let (new_xmax, mode, is_multi) = mx::compute_new_xmax(&h, xid, mx::EXCLUSIVE, true);
     let vm = VmPin::for_write(relation, t.buffer);
     {
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         let d = DeleteBlock {
             offnum: t.off,
             vm_cleared: vm.clear_all(relation, t.buffer),
@@ -760,10 +757,9 @@ pub fn delete(
             h.set_flags(TupleFlags::COMBO_CID);
         }
         t.set_header(&h);
-        // SAFETY: exclusive lock held.
-        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        crit.mark_dirty(t.buffer);
         if rel::needs_wal(relation) {
-            log::delete(t.buffer, &d);
+            log::delete(&crit, t.buffer, &d);
         }
     }
     let toasted = toast::collect_external(relation, t.ptr, t.len);
@@ -1014,7 +1010,7 @@ pub fn update(
         let (lx, lmode, lmulti) = mx::compute_new_xmax(&oldh, xid, lockmode, false);
         let vm = VmPin::for_write(relation, t.buffer);
         {
-            let _crit = CritSection::enter();
+            let crit = CritSection::enter();
             let l = LockBlock {
                 offnum: t.off,
                 vm_cleared: vm.clear_frozen(relation, t.buffer),
@@ -1033,10 +1029,9 @@ pub fn update(
                 h.set_flags(TupleFlags::COMBO_CID);
             }
             t.set_header(&h);
-            // SAFETY: exclusive lock held.
-            unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+            crit.mark_dirty(t.buffer);
             if needs_wal {
-                log::lock(t.buffer, &l);
+                log::lock(&crit, t.buffer, &l);
             }
         }
         lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
@@ -1067,7 +1062,7 @@ pub fn update(
     };
     let new_off;
     {
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         let old_vm_cleared = old_vm.clear_all(relation, t.buffer);
         let new_vm_cleared = !same_page && new_vm.clear_all(relation, newbuf);
         t.page.set_prunable(xid);
@@ -1099,11 +1094,9 @@ pub fn update(
         }
         t.set_header(&h);
         if !same_page {
-            // SAFETY: both locked.
-            unsafe { pg_sys::MarkBufferDirty(newbuf) };
+            crit.mark_dirty(newbuf);
         }
-        // SAFETY: locked.
-        unsafe { pg_sys::MarkBufferDirty(t.buffer) };
+        crit.mark_dirty(t.buffer);
         if needs_wal {
             let init_page = !same_page && new_off == 1 && newpage.max_offset() == 1;
             let new = UpdateNew {
@@ -1121,7 +1114,7 @@ pub fn update(
                 same_page_old: if same_page { Some(old.clone()) } else { None },
                 body: f.body(),
             };
-            log::update(newbuf, t.buffer, &new, &old);
+            log::update(&crit, newbuf, t.buffer, &new, &old);
         }
     }
     if !same_page {

@@ -143,14 +143,13 @@ pub fn prune_page(
         out.kept.push((off, m.status));
     }
     if !plan.is_empty() {
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         apply(page, &plan);
         set_prune_xid(page, new_prune_xid);
         clear_full(page);
-        // SAFETY: cleanup-locked buffer.
-        unsafe { pg_sys::MarkBufferDirty(buffer) };
+        crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
-            crate::wal::log::prune(buffer, &plan);
+            crate::wal::log::prune(&crit, buffer, &plan);
         }
     } else if prune_xid(page) != new_prune_xid || page_is_full(page) {
         // Only hints changed: no WAL, like heap.
@@ -167,12 +166,14 @@ pub fn prune_page(
 pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     // SAFETY: the caller holds a pin.
     let page = unsafe { PageRef::of_buffer(buffer) };
-    // SAFETY: plain flag reads.
-    if unsafe { pg_sys::RecoveryInProgress() } {
-        return;
-    }
+    // The page's own hint first: most pages (every page of a table that is only read)
+    // have nothing to prune, and this costs no call into the server.
     let pxid = prune_xid(page);
     if !xid_is_normal(pxid) || page.is_new() || !page.is_glassheap() {
+        return;
+    }
+    // SAFETY: plain flag reads.
+    if unsafe { pg_sys::RecoveryInProgress() } {
         return;
     }
     // SAFETY: valid relation.

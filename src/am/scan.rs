@@ -470,6 +470,28 @@ pub fn scan_getnextslot(
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
         let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
+        // The common step of a forward page-mode scan without keys: the next visible
+        // tuple of the current page (decided when the page was loaded).
+        if s.inited && !backward && s.base.rs_nkeys == 0 && flags(s) & PAGEMODE != 0 {
+            let next = s.cindex + 1;
+            if next < s.ntuples {
+                s.cindex = next;
+                let off = s.vistuples[next as usize];
+                let page = PageRef::of_buffer(s.cbuf);
+                let (_, o, len) = page.lp(off);
+                let rd = s.base.rs_rd;
+                slot::store_buffer_tuple(
+                    slot,
+                    (page.0 as *mut u8).add(o),
+                    len,
+                    s.cbuf,
+                    rel::make_tid(s.cblock, off),
+                    rel::relid(rd),
+                );
+                rel::count_returned(rd);
+                return true;
+            }
+        }
         loop {
             match next_tuple(s, backward) {
                 None => {

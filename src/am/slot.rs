@@ -55,7 +55,7 @@ pub static GLASS_SLOT_OPS: pg_sys::TupleTableSlotOps = pg_sys::TupleTableSlotOps
     copy_minimal_tuple: Some(slot_copy_minimal_tuple),
 };
 
-#[inline]
+#[inline(always)]
 pub fn is_glass_slot(slot: *mut pg_sys::TupleTableSlot) -> bool {
     // SAFETY: reading the ops pointer of a valid slot.
     unsafe { std::ptr::eq((*slot).tts_ops, &GLASS_SLOT_OPS) }
@@ -63,7 +63,7 @@ pub fn is_glass_slot(slot: *mut pg_sys::TupleTableSlot) -> bool {
 
 /// Casts after checking the slot really is ours (a wrong slot type is a caller bug that
 /// must not become memory corruption).
-#[inline]
+#[inline(always)]
 pub fn cast(slot: *mut pg_sys::TupleTableSlot) -> *mut GlassSlot {
     if !is_glass_slot(slot) {
         error!("glassheap: expected a glassheap tuple slot");
@@ -127,6 +127,7 @@ unsafe extern "C-unwind" fn slot_clear(slot: *mut pg_sys::TupleTableSlot) {
 ///
 /// # Safety
 /// `tup`/`len` describe a normal tuple on the pinned `buffer`.
+#[inline]
 pub unsafe fn store_buffer_tuple(
     slot: *mut pg_sys::TupleTableSlot,
     tup: *mut u8,
@@ -214,6 +215,7 @@ pub struct DeformState {
 ///
 /// # Safety
 /// values/isnull have room for `end` entries; tupdesc describes the relation.
+#[inline]
 pub unsafe fn deform_range(
     tupdesc: pg_sys::TupleDesc,
     tup: &[u8],
@@ -246,6 +248,27 @@ pub unsafe fn deform_range(
             }
             *isnull.add(i) = false;
             let attlen = (*att).attlen as i32;
+            // Fast path: a by-value attribute at a cached offset (every attribute of an
+            // all-fixed-width row without nulls before it) needs no alignment or length
+            // decoding, only the bounds check.
+            let cached = (*att).attcacheoff;
+            if !slow && cached >= 0 && (*att).attbyval {
+                let start = cached as usize;
+                let len = attlen as usize;
+                if let Some(field) = data.get(start..start + len) {
+                    let p = field.as_ptr();
+                    *values.add(i) = match len {
+                        1 => pg_sys::Datum::from(*(p as *const i8)),
+                        2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
+                        4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
+                        8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
+                        _ => corrupt(errtid, "unsupported by-value length"),
+                    };
+                    off = start + len;
+                    attnum += 1;
+                    continue;
+                }
+            }
             let desc = AttrDesc {
                 len: (*att).attlen,
                 align: (*att).attalign as u8,

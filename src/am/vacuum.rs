@@ -236,7 +236,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
         }
     }
     if !freeze.tuples.is_empty() {
-        let _crit = CritSection::enter();
+        let crit = CritSection::enter();
         for e in &freeze.tuples {
             let tup = page.item(e.offnum);
             // SAFETY: an LP_NORMAL tuple on the cleanup-locked page.
@@ -246,10 +246,9 @@ fn scan_page(v: &mut Vac, blk: u32) {
                 write_header(tup, &h);
             }
         }
-        // SAFETY: locked buffer.
-        unsafe { pg_sys::MarkBufferDirty(buf) };
+        crit.mark_dirty(buf);
         if rel::needs_wal(v.rel) {
-            crate::wal::log::freeze(buf, &freeze);
+            crate::wal::log::freeze(&crit, buf, &freeze);
         }
         v.c.frozen_tuples += freeze.tuples.len() as u64;
         v.c.frozen_pages += 1;
@@ -390,12 +389,11 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     let rec = VacuumBlock {
         unused: offs.to_vec(),
     };
-    let _crit = CritSection::enter();
+    let crit = CritSection::enter();
     set_unused(page, offs);
-    // SAFETY: locked buffer.
-    unsafe { pg_sys::MarkBufferDirty(buf) };
+    crit.mark_dirty(buf);
     if rel::needs_wal(v.rel) {
-        crate::wal::log::vacuum(buf, &rec);
+        crate::wal::log::vacuum(&crit, buf, &rec);
     }
     v.c.lpdead_removed += offs.len() as u64;
 }

@@ -151,16 +151,16 @@ pub fn set_bits(
         let byte = (vmpage.0 as *mut u8).add(MAP_OFFSET + (idx / 4) as usize);
         let shift = (idx % 4) * 2;
         if (*byte >> shift) & bits != bits {
-            let _crit = crate::pg::crit::CritSection::enter();
+            let crit = crate::pg::crit::CritSection::enter();
             *byte |= bits << shift;
-            pg_sys::MarkBufferDirty(vmbuf);
+            crit.mark_dirty(vmbuf);
             if crate::pg::rel::needs_wal(relation) {
                 let rec = glassheap_format::wal::VisibleBlock {
                     cutoff_xid,
                     all_visible: true,
                     all_frozen: bits & ALL_FROZEN != 0,
                 };
-                let lsn = crate::wal::log::visible(vmbuf, heapbuf, &rec, hint_bits_logged());
+                let lsn = crate::wal::log::visible(&crit, vmbuf, heapbuf, &rec, hint_bits_logged());
                 vmpage.set_lsn(lsn);
                 if hint_bits_logged() {
                     PageRef::of_buffer(heapbuf).set_lsn(lsn);

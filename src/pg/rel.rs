@@ -122,13 +122,22 @@ pub fn moved_partitions_tid() -> pg_sys::ItemPointerData {
 
 /// The relation's pending statistics entry, associating it on first use
 /// (pgstat_should_count_relation).
-#[inline]
+#[inline(always)]
 fn pgstat(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
-    // SAFETY: valid relation; pgstat_assoc_relation sets rd->pgstat_info.
+    // SAFETY: valid relation.
     unsafe {
         if !(*rel).pgstat_info.is_null() {
             return Some((*rel).pgstat_info);
         }
+    }
+    pgstat_assoc(rel)
+}
+
+/// The first counting of a relation in a statement: associates its stats entry.
+#[cold]
+fn pgstat_assoc(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
+    // SAFETY: valid relation; pgstat_assoc_relation sets rd->pgstat_info.
+    unsafe {
         if (*rel).pgstat_enabled {
             pg_sys::pgstat_assoc_relation(rel);
             return Some((*rel).pgstat_info).filter(|p| !p.is_null());
@@ -138,6 +147,7 @@ fn pgstat(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
 }
 
 /// pgstat_count_heap_scan
+#[inline]
 pub fn count_scan(rel: pg_sys::Relation) {
     if let Some(p) = pgstat(rel) {
         // SAFETY: p is this backend's pending stats entry.

@@ -1,49 +1,7 @@
-//! WAL insertion and XLogReaderState accessors (xloginsert.h / xlogreader.h macros).
+//! XLogReaderState accessors (xlogreader.h macros). Records are inserted through
+//! `crit::CritSection::xlog_insert`.
 
 use pgrx::pg_sys;
-
-/// Registers one buffer and its data, then inserts the record; returns the record's LSN.
-/// The caller is inside a critical section and sets the page LSN(s) afterwards.
-pub struct Record {
-    blocks: Vec<(u8, pg_sys::Buffer, u8, *const u8, usize)>,
-}
-
-pub const REGBUF_STANDARD: u8 = pg_sys::REGBUF_STANDARD as u8;
-pub const REGBUF_WILL_INIT: u8 = pg_sys::REGBUF_WILL_INIT as u8;
-
-impl Record {
-    pub fn new() -> Record {
-        Record {
-            blocks: Vec::with_capacity(2),
-        }
-    }
-    /// `data` must stay alive until `insert` returns.
-    pub fn block(mut self, id: u8, buffer: pg_sys::Buffer, flags: u8, data: &[u8]) -> Record {
-        self.blocks
-            .push((id, buffer, flags, data.as_ptr(), data.len()));
-        self
-    }
-    pub fn insert(self, info: u8) -> u64 {
-        // SAFETY: standard XLogInsert protocol; buffers are pinned and exclusively locked
-        // by the caller and the data pointers outlive this call.
-        unsafe {
-            pg_sys::XLogBeginInsert();
-            for &(id, buf, flags, ptr, len) in &self.blocks {
-                pg_sys::XLogRegisterBuffer(id, buf, flags);
-                if len > 0 {
-                    pg_sys::XLogRegisterBufData(id, ptr as *mut core::ffi::c_char, len as i32);
-                }
-            }
-            pg_sys::XLogInsert(glassheap_format::wal::RMGR_ID, info)
-        }
-    }
-}
-
-impl Default for Record {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// XLogRecGetInfo
 #[inline]

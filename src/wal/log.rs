@@ -1,11 +1,31 @@
 //! Writing glassheap WAL records. Each function is called inside the critical section
-//! that changed the page(s), registers the changed buffers with their per-block payload
-//! (codecs in glassheap_format::wal) and stamps the page LSNs.
+//! that changed the page(s) (the `&CritSection` argument), registers the changed buffers
+//! with their per-block payload (codecs in glassheap_format::wal) and stamps the page LSNs.
 
+use crate::pg::crit::{CritSection, XLogBlock};
 use crate::pg::page::PageRef;
-use crate::pg::xlog::{Record, REGBUF_STANDARD, REGBUF_WILL_INIT};
 use glassheap_format::wal::*;
 use pgrx::pg_sys;
+use std::cell::Cell;
+
+const REGBUF_STANDARD: u8 = pg_sys::REGBUF_STANDARD as u8;
+const REGBUF_WILL_INIT: u8 = pg_sys::REGBUF_WILL_INIT as u8;
+
+thread_local! {
+    /// Two per-backend buffers the payloads are encoded into, reused from record to
+    /// record: a record then costs no allocation (an UPDATE needs both, one per block).
+    static SCRATCH: [Cell<Vec<u8>>; 2] = const { [Cell::new(Vec::new()), Cell::new(Vec::new())] };
+}
+
+/// Encodes a payload into scratch buffer `i` and passes it to `f`.
+fn with_payload<R>(i: usize, encode: impl FnOnce(&mut Vec<u8>), f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buf = SCRATCH.with(|s| s[i].take());
+    buf.clear();
+    encode(&mut buf);
+    let r = f(&buf);
+    SCRATCH.with(|s| s[i].set(buf));
+    r
+}
 
 fn stamp(buffers: &[pg_sys::Buffer], lsn: u64) {
     for &b in buffers {
@@ -14,121 +34,178 @@ fn stamp(buffers: &[pg_sys::Buffer], lsn: u64) {
     }
 }
 
-pub fn insert(buffer: pg_sys::Buffer, rec: &InsertBlock<'_>) {
-    let mut data = Vec::with_capacity(3 + rec.body.len());
-    rec.encode(&mut data);
-    let flags = REGBUF_STANDARD | if rec.init_page { REGBUF_WILL_INIT } else { 0 };
-    let lsn = Record::new()
-        .block(0, buffer, flags, &data)
-        .insert(XLOG_GH_INSERT);
+/// A record of one block with one payload; stamps the block's page.
+fn single_block(crit: &CritSection, buffer: pg_sys::Buffer, flags: u8, info: u8, data: &[u8]) {
+    let lsn = crit.xlog_insert(
+        RMGR_ID,
+        info,
+        &[XLogBlock {
+            id: 0,
+            buffer,
+            flags,
+            data: &[data],
+        }],
+    );
     stamp(&[buffer], lsn);
 }
 
-pub fn multi_insert(buffer: pg_sys::Buffer, rec: &MultiInsertBlock<'_>) {
-    let mut data =
-        Vec::with_capacity(16 + rec.tuples.iter().map(|t| t.body.len() + 4).sum::<usize>());
-    rec.encode(&mut data);
-    let flags = REGBUF_STANDARD | if rec.init_page { REGBUF_WILL_INIT } else { 0 };
-    let lsn = Record::new()
-        .block(0, buffer, flags, &data)
-        .insert(XLOG_GH_MULTI_INSERT);
-    stamp(&[buffer], lsn);
+fn init_flag(init_page: bool) -> u8 {
+    if init_page {
+        REGBUF_WILL_INIT
+    } else {
+        0
+    }
 }
 
-pub fn delete(buffer: pg_sys::Buffer, rec: &DeleteBlock) {
-    let mut data = Vec::with_capacity(8);
-    rec.encode(&mut data);
-    let lsn = Record::new()
-        .block(0, buffer, REGBUF_STANDARD, &data)
-        .insert(XLOG_GH_DELETE);
-    stamp(&[buffer], lsn);
+pub fn insert(crit: &CritSection, buffer: pg_sys::Buffer, rec: &InsertBlock<'_>) {
+    let flags = REGBUF_STANDARD | init_flag(rec.init_page);
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, flags, XLOG_GH_INSERT, d),
+    );
+}
+
+pub fn multi_insert(crit: &CritSection, buffer: pg_sys::Buffer, rec: &MultiInsertBlock<'_>) {
+    let flags = REGBUF_STANDARD | init_flag(rec.init_page);
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, flags, XLOG_GH_MULTI_INSERT, d),
+    );
+}
+
+pub fn delete(crit: &CritSection, buffer: pg_sys::Buffer, rec: &DeleteBlock) {
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_DELETE, d),
+    );
 }
 
 /// An update: `old` goes with block 1 when the new version is on another page, and is
 /// embedded in block 0's payload (rec.same_page_old) otherwise.
 pub fn update(
+    crit: &CritSection,
     newbuf: pg_sys::Buffer,
     oldbuf: pg_sys::Buffer,
     new: &UpdateNew<'_>,
     old: &UpdateOld,
 ) {
-    let mut d0 = Vec::with_capacity(16 + new.body.len());
-    new.encode(&mut d0);
-    let flags0 = REGBUF_STANDARD | if new.init_page { REGBUF_WILL_INIT } else { 0 };
-    let mut r = Record::new().block(0, newbuf, flags0, &d0);
-    let mut d1 = Vec::with_capacity(9);
-    if newbuf != oldbuf {
-        old.encode(&mut d1);
-        r = r.block(1, oldbuf, REGBUF_STANDARD, &d1);
-    }
-    let lsn = r.insert(XLOG_GH_UPDATE);
-    if newbuf != oldbuf {
-        stamp(&[newbuf, oldbuf], lsn);
-    } else {
-        stamp(&[newbuf], lsn);
-    }
+    let flags0 = REGBUF_STANDARD | init_flag(new.init_page);
+    with_payload(
+        0,
+        |d| new.encode(d),
+        |d0| {
+            if newbuf == oldbuf {
+                single_block(crit, newbuf, flags0, XLOG_GH_UPDATE, d0);
+                return;
+            }
+            with_payload(
+                1,
+                |d| old.encode(d),
+                |d1| {
+                    let lsn = crit.xlog_insert(
+                        RMGR_ID,
+                        XLOG_GH_UPDATE,
+                        &[
+                            XLogBlock {
+                                id: 0,
+                                buffer: newbuf,
+                                flags: flags0,
+                                data: &[d0],
+                            },
+                            XLogBlock {
+                                id: 1,
+                                buffer: oldbuf,
+                                flags: REGBUF_STANDARD,
+                                data: &[d1],
+                            },
+                        ],
+                    );
+                    stamp(&[newbuf, oldbuf], lsn);
+                },
+            )
+        },
+    );
 }
 
-pub fn lock(buffer: pg_sys::Buffer, rec: &LockBlock) {
-    let mut data = Vec::with_capacity(8);
-    rec.encode(&mut data);
-    let lsn = Record::new()
-        .block(0, buffer, REGBUF_STANDARD, &data)
-        .insert(XLOG_GH_LOCK);
-    stamp(&[buffer], lsn);
+pub fn lock(crit: &CritSection, buffer: pg_sys::Buffer, rec: &LockBlock) {
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_LOCK, d),
+    );
 }
 
-pub fn confirm(buffer: pg_sys::Buffer, offnum: u16) {
-    let mut data = Vec::with_capacity(2);
-    ConfirmBlock { offnum }.encode(&mut data);
-    let lsn = Record::new()
-        .block(0, buffer, REGBUF_STANDARD, &data)
-        .insert(XLOG_GH_CONFIRM);
-    stamp(&[buffer], lsn);
+pub fn confirm(crit: &CritSection, buffer: pg_sys::Buffer, offnum: u16) {
+    with_payload(
+        0,
+        |d| ConfirmBlock { offnum }.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_CONFIRM, d),
+    );
 }
 
-fn single_block(buffer: pg_sys::Buffer, info: u8, data: &[u8]) {
-    let lsn = Record::new()
-        .block(0, buffer, REGBUF_STANDARD, data)
-        .insert(info);
-    stamp(&[buffer], lsn);
+pub fn prune(crit: &CritSection, buffer: pg_sys::Buffer, rec: &PruneBlock) {
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_PRUNE, d),
+    );
 }
 
-pub fn prune(buffer: pg_sys::Buffer, rec: &PruneBlock) {
-    let mut data = Vec::with_capacity(10 + 2 * (rec.dead.len() + rec.unused.len()));
-    rec.encode(&mut data);
-    single_block(buffer, XLOG_GH_PRUNE, &data);
+pub fn vacuum(crit: &CritSection, buffer: pg_sys::Buffer, rec: &VacuumBlock) {
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_VACUUM, d),
+    );
 }
 
-pub fn vacuum(buffer: pg_sys::Buffer, rec: &VacuumBlock) {
-    let mut data = Vec::with_capacity(2 + 2 * rec.unused.len());
-    rec.encode(&mut data);
-    single_block(buffer, XLOG_GH_VACUUM, &data);
-}
-
-pub fn freeze(buffer: pg_sys::Buffer, rec: &FreezeBlock) {
-    let mut data = Vec::with_capacity(6 + 7 * rec.tuples.len());
-    rec.encode(&mut data);
-    single_block(buffer, XLOG_GH_FREEZE, &data);
+pub fn freeze(crit: &CritSection, buffer: pg_sys::Buffer, rec: &FreezeBlock) {
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_FREEZE, d),
+    );
 }
 
 /// VISIBLE: block 0 is the map page, block 1 the table page, which keeps its payload
 /// even when logged as an image. Setting PD_ALL_VISIBLE is a hint: the table page gets
 /// an image only when hint bits are WAL-logged (checksums, wal_log_hints), as in heap.
 pub fn visible(
+    crit: &CritSection,
     vmbuf: pg_sys::Buffer,
     heapbuf: pg_sys::Buffer,
     rec: &VisibleBlock,
     hints_logged: bool,
 ) -> u64 {
-    let mut data = Vec::with_capacity(5);
-    rec.encode(&mut data);
     let mut flags = REGBUF_STANDARD | pg_sys::REGBUF_KEEP_DATA as u8;
     if !hints_logged {
         flags |= pg_sys::REGBUF_NO_IMAGE as u8;
     }
-    Record::new()
-        .block(0, vmbuf, 0, &[])
-        .block(1, heapbuf, flags, &data)
-        .insert(XLOG_GH_VISIBLE)
+    with_payload(
+        0,
+        |d| rec.encode(d),
+        |d| {
+            crit.xlog_insert(
+                RMGR_ID,
+                XLOG_GH_VISIBLE,
+                &[
+                    XLogBlock {
+                        id: 0,
+                        buffer: vmbuf,
+                        flags: 0,
+                        data: &[],
+                    },
+                    XLogBlock {
+                        id: 1,
+                        buffer: heapbuf,
+                        flags,
+                        data: &[d],
+                    },
+                ],
+            )
+        },
+    )
 }

@@ -181,11 +181,6 @@ impl std::fmt::Display for TupleError {
 }
 impl std::error::Error for TupleError {}
 
-#[inline]
-fn rd32(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 impl TupleHeader {
     /// A fresh header for a tuple inserted by `xmin` (xmax invalid).
     pub fn new_insert(xmin: u32, cid: u32, natts: u16, has_nulls: bool) -> TupleHeader {
@@ -203,13 +198,16 @@ impl TupleHeader {
 
     /// Reads the header from the first 16 bytes. Panics if `b` is shorter; use
     /// [`TupleHeader::decode`] for untrusted bytes.
-    #[inline]
+    #[inline(always)]
     pub fn read(b: &[u8]) -> TupleHeader {
+        // One length check for the whole header (this is on every tuple's path).
+        let h: &[u8; HEADER_SIZE] = b[..HEADER_SIZE].try_into().expect("16 bytes");
+        let word = |at: usize| u32::from_ne_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
         TupleHeader {
-            xmin: rd32(b, 0),
-            xmax: rd32(b, 4),
-            aux: rd32(b, 8),
-            info: rd32(b, 12),
+            xmin: word(0),
+            xmax: word(4),
+            aux: word(8),
+            info: word(12),
         }
     }
 
