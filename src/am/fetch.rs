@@ -44,7 +44,7 @@ pub fn fetch(
     // SAFETY: locked page, located tuple.
     let visible = unsafe { ctx.check(t.buffer, blk, off, t.ptr) };
     let h = t.header();
-    if visible {
+    if visible && crate::pg::ssi::active() {
         let mut ptid = *tid;
         // SAFETY: predicate.c call.
         unsafe { ffi::PredicateLockTID(relation, &mut ptid, snapshot, h.xmin.into()) };
@@ -156,7 +156,7 @@ pub fn index_fetch_tuple(
         let mut dead_so_far = first_call;
         let (blk, off) = rel::tid_parts(tid);
         if (*f).cbuf == pg_sys::InvalidBuffer as i32
-            || pg_sys::BufferGetBlockNumber((*f).cbuf) != blk
+            || crate::pg::page::buffer_block_number((*f).cbuf) != blk
         {
             (*f).cbuf = pg_sys::ReleaseAndReadBuffer((*f).cbuf, relation, blk);
             if first_call {
@@ -191,8 +191,10 @@ pub fn index_fetch_tuple(
         let visible = found.is_some();
         if let Some(m) = found {
             *tid = rel::make_tid(blk, m.off);
-            let mut ptid = *tid;
-            ffi::PredicateLockTID(relation, &mut ptid, snapshot, m.header.xmin.into());
+            if crate::pg::ssi::active() {
+                let mut ptid = *tid;
+                ffi::PredicateLockTID(relation, &mut ptid, snapshot, m.header.xmin.into());
+            }
             slot::store_buffer_tuple(s, m.ptr, m.len, buffer, *tid, rel::relid(relation));
             dead_so_far = false;
         }

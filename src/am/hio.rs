@@ -47,7 +47,7 @@ unsafe fn read_bi(
         let bi = &mut *bi_state(bistate);
         if bi.current_buf != INVALID {
             if blk != pg_sys::InvalidBlockNumber
-                && pg_sys::BufferGetBlockNumber(bi.current_buf) == blk
+                && crate::pg::page::buffer_block_number(bi.current_buf) == blk
             {
                 pg_sys::IncrBufferRefCount(bi.current_buf);
                 return bi.current_buf;
@@ -89,9 +89,8 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
         unsafe { pg_sys::MarkBufferDirty(buffer) };
     } else if !page.is_glassheap() {
         // SAFETY: pinned buffer.
-        super::scan::not_a_glassheap_page(relation, unsafe {
-            pg_sys::BufferGetBlockNumber(buffer)
-        });
+        let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
+        super::scan::not_a_glassheap_page(relation, blk);
     }
 }
 
@@ -126,12 +125,12 @@ pub fn buffer_for_tuple(
     // SAFETY: bufmgr/freespace calls on a valid relation; buffers tracked below.
     unsafe {
         let other_blk = if other != INVALID {
-            pg_sys::BufferGetBlockNumber(other)
+            crate::pg::page::buffer_block_number(other)
         } else {
             pg_sys::InvalidBlockNumber
         };
         let mut target = if !bistate.is_null() && (*bi_state(bistate)).current_buf != INVALID {
-            pg_sys::BufferGetBlockNumber((*bi_state(bistate)).current_buf)
+            crate::pg::page::buffer_block_number((*bi_state(bistate)).current_buf)
         } else {
             rel::target_block(relation)
         };
@@ -223,7 +222,7 @@ pub fn buffer_for_tuple(
             if !page.is_new() {
                 error!(
                     "page {} of relation \"{}\" should be empty but is not",
-                    pg_sys::BufferGetBlockNumber(buffer),
+                    crate::pg::page::buffer_block_number(buffer),
                     rel::name(relation)
                 );
             }
@@ -232,7 +231,7 @@ pub fn buffer_for_tuple(
             if need_lock {
                 pg_sys::UnlockRelationForExtension(relation, pg_sys::ExclusiveLock as i32);
             }
-            let new_blk = pg_sys::BufferGetBlockNumber(buffer);
+            let new_blk = crate::pg::page::buffer_block_number(buffer);
             // The new page is already locked but has the highest block number, so waiting
             // for `other` now would break the lower-block-first order: an updater holding
             // `other`'s page may be waiting for this new page (it sees it as the last

@@ -279,14 +279,16 @@ pub fn insert(
 ) {
     let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
     let xid = current_xid();
-    // SAFETY: predicate.c check against relation-level SIREAD locks.
-    unsafe {
-        ffi::CheckForSerializableConflictIn(
-            relation,
-            std::ptr::null_mut(),
-            pg_sys::InvalidBlockNumber,
-        )
-    };
+    if crate::pg::ssi::active() {
+        // SAFETY: predicate.c check against relation-level SIREAD locks.
+        unsafe {
+            ffi::CheckForSerializableConflictIn(
+                relation,
+                std::ptr::null_mut(),
+                pg_sys::InvalidBlockNumber,
+            )
+        };
+    }
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
     let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
     match spec_token {
@@ -301,7 +303,8 @@ pub fn insert(
     let buffer = hio::buffer_for_tuple(relation, f.len, INVALID_BUFFER, use_fsm, bistate);
     // SAFETY: pinned, locked.
     let page = unsafe { PageRef::of_buffer(buffer) };
-    let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+    // SAFETY: buffer is pinned.
+    let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     let vm = VmPin::for_write(relation, buffer);
     let off;
     {
@@ -360,14 +363,16 @@ pub fn multi_insert(
     bistate: pg_sys::BulkInsertState,
 ) {
     let xid = current_xid();
-    // SAFETY: predicate.c check.
-    unsafe {
-        ffi::CheckForSerializableConflictIn(
-            relation,
-            std::ptr::null_mut(),
-            pg_sys::InvalidBlockNumber,
-        )
-    };
+    if crate::pg::ssi::active() {
+        // SAFETY: predicate.c check.
+        unsafe {
+            ffi::CheckForSerializableConflictIn(
+                relation,
+                std::ptr::null_mut(),
+                pg_sys::InvalidBlockNumber,
+            )
+        };
+    }
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
     let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
     let needs_wal = rel::needs_wal(relation);
@@ -390,7 +395,8 @@ pub fn multi_insert(
             hio::buffer_for_tuple(relation, formed[done].len, INVALID_BUFFER, use_fsm, bistate);
         // SAFETY: pinned, locked.
         let page = unsafe { PageRef::of_buffer(buffer) };
-        let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+        // SAFETY: buffer is pinned.
+        let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
         let empty_before = page.max_offset() == 0;
         let mut placed: Vec<(u16, usize)> = Vec::new();
         let vm = VmPin::for_write(relation, buffer);
@@ -727,8 +733,10 @@ pub fn delete(
         }
         return to_tm(result);
     }
-    // SAFETY: predicate.c check while holding the exclusive buffer lock.
-    unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    if crate::pg::ssi::active() {
+        // SAFETY: predicate.c check while holding the exclusive buffer lock.
+        unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    }
     let mut h = t.header();
     let mut o = t.oracle(relation);
     let raw_cmin = cmin_word_if_needed(&h, &mut o);
@@ -853,24 +861,17 @@ fn columns_changed(
                 return n1 != n2;
             }
             let att = (*tupdesc).attrs.as_ptr().add(i);
-            !ffi::datumIsEqual(
-                values[i],
-                *(*newslot).tts_values.add(i),
-                (*att).attbyval,
-                (*att).attlen as i32,
-            )
+            let (v1, v2) = (values[i], *(*newslot).tts_values.add(i));
+            if (*att).attbyval {
+                // datumIsEqual's by-value case, without the call
+                v1 != v2
+            } else {
+                !ffi::datumIsEqual(v1, v2, false, (*att).attlen as i32)
+            }
         };
         let any_differs = |set: *mut pg_sys::Bitmapset| -> bool {
-            let mut idx = -1;
-            loop {
-                idx = pg_sys::bms_next_member(set, idx);
-                if idx < 0 {
-                    return false;
-                }
-                if differs(idx + pg_sys::FirstLowInvalidHeapAttributeNumber) {
-                    return true;
-                }
-            }
+            crate::pg::rel::bms_members(set)
+                .any(|idx| differs(idx + pg_sys::FirstLowInvalidHeapAttributeNumber))
         };
         let changed = ColumnsChanged {
             key: any_differs(keys),
@@ -1049,11 +1050,14 @@ pub fn update(
         newh.set_flags(TupleFlags::HEAP_ONLY);
         newh.write(f.bytes_mut());
     }
-    // SAFETY: predicate.c check while holding the exclusive lock(s).
-    unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    if crate::pg::ssi::active() {
+        // SAFETY: predicate.c check while holding the exclusive lock(s).
+        unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
+    }
     // SAFETY: newbuf pinned and locked.
     let newpage = unsafe { PageRef::of_buffer(newbuf) };
-    let newblk = unsafe { pg_sys::BufferGetBlockNumber(newbuf) };
+    // SAFETY: newbuf is pinned.
+    let newblk = unsafe { crate::pg::page::buffer_block_number(newbuf) };
     let old_vm = VmPin::for_write(relation, t.buffer);
     let new_vm = if same_page {
         VmPin::NONE

@@ -101,8 +101,8 @@ pub fn prune_page(
 ) -> PruneOutcome {
     // SAFETY: the caller holds a cleanup lock on buffer.
     let page = unsafe { PageRef::of_buffer(buffer) };
-    // SAFETY: pinned buffer.
-    let blk = unsafe { pg_sys::BufferGetBlockNumber(buffer) };
+    // SAFETY: buffer is pinned.
+    let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     let mut out = PruneOutcome::default();
     let mut new_prune_xid: Xid = 0;
     let rnode = rel::relfilenode(relation);

@@ -676,13 +676,15 @@ pub fn bitmap_next_block(
             }
             s.vistuples[*n] = off;
             *n += 1;
-            let mut tid = rel::make_tid(blk, off);
-            ffi::PredicateLockTID(
-                s.base.rs_rd,
-                &mut tid,
-                snapshot,
-                crate::pg::page::read_header(tup).xmin.into(),
-            );
+            if crate::pg::ssi::active() {
+                let mut tid = rel::make_tid(blk, off);
+                ffi::PredicateLockTID(
+                    s.base.rs_rd,
+                    &mut tid,
+                    snapshot,
+                    crate::pg::page::read_header(tup).xmin.into(),
+                );
+            }
             true
         };
         if (*tbmres).ntuples >= 0 {

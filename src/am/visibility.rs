@@ -146,9 +146,12 @@ pub unsafe fn apply_hints(buffer: pg_sys::Buffer, tup: *mut u8, hints: &Hints) {
     for (flag, xid) in hints.iter() {
         if xid != 0 {
             // SAFETY: commit LSN and buffer LSN lookups.
+            // (A commit LSN is recorded only for asynchronous commits; 0 never needs a
+            // flush, so the buffer lookups are skipped for it, as XLogNeedsFlush would.)
             let skip = unsafe {
                 let commit_lsn = xact::commit_lsn(xid);
-                pg_sys::BufferIsPermanent(buffer)
+                commit_lsn != 0
+                    && pg_sys::BufferIsPermanent(buffer)
                     && pg_sys::XLogNeedsFlush(commit_lsn)
                     && pg_sys::BufferGetLSNAtomic(buffer) < commit_lsn
             };
@@ -203,7 +206,8 @@ impl VisCtx {
     /// Re-evaluates whether SSI conflict checks are needed (call once per page).
     pub fn refresh_ssi(&mut self) {
         // SAFETY: predicate.c lookup of this backend's serializable transaction.
-        self.ssi = unsafe { ffi::CheckForSerializableConflictOutNeeded(self.rel, self.snapshot) };
+        self.ssi = crate::pg::ssi::active()
+            && unsafe { ffi::CheckForSerializableConflictOutNeeded(self.rel, self.snapshot) };
     }
 
     /// Tests the tuple at (blk, off) on `page` (pinned, at least share locked), applies

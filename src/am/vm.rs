@@ -34,7 +34,11 @@ impl VmPin {
         let mut vm = INVALID;
         // SAFETY: valid relation and block.
         unsafe {
-            pg_sys::visibilitymap_pin(relation, pg_sys::BufferGetBlockNumber(buffer), &mut vm)
+            pg_sys::visibilitymap_pin(
+                relation,
+                crate::pg::page::buffer_block_number(buffer),
+                &mut vm,
+            )
         };
         VmPin(vm)
     }
@@ -54,7 +58,7 @@ impl VmPin {
             unsafe {
                 pg_sys::visibilitymap_clear(
                     relation,
-                    pg_sys::BufferGetBlockNumber(buffer),
+                    crate::pg::page::buffer_block_number(buffer),
                     self.0,
                     ALL_BITS,
                 )
@@ -73,7 +77,7 @@ impl VmPin {
         unsafe {
             pg_sys::visibilitymap_clear(
                 relation,
-                pg_sys::BufferGetBlockNumber(buffer),
+                crate::pg::page::buffer_block_number(buffer),
                 self.0,
                 ALL_FROZEN,
             )

@@ -6,5 +6,6 @@ pub mod crit;
 pub mod ffi;
 pub mod page;
 pub mod rel;
+pub mod ssi;
 pub mod xact;
 pub mod xlog;

@@ -285,3 +285,27 @@ pub unsafe fn write_header(p: *mut u8, h: &TupleHeader) {
     // SAFETY: per the contract.
     h.write(unsafe { std::slice::from_raw_parts_mut(p, glassheap_format::tuple::HEADER_SIZE) })
 }
+
+/// BufferGetBlockNumber, read from the buffer descriptor as bufmgr.c does: a pinned
+/// buffer's tag cannot change, and the read needs no call into the server.
+///
+/// # Safety
+/// The caller holds a pin on `buffer`.
+#[inline]
+pub unsafe fn buffer_block_number(buffer: pg_sys::Buffer) -> pg_sys::BlockNumber {
+    debug_assert!(buffer != 0, "invalid buffer");
+    // SAFETY: a pinned buffer indexes the shared (1-based, positive) or local (negative)
+    // descriptor array, and its tag stays fixed while pinned.
+    unsafe {
+        if buffer < 0 {
+            (*pg_sys::LocalBufferDescriptors.add((-buffer - 1) as usize))
+                .tag
+                .blockNum
+        } else {
+            (*pg_sys::BufferDescriptors.add((buffer - 1) as usize))
+                .bufferdesc
+                .tag
+                .blockNum
+        }
+    }
+}

@@ -172,3 +172,28 @@ pub fn count_fetched(rel: pg_sys::Relation) {
         unsafe { (*p).t_counts.t_tuples_fetched += 1 }
     }
 }
+
+/// The members of a Bitmapset in increasing order (bms_next_member, read in place).
+pub fn bms_members(set: *const pg_sys::Bitmapset) -> impl Iterator<Item = i32> {
+    // SAFETY: a valid Bitmapset (or NULL, the empty set) whose `words` has `nwords`
+    // entries; it is not modified while the iterator lives (callers own their copy).
+    let words: &[pg_sys::bitmapword] = unsafe {
+        if set.is_null() {
+            &[]
+        } else {
+            (*set).words.as_slice((*set).nwords as usize)
+        }
+    };
+    let bits = pg_sys::bitmapword::BITS as i32;
+    words.iter().enumerate().flat_map(move |(w, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let b = rest.trailing_zeros() as i32;
+            rest &= rest - 1;
+            Some(w as i32 * bits + b)
+        })
+    })
+}

@@ -1,0 +1,17 @@
+//! Serializable snapshot isolation: whether predicate.c needs to hear about reads and
+//! writes at all.
+
+use pgrx::pg_sys;
+
+/// Only a SERIALIZABLE transaction has a serializable transaction record
+/// (MySerializableXact is set when such a transaction takes its snapshot, and a parallel
+/// worker runs at its leader's level), and every predicate.c entry point glassheap calls
+/// (PredicateLockRelation/TID, CheckForSerializableConflictIn/Out/OutNeeded) returns at
+/// its first test without one. So outside SERIALIZABLE the calls are skipped, which saves
+/// a guarded call into the server per tuple. XactIsoLevel cannot change once the
+/// transaction has a snapshot.
+#[inline]
+pub fn active() -> bool {
+    // SAFETY: a plain backend-local global.
+    unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_SERIALIZABLE as i32 }
+}
