@@ -13,8 +13,8 @@
 
 use glassheap_format::cidruns::CidRuns;
 use pgrx::pg_sys;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
 struct BlockKey {
@@ -24,10 +24,12 @@ struct BlockKey {
     blk: u32,
 }
 
+/// Keyed by block; FxHash because an UPDATE of a whole table looks a block up for every
+/// row (the keys come from this backend's own writes, so no hash flooding to resist).
 #[derive(Default)]
 struct CidMap {
-    blocks: HashMap<BlockKey, CidRuns>,
-    relids: HashSet<u32>,
+    blocks: FxHashMap<BlockKey, CidRuns>,
+    relids: FxHashSet<u32>,
 }
 
 thread_local! {
