@@ -279,16 +279,7 @@ pub fn insert(
 ) {
     let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
     let xid = current_xid();
-    if crate::pg::ssi::active() {
-        // SAFETY: predicate.c check against relation-level SIREAD locks.
-        unsafe {
-            ffi::CheckForSerializableConflictIn(
-                relation,
-                std::ptr::null_mut(),
-                pg_sys::InvalidBlockNumber,
-            )
-        };
-    }
+    crate::pg::ssi::conflict_in(relation, None, pg_sys::InvalidBlockNumber);
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
     let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
     match spec_token {
@@ -363,16 +354,7 @@ pub fn multi_insert(
     bistate: pg_sys::BulkInsertState,
 ) {
     let xid = current_xid();
-    if crate::pg::ssi::active() {
-        // SAFETY: predicate.c check.
-        unsafe {
-            ffi::CheckForSerializableConflictIn(
-                relation,
-                std::ptr::null_mut(),
-                pg_sys::InvalidBlockNumber,
-            )
-        };
-    }
+    crate::pg::ssi::conflict_in(relation, None, pg_sys::InvalidBlockNumber);
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
     let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
     let needs_wal = rel::needs_wal(relation);
@@ -733,10 +715,7 @@ pub fn delete(
         }
         return to_tm(result);
     }
-    if crate::pg::ssi::active() {
-        // SAFETY: predicate.c check while holding the exclusive buffer lock.
-        unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
-    }
+    crate::pg::ssi::conflict_in(relation, Some(ptid), t.blk);
     let mut h = t.header();
     let mut o = t.oracle(relation);
     let raw_cmin = cmin_word_if_needed(&h, &mut o);
@@ -1050,10 +1029,7 @@ pub fn update(
         newh.set_flags(TupleFlags::HEAP_ONLY);
         newh.write(f.bytes_mut());
     }
-    if crate::pg::ssi::active() {
-        // SAFETY: predicate.c check while holding the exclusive lock(s).
-        unsafe { ffi::CheckForSerializableConflictIn(relation, &mut ptid, t.blk) };
-    }
+    crate::pg::ssi::conflict_in(relation, Some(ptid), t.blk);
     // SAFETY: newbuf pinned and locked.
     let newpage = unsafe { PageRef::of_buffer(newbuf) };
     // SAFETY: newbuf is pinned.

@@ -461,6 +461,28 @@ unsafe fn keys_match(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot) -> bool {
     }
 }
 
+/// Stores the tuple at `off` of the scan's current page (one of `vistuples`, decided
+/// visible when the page was loaded) in `slot`, pinning the page for it.
+///
+/// # Safety
+/// `s.cbuf` is pinned and `off` is a normal line pointer on it.
+#[inline]
+unsafe fn store_listed(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot, off: u16) {
+    // SAFETY: per the contract; the line pointer's bounds were checked by load_page.
+    unsafe {
+        let page = PageRef::of_buffer(s.cbuf);
+        let (_, o, len) = page.lp(off);
+        slot::store_buffer_tuple(
+            slot,
+            (page.0 as *mut u8).add(o),
+            len,
+            s.cbuf,
+            rel::make_tid(s.cblock, off),
+            rel::relid(s.base.rs_rd),
+        );
+    }
+}
+
 pub fn scan_getnextslot(
     sscan: pg_sys::TableScanDesc,
     direction: pg_sys::ScanDirection::Type,
@@ -476,19 +498,8 @@ pub fn scan_getnextslot(
             let next = s.cindex + 1;
             if next < s.ntuples {
                 s.cindex = next;
-                let off = s.vistuples[next as usize];
-                let page = PageRef::of_buffer(s.cbuf);
-                let (_, o, len) = page.lp(off);
-                let rd = s.base.rs_rd;
-                slot::store_buffer_tuple(
-                    slot,
-                    (page.0 as *mut u8).add(o),
-                    len,
-                    s.cbuf,
-                    rel::make_tid(s.cblock, off),
-                    rel::relid(rd),
-                );
-                rel::count_returned(rd);
+                store_listed(s, slot, s.vistuples[next as usize]);
+                rel::count_returned(s.base.rs_rd);
                 return true;
             }
         }
@@ -725,16 +736,7 @@ pub fn bitmap_next_tuple(
         }
         let off = s.vistuples[s.cindex as usize];
         s.cindex += 1;
-        let page = PageRef::of_buffer(s.cbuf);
-        let (_, o, len) = page.lp(off);
-        slot::store_buffer_tuple(
-            slot,
-            (page.0 as *mut u8).add(o),
-            len,
-            s.cbuf,
-            rel::make_tid(s.cblock, off),
-            rel::relid(s.base.rs_rd),
-        );
+        store_listed(s, slot, off);
         rel::count_fetched(s.base.rs_rd);
         true
     }

@@ -24,6 +24,23 @@ pub struct Formed {
 }
 
 impl Formed {
+    /// A row just formed into its own palloc'd chunk (not a slot's).
+    fn palloced(
+        ptr: *mut u8,
+        len: usize,
+        natts: u16,
+        has_nulls: bool,
+        has_external: bool,
+    ) -> Formed {
+        Formed {
+            ptr,
+            len,
+            natts,
+            has_nulls,
+            has_external,
+            slot_owned: false,
+        }
+    }
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: ptr/len describe one palloc'd chunk we own.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
@@ -105,14 +122,13 @@ pub unsafe fn form(
             &mut infomask,
             bits,
         );
-        Formed {
+        Formed::palloced(
             ptr,
             len,
-            natts: natts as u16,
+            natts as u16,
             has_nulls,
-            has_external: infomask as u32 & pg_sys::HEAP_HASEXTERNAL != 0,
-            slot_owned: false,
-        }
+            infomask as u32 & pg_sys::HEAP_HASEXTERNAL != 0,
+        )
     }
 }
 
@@ -159,13 +175,6 @@ unsafe fn form_fixed_byval(
             data,
             bits,
         );
-        Formed {
-            ptr,
-            len,
-            natts: natts as u16,
-            has_nulls,
-            has_external: false,
-            slot_owned: false,
-        }
+        Formed::palloced(ptr, len, natts as u16, has_nulls, false)
     }
 }

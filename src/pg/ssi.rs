@@ -15,3 +15,22 @@ pub fn active() -> bool {
     // SAFETY: a plain backend-local global.
     unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_SERIALIZABLE as i32 }
 }
+
+/// CheckForSerializableConflictIn for a write to `relation`: at a tuple (`tid`, on block
+/// `blk`) or, with `tid` None, to the relation as a whole (an insert). A no-op outside
+/// SERIALIZABLE (see [`active`]).
+pub fn conflict_in(
+    relation: pg_sys::Relation,
+    tid: Option<pg_sys::ItemPointerData>,
+    blk: pg_sys::BlockNumber,
+) {
+    if !active() {
+        return;
+    }
+    let mut tid = tid;
+    let tidp = tid
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |t| t as *mut pg_sys::ItemPointerData);
+    // SAFETY: predicate.c check; the TID (if any) is a local copy that outlives the call.
+    unsafe { super::ffi::CheckForSerializableConflictIn(relation, tidp, blk) }
+}

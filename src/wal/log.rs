@@ -49,6 +49,17 @@ fn single_block(crit: &CritSection, buffer: pg_sys::Buffer, flags: u8, info: u8,
     stamp(&[buffer], lsn);
 }
 
+/// A one-block record whose payload `encode` writes.
+fn encoded_block(
+    crit: &CritSection,
+    buffer: pg_sys::Buffer,
+    flags: u8,
+    info: u8,
+    encode: impl FnOnce(&mut Vec<u8>),
+) {
+    with_payload(0, encode, |d| single_block(crit, buffer, flags, info, d));
+}
+
 fn init_flag(init_page: bool) -> u8 {
     if init_page {
         REGBUF_WILL_INIT
@@ -59,28 +70,18 @@ fn init_flag(init_page: bool) -> u8 {
 
 pub fn insert(crit: &CritSection, buffer: pg_sys::Buffer, rec: &InsertBlock<'_>) {
     let flags = REGBUF_STANDARD | init_flag(rec.init_page);
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, flags, XLOG_GH_INSERT, d),
-    );
+    encoded_block(crit, buffer, flags, XLOG_GH_INSERT, |d| rec.encode(d));
 }
 
 pub fn multi_insert(crit: &CritSection, buffer: pg_sys::Buffer, rec: &MultiInsertBlock<'_>) {
     let flags = REGBUF_STANDARD | init_flag(rec.init_page);
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, flags, XLOG_GH_MULTI_INSERT, d),
-    );
+    encoded_block(crit, buffer, flags, XLOG_GH_MULTI_INSERT, |d| rec.encode(d));
 }
 
 pub fn delete(crit: &CritSection, buffer: pg_sys::Buffer, rec: &DeleteBlock) {
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_DELETE, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_DELETE, |d| {
+        rec.encode(d)
+    });
 }
 
 /// An update: `old` goes with block 1 when the new version is on another page, and is
@@ -131,43 +132,33 @@ pub fn update(
 }
 
 pub fn lock(crit: &CritSection, buffer: pg_sys::Buffer, rec: &LockBlock) {
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_LOCK, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_LOCK, |d| {
+        rec.encode(d)
+    });
 }
 
 pub fn confirm(crit: &CritSection, buffer: pg_sys::Buffer, offnum: u16) {
-    with_payload(
-        0,
-        |d| ConfirmBlock { offnum }.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_CONFIRM, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_CONFIRM, |d| {
+        ConfirmBlock { offnum }.encode(d)
+    });
 }
 
 pub fn prune(crit: &CritSection, buffer: pg_sys::Buffer, rec: &PruneBlock) {
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_PRUNE, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_PRUNE, |d| {
+        rec.encode(d)
+    });
 }
 
 pub fn vacuum(crit: &CritSection, buffer: pg_sys::Buffer, rec: &VacuumBlock) {
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_VACUUM, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_VACUUM, |d| {
+        rec.encode(d)
+    });
 }
 
 pub fn freeze(crit: &CritSection, buffer: pg_sys::Buffer, rec: &FreezeBlock) {
-    with_payload(
-        0,
-        |d| rec.encode(d),
-        |d| single_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_FREEZE, d),
-    );
+    encoded_block(crit, buffer, REGBUF_STANDARD, XLOG_GH_FREEZE, |d| {
+        rec.encode(d)
+    });
 }
 
 /// VISIBLE: block 0 is the map page, block 1 the table page, which keeps its payload
