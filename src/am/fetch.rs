@@ -5,7 +5,6 @@ use super::hot::ChainWalk;
 use super::modify::{lock_buffer, next_tid_of, Target};
 use super::visibility::{surely_dead, update_xid_of, VisCtx};
 use super::{scan::GlassScan, slot};
-use crate::pg::ffi;
 use crate::pg::rel;
 use glassheap_format::tuple::TupleHeader;
 use glassheap_format::visibility as vis;
@@ -44,10 +43,8 @@ pub fn fetch(
     // SAFETY: locked page, located tuple.
     let visible = unsafe { ctx.check(t.buffer, blk, off, t.ptr) };
     let h = t.header();
-    if visible && crate::pg::ssi::active() {
-        let mut ptid = *tid;
-        // SAFETY: predicate.c call.
-        unsafe { ffi::PredicateLockTID(relation, &mut ptid, snapshot, h.xmin.into()) };
+    if visible {
+        crate::pg::ssi::lock_tid(relation, *tid, snapshot, h.xmin);
     }
     lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
     if visible {
@@ -191,10 +188,7 @@ pub fn index_fetch_tuple(
         let visible = found.is_some();
         if let Some(m) = found {
             *tid = rel::make_tid(blk, m.off);
-            if crate::pg::ssi::active() {
-                let mut ptid = *tid;
-                ffi::PredicateLockTID(relation, &mut ptid, snapshot, m.header.xmin.into());
-            }
+            crate::pg::ssi::lock_tid(relation, *tid, snapshot, m.header.xmin);
             slot::store_buffer_tuple(s, m.ptr, m.len, buffer, *tid, rel::relid(relation));
             dead_so_far = false;
         }

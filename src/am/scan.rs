@@ -687,15 +687,12 @@ pub fn bitmap_next_block(
             }
             s.vistuples[*n] = off;
             *n += 1;
-            if crate::pg::ssi::active() {
-                let mut tid = rel::make_tid(blk, off);
-                ffi::PredicateLockTID(
-                    s.base.rs_rd,
-                    &mut tid,
-                    snapshot,
-                    crate::pg::page::read_header(tup).xmin.into(),
-                );
-            }
+            crate::pg::ssi::lock_tid(
+                s.base.rs_rd,
+                rel::make_tid(blk, off),
+                snapshot,
+                crate::pg::page::read_header(tup).xmin,
+            );
             true
         };
         if (*tbmres).ntuples >= 0 {

@@ -200,6 +200,23 @@ fn corrupt(slot: &pg_sys::TupleTableSlot, what: &str) -> ! {
     );
 }
 
+/// The Datum of a by-value attribute stored in `field` (fetch_att: 1, 2, 4 or 8 bytes,
+/// sign-extended as PostgreSQL's Int8/16/32GetDatum do).
+#[inline(always)]
+fn byval_datum(field: &[u8], errtid: &pg_sys::TupleTableSlot) -> pg_sys::Datum {
+    let p = field.as_ptr();
+    // SAFETY: `field` has exactly the bytes read (unaligned reads of its own length).
+    unsafe {
+        match field.len() {
+            1 => pg_sys::Datum::from(*(p as *const i8)),
+            2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
+            4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
+            8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
+            _ => corrupt(errtid, "unsupported by-value length"),
+        }
+    }
+}
+
 /// Where deforming stopped: the next attribute, its data offset, and whether cached
 /// offsets can no longer be used (a null or variable-width attribute came before).
 #[derive(Clone, Copy, Default)]
@@ -256,14 +273,7 @@ pub unsafe fn deform_range(
                 let start = cached as usize;
                 let len = attlen as usize;
                 if let Some(field) = data.get(start..start + len) {
-                    let p = field.as_ptr();
-                    *values.add(i) = match len {
-                        1 => pg_sys::Datum::from(*(p as *const i8)),
-                        2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
-                        4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
-                        8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
-                        _ => corrupt(errtid, "unsupported by-value length"),
-                    };
+                    *values.add(i) = byval_datum(field, errtid);
                     off = start + len;
                     attnum += 1;
                     continue;
@@ -299,13 +309,7 @@ pub unsafe fn deform_range(
             let rest = &data[start..];
             let p = rest.as_ptr();
             *values.add(i) = if (*att).attbyval {
-                match attlen {
-                    1 => pg_sys::Datum::from(*(p as *const i8)),
-                    2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
-                    4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
-                    8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
-                    _ => corrupt(errtid, "unsupported by-value length"),
-                }
+                byval_datum(&rest[..size], errtid)
             } else {
                 pg_sys::Datum::from(p)
             };

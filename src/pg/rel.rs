@@ -174,9 +174,12 @@ pub fn count_fetched(rel: pg_sys::Relation) {
 }
 
 /// The members of a Bitmapset in increasing order (bms_next_member, read in place).
-pub fn bms_members(set: *const pg_sys::Bitmapset) -> impl Iterator<Item = i32> {
-    // SAFETY: a valid Bitmapset (or NULL, the empty set) whose `words` has `nwords`
-    // entries; it is not modified while the iterator lives (callers own their copy).
+///
+/// # Safety
+/// `set` is NULL (the empty set) or a valid Bitmapset that is neither freed nor modified
+/// while the iterator lives.
+pub unsafe fn bms_members(set: *const pg_sys::Bitmapset) -> impl Iterator<Item = i32> {
+    // SAFETY: per the contract, `words` has `nwords` entries.
     let words: &[pg_sys::bitmapword] = unsafe {
         if set.is_null() {
             &[]

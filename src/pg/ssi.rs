@@ -34,3 +34,19 @@ pub fn conflict_in(
     // SAFETY: predicate.c check; the TID (if any) is a local copy that outlives the call.
     unsafe { super::ffi::CheckForSerializableConflictIn(relation, tidp, blk) }
 }
+
+/// PredicateLockTID for a version read at `tid` whose inserter is `xmin`. A no-op outside
+/// SERIALIZABLE (see [`active`]).
+pub fn lock_tid(
+    relation: pg_sys::Relation,
+    tid: pg_sys::ItemPointerData,
+    snapshot: pg_sys::Snapshot,
+    xmin: u32,
+) {
+    if !active() {
+        return;
+    }
+    let mut tid = tid;
+    // SAFETY: predicate.c call; the TID is a local copy that outlives it.
+    unsafe { super::ffi::PredicateLockTID(relation, &mut tid, snapshot, xmin.into()) }
+}
