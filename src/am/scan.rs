@@ -483,6 +483,11 @@ unsafe fn store_listed(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot, off: u1
     }
 }
 
+/// table_scan_getnextslot. Inlined into the callback: the common step of a forward
+/// page-mode scan without keys is the next visible tuple of the current page (decided
+/// when the page was loaded), a few loads and stores; everything else is
+/// [`scan_getnextslot_slow`].
+#[inline(always)]
 pub fn scan_getnextslot(
     sscan: pg_sys::TableScanDesc,
     direction: pg_sys::ScanDirection::Type,
@@ -491,10 +496,11 @@ pub fn scan_getnextslot(
     // SAFETY: our scan and the executor's slot.
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
-        let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
-        // The common step of a forward page-mode scan without keys: the next visible
-        // tuple of the current page (decided when the page was loaded).
-        if s.inited && !backward && s.base.rs_nkeys == 0 && flags(s) & PAGEMODE != 0 {
+        if s.inited
+            && direction != pg_sys::ScanDirection::BackwardScanDirection
+            && s.base.rs_nkeys == 0
+            && flags(s) & PAGEMODE != 0
+        {
             let next = s.cindex + 1;
             if next < s.ntuples {
                 s.cindex = next;
@@ -503,6 +509,22 @@ pub fn scan_getnextslot(
                 return true;
             }
         }
+    }
+    scan_getnextslot_slow(sscan, direction, slot)
+}
+
+/// The rest of [`scan_getnextslot`]: a new page, a backward step, scan keys, or a scan
+/// without page mode.
+#[inline(never)]
+fn scan_getnextslot_slow(
+    sscan: pg_sys::TableScanDesc,
+    direction: pg_sys::ScanDirection::Type,
+    slot: *mut pg_sys::TupleTableSlot,
+) -> bool {
+    // SAFETY: our scan and the executor's slot.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
         loop {
             match next_tuple(s, backward) {
                 None => {

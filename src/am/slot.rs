@@ -34,7 +34,20 @@ pub struct GlassSlot {
     pub formed_here: bool,
     /// heap_fill_tuple reported an external value (HEAP_HASEXTERNAL) when forming it.
     pub formed_external: bool,
+    /// Usable size of the owned chunk `tuple` points into (SHOULDFREE), at least `len`.
+    pub cap: u32,
+    /// An owned chunk (in `tts_mcxt`) kept when the slot was cleared, of `spare_cap`
+    /// bytes, for the next row materialized here: a COPY batch clears and refills each
+    /// of its slots once per row, and a palloc0/pfree pair per row was a measurable
+    /// share of COPY (two calls through pgrx's FFI guard besides the allocator's work).
+    pub spare: *mut u8,
+    pub spare_cap: u32,
 }
+
+/// Owned chunks up to this size are kept as a slot's spare when it is cleared; larger
+/// ones (rows of a few wide values, or TOAST-sized) are freed, so a slot that once held
+/// a big row does not keep its memory.
+const SPARE_MAX: usize = 8192;
 
 const EMPTY: u16 = pg_sys::TTS_FLAG_EMPTY as u16;
 const SHOULDFREE: u16 = pg_sys::TTS_FLAG_SHOULDFREE as u16;
@@ -82,22 +95,73 @@ unsafe extern "C-unwind" fn slot_init(slot: *mut pg_sys::TupleTableSlot) {
         (*s).off = 0;
         (*s).formed_here = false;
         (*s).formed_external = false;
+        (*s).cap = 0;
+        (*s).spare = std::ptr::null_mut();
+        (*s).spare_cap = 0;
     }
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn slot_release(_slot: *mut pg_sys::TupleTableSlot) {}
+unsafe extern "C-unwind" fn slot_release(slot: *mut pg_sys::TupleTableSlot) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: the spare is a chunk of the slot's own memory context nothing points into.
+    unsafe {
+        if !(*s).spare.is_null() {
+            pg_sys::pfree((*s).spare as *mut core::ffi::c_void);
+            (*s).spare = std::ptr::null_mut();
+            (*s).spare_cap = 0;
+        }
+    }
+}
 
-/// Drops the stored tuple: frees an owned copy, releases the pin.
+/// `len` zeroed bytes in the slot's memory context for a row formed here: the spare
+/// chunk when it is big enough, else a new palloc0 (the current memory context must be
+/// `tts_mcxt`). Returns the chunk and its usable size.
+///
+/// # Safety
+/// `s` is a valid glass slot; CurrentMemoryContext is its `tts_mcxt`.
+unsafe fn alloc_owned(s: *mut GlassSlot, len: usize) -> (*mut u8, u32) {
+    // SAFETY: the spare is an owned chunk of `spare_cap` bytes nothing points into.
+    unsafe {
+        let spare = (*s).spare;
+        if !spare.is_null() && len <= (*s).spare_cap as usize {
+            (*s).spare = std::ptr::null_mut();
+            std::ptr::write_bytes(spare, 0, len);
+            return (spare, (*s).spare_cap);
+        }
+        (pg_sys::palloc0(len) as *mut u8, len as u32)
+    }
+}
+
+/// Gives up an owned row (SHOULDFREE): kept as the spare chunk when there is none and it
+/// is small, else freed. `tuple` is left dangling for the caller to overwrite.
+///
+/// # Safety
+/// `s` is a valid glass slot.
+#[inline]
+unsafe fn drop_owned(s: *mut GlassSlot) {
+    // SAFETY: an owned row is a chunk of `cap` bytes in tts_mcxt that the slot owns.
+    unsafe {
+        if (*s).base.tts_flags & SHOULDFREE == 0 {
+            return;
+        }
+        if !(*s).tuple.is_null() {
+            if (*s).spare.is_null() && (*s).cap as usize <= SPARE_MAX {
+                (*s).spare = (*s).tuple;
+                (*s).spare_cap = (*s).cap;
+            } else {
+                pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
+            }
+        }
+        (*s).base.tts_flags &= !SHOULDFREE;
+    }
+}
+
+/// Drops the stored tuple: frees (or keeps as the spare) an owned copy, releases the pin.
 unsafe fn clear_contents(s: *mut GlassSlot) {
     // SAFETY: s is a valid glass slot.
     unsafe {
-        if (*s).base.tts_flags & SHOULDFREE != 0 {
-            if !(*s).tuple.is_null() {
-                pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
-            }
-            (*s).base.tts_flags &= !SHOULDFREE;
-        }
+        drop_owned(s);
         if (*s).buffer != pg_sys::InvalidBuffer as i32 {
             pg_sys::ReleaseBuffer((*s).buffer);
             (*s).buffer = pg_sys::InvalidBuffer as i32;
@@ -139,10 +203,7 @@ pub unsafe fn store_buffer_tuple(
     let s = cast(slot);
     // SAFETY: valid slot; buffer pinned by the caller.
     unsafe {
-        if (*s).base.tts_flags & SHOULDFREE != 0 {
-            pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
-            (*s).base.tts_flags &= !SHOULDFREE;
-        }
+        drop_owned(s);
         if (*s).buffer != buffer {
             if (*s).buffer != pg_sys::InvalidBuffer as i32 {
                 pg_sys::ReleaseBuffer((*s).buffer);
@@ -179,6 +240,7 @@ pub unsafe fn store_copy(
         clear_contents(s);
         (*s).tuple = p;
         (*s).len = bytes.len() as u32;
+        (*s).cap = bytes.len() as u32;
         (*s).off = 0;
         (*s).base.tts_flags &= !(EMPTY | SLOW);
         (*s).base.tts_flags |= SHOULDFREE;
@@ -232,7 +294,10 @@ pub struct DeformState {
 ///
 /// # Safety
 /// values/isnull have room for `end` entries; tupdesc describes the relation.
-#[inline]
+// Always inlined: it is the body of every slot_getsomeattrs call (once per row and
+// scan), where a call layer more than heap's deforming costs a measurable share of a
+// cached scan.
+#[inline(always)]
 pub unsafe fn deform_range(
     tupdesc: pg_sys::TupleDesc,
     tup: &[u8],
@@ -340,13 +405,18 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
         let stored = glassheap_format::tuple::TupleHeader::read(tup).natts() as usize;
         let end = stored.min(natts as usize);
         let base = &mut (*s).base;
+        // tts_flags is read here, before tts_nvalid is written below: reading the 2-byte
+        // flags word right after a 2-byte store into the neighbouring tts_nvalid made the
+        // compiler load both with one 4-byte read, which stalls on store forwarding (a
+        // third of this function's time in a profile of a cached scan).
+        let flags = base.tts_flags;
         let mut st = if base.tts_nvalid == 0 {
             DeformState::default()
         } else {
             DeformState {
                 attnum: base.tts_nvalid as usize,
                 off: (*s).off as usize,
-                slow: base.tts_flags & SLOW != 0,
+                slow: flags & SLOW != 0,
             }
         };
         deform_range(
@@ -358,13 +428,9 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
             base.tts_isnull,
             base,
         );
+        base.tts_flags = if st.slow { flags | SLOW } else { flags & !SLOW };
         base.tts_nvalid = st.attnum as i16;
         (*s).off = st.off as u32;
-        if st.slow {
-            base.tts_flags |= SLOW;
-        } else {
-            base.tts_flags &= !SLOW;
-        }
     }
 }
 
@@ -462,15 +528,27 @@ unsafe fn materialize(s: *mut GlassSlot) {
         let old = pg_sys::MemoryContextSwitchTo(base.tts_mcxt);
         if (*s).tuple.is_null() {
             // Virtual: form a glassheap tuple from the values.
-            let f = tuple::form(base.tts_tupleDescriptor, base.tts_values, base.tts_isnull);
+            let mut cap = 0;
+            let f = tuple::form_in(
+                base.tts_tupleDescriptor,
+                base.tts_values,
+                base.tts_isnull,
+                |len| {
+                    let (p, c) = alloc_owned(s, len);
+                    cap = c;
+                    p
+                },
+            );
             (*s).tuple = f.ptr;
             (*s).len = f.len as u32;
+            (*s).cap = cap;
             (*s).formed_here = true;
             (*s).formed_external = f.has_external;
         } else {
             let p = pg_sys::palloc((*s).len as usize) as *mut u8;
             std::ptr::copy_nonoverlapping((*s).tuple, p, (*s).len as usize);
             (*s).tuple = p;
+            (*s).cap = (*s).len;
             if (*s).buffer != pg_sys::InvalidBuffer as i32 {
                 pg_sys::ReleaseBuffer((*s).buffer);
                 (*s).buffer = pg_sys::InvalidBuffer as i32;
@@ -518,15 +596,24 @@ unsafe extern "C-unwind" fn slot_copyslot(
         let natts = (*(*dst).tts_tupleDescriptor).natts;
         pg_sys::slot_getsomeattrs(src, natts);
         let old = pg_sys::MemoryContextSwitchTo((*dst).tts_mcxt);
-        let f = tuple::form(
+        // Formed before dst is cleared: src's values may point into dst's current row
+        // (never into its spare, which nothing references).
+        let mut cap = 0;
+        let f = tuple::form_in(
             (*dst).tts_tupleDescriptor,
             (*src).tts_values,
             (*src).tts_isnull,
+            |len| {
+                let (p, c) = alloc_owned(d, len);
+                cap = c;
+                p
+            },
         );
         pg_sys::MemoryContextSwitchTo(old);
         clear_contents(d);
         (*d).tuple = f.ptr;
         (*d).len = f.len as u32;
+        (*d).cap = cap;
         (*d).formed_here = true;
         (*d).formed_external = f.has_external;
         (*d).off = 0;

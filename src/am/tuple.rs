@@ -86,6 +86,25 @@ pub unsafe fn form(
     values: *const pg_sys::Datum,
     isnull: *const bool,
 ) -> Formed {
+    // SAFETY: per the contract; palloc0 returns `len` zeroed bytes or raises an ERROR.
+    unsafe {
+        form_in(tupdesc, values, isnull, |len| {
+            pg_sys::palloc0(len) as *mut u8
+        })
+    }
+}
+
+/// [`form`] into memory from `alloc`, which returns `len` zeroed bytes (alignment
+/// padding must be zero: a row's bytes are a pure function of its values).
+///
+/// # Safety
+/// As `form`; `alloc(len)` returns `len` writable, zeroed, MAXALIGNed bytes.
+pub unsafe fn form_in(
+    tupdesc: pg_sys::TupleDesc,
+    values: *const pg_sys::Datum,
+    isnull: *const bool,
+    alloc: impl FnOnce(usize) -> *mut u8,
+) -> Formed {
     // SAFETY: per the contract; heap_compute_data_size/heap_fill_tuple read natts entries.
     unsafe {
         let natts = (*tupdesc).natts as usize;
@@ -98,12 +117,12 @@ pub unsafe fn form(
         let has_nulls = (0..natts).any(|i| *isnull.add(i));
         let attr = |i: usize| &*(*tupdesc).attrs.as_ptr().add(i);
         if (0..natts).all(|i| attr(i).attbyval && matches!(attr(i).attlen, 1 | 2 | 4 | 8)) {
-            return form_fixed_byval(tupdesc, values, isnull, has_nulls);
+            return form_fixed_byval(tupdesc, values, isnull, has_nulls, alloc);
         }
         let data_size = pg_sys::heap_compute_data_size(tupdesc, values as *mut _, isnull as *mut _);
         let hoff = data_offset(natts as u16, has_nulls);
         let len = hoff + data_size;
-        let ptr = pg_sys::palloc0(len) as *mut u8;
+        let ptr = alloc(len);
         let h = TupleHeader::new_insert(0, 0, natts as u16, has_nulls);
         h.write(std::slice::from_raw_parts_mut(ptr, HEADER_SIZE));
         let mut infomask: u16 = 0;
@@ -138,14 +157,15 @@ pub unsafe fn form(
 /// aligned stores, instead of two guarded calls into PostgreSQL per row.
 ///
 /// # Safety
-/// As `form`; every attribute of `tupdesc` is by-value with attlen 1, 2, 4 or 8.
+/// As `form_in`; every attribute of `tupdesc` is by-value with attlen 1, 2, 4 or 8.
 unsafe fn form_fixed_byval(
     tupdesc: pg_sys::TupleDesc,
     values: *const pg_sys::Datum,
     isnull: *const bool,
     has_nulls: bool,
+    alloc: impl FnOnce(usize) -> *mut u8,
 ) -> Formed {
-    // SAFETY: natts entries in values/isnull/attrs per the contract; the palloc0'd chunk
+    // SAFETY: natts entries in values/isnull/attrs per the contract; the zeroed chunk
     // is hoff + data_size bytes, the bitmap lies between the header and hoff.
     unsafe {
         let natts = (*tupdesc).natts as usize;
@@ -161,7 +181,7 @@ unsafe fn form_fixed_byval(
         let data_size = fixed_byval_data_size(natts, attr, null);
         let hoff = data_offset(natts as u16, has_nulls);
         let len = hoff + data_size;
-        let ptr = pg_sys::palloc0(len) as *mut u8;
+        let ptr = alloc(len);
         let tup = std::slice::from_raw_parts_mut(ptr, len);
         TupleHeader::new_insert(0, 0, natts as u16, has_nulls).write(&mut tup[..HEADER_SIZE]);
         let (head, data) = tup.split_at_mut(hoff);
