@@ -528,9 +528,9 @@ pub fn copy_for_cluster(
                 let gs = slot::cast(s);
                 let buffer = (*gs).buffer;
                 let tid = rel::tid_parts(&(*s).tts_tid);
-                pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+                crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE);
                 let c = r.classify(buffer, tid.0, tid.1, (*gs).tuple);
-                pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+                crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
                 handle(&mut r, c, tid);
             }
             pg_sys::index_endscan(iscan);
@@ -562,34 +562,34 @@ pub fn copy_for_cluster(
             // SAFETY: pinned buffer.
             let page = unsafe { PageRef::of_buffer(buffer) };
             // SAFETY: as above.
-            unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32) };
+            unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE) };
             if !page.is_new() && !page.is_glassheap() {
                 // SAFETY: locked and pinned by us.
-                unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+                unsafe { crate::pg::bufmgr::unlock_release(buffer) };
                 super::scan::not_a_glassheap_page(old, blk);
             }
             let maxoff = if page.is_new() { 0 } else { page.max_offset() };
             // SAFETY: as above.
-            unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32) };
+            unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK) };
             for off in 1..=maxoff {
                 // SAFETY: pinned buffer; the tuple is read under the share lock and the
                 // slot takes its own pin, so its bytes stay put after the unlock
                 // (pruning needs a cleanup lock).
                 unsafe {
-                    pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+                    crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE);
                     let Some(bytes) = page.tuple_bytes(off) else {
-                        pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+                        crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
                         continue;
                     };
                     let (ptr, len) = (bytes.as_mut_ptr(), bytes.len());
                     let c = r.classify(buffer, blk, off, ptr);
                     slot::store_buffer_tuple(s, ptr, len, buffer, rel::make_tid(blk, off), relid);
-                    pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+                    crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
                     handle(&mut r, c, (blk, off));
                 }
             }
             // SAFETY: our pin (the slot may hold another one until its next tuple).
-            unsafe { pg_sys::ReleaseBuffer(buffer) };
+            unsafe { crate::pg::bufmgr::release(buffer) };
             progress(pg_sys::PROGRESS_CLUSTER_HEAP_BLKS_SCANNED, blk as i64 + 1);
         }
         // SAFETY: allocated above.

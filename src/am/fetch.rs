@@ -32,7 +32,7 @@ pub fn fetch(
         Some(b) => b,
         None => {
             // SAFETY: held.
-            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             return Fetch::NoTuple;
         }
     };
@@ -80,14 +80,14 @@ pub fn fetch_row_version(
             // SAFETY: t pinned; the slot takes its own pin.
             unsafe {
                 slot::store_buffer_tuple(s, t.ptr, t.len, t.buffer, *tid, rel::relid(relation));
-                pg_sys::ReleaseBuffer(t.buffer);
+                crate::pg::bufmgr::release(t.buffer);
             }
             rel::count_fetched(relation);
             true
         }
         Fetch::Invisible(t, _) => {
             // SAFETY: our pin.
-            unsafe { pg_sys::ReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::release(t.buffer) };
             false
         }
         Fetch::NoTuple => false,
@@ -119,7 +119,7 @@ pub fn index_fetch_reset(scan: *mut pg_sys::IndexFetchTableData) {
     // SAFETY: our struct.
     unsafe {
         if (*f).cbuf != pg_sys::InvalidBuffer as i32 {
-            pg_sys::ReleaseBuffer((*f).cbuf);
+            crate::pg::bufmgr::release((*f).cbuf);
             (*f).cbuf = pg_sys::InvalidBuffer as i32;
         }
     }
@@ -231,7 +231,7 @@ pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::It
             let bytes = match t.page.tuple_bytes(off) {
                 Some(b) => b,
                 None => {
-                    pg_sys::UnlockReleaseBuffer(t.buffer);
+                    crate::pg::bufmgr::unlock_release(t.buffer);
                     break;
                 }
             };
@@ -239,7 +239,7 @@ pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::It
             t.len = bytes.len();
             let h = t.header();
             if prior_xmax != 0 && h.xmin != prior_xmax {
-                pg_sys::UnlockReleaseBuffer(t.buffer);
+                crate::pg::bufmgr::unlock_release(t.buffer);
                 break;
             }
             let mut ctx = VisCtx::new(relation, snapshot);
@@ -254,12 +254,12 @@ pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::It
                 || h.moved_partitions()
                 || !h.has_next()
             {
-                pg_sys::UnlockReleaseBuffer(t.buffer);
+                crate::pg::bufmgr::unlock_release(t.buffer);
                 break;
             }
             ctid = next_tid_of(&h, blk, off);
             prior_xmax = update_xid_of(&h, &mut o);
-            pg_sys::UnlockReleaseBuffer(t.buffer);
+            crate::pg::bufmgr::unlock_release(t.buffer);
         }
     }
 }
@@ -286,11 +286,11 @@ pub fn satisfies_snapshot(
         // The slot holds a copy: test the stored version by TID.
         match fetch(relation, snapshot, &tid) {
             Fetch::Visible(t, _) => {
-                pg_sys::ReleaseBuffer(t.buffer);
+                crate::pg::bufmgr::release(t.buffer);
                 true
             }
             Fetch::Invisible(t, _) => {
-                pg_sys::ReleaseBuffer(t.buffer);
+                crate::pg::bufmgr::release(t.buffer);
                 false
             }
             Fetch::NoTuple => false,

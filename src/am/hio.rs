@@ -52,7 +52,7 @@ unsafe fn read_bi(
                 pg_sys::IncrBufferRefCount(bi.current_buf);
                 return bi.current_buf;
             }
-            pg_sys::ReleaseBuffer(bi.current_buf);
+            crate::pg::bufmgr::release(bi.current_buf);
             bi.current_buf = INVALID;
         }
         let buf = pg_sys::ReadBufferExtended(
@@ -71,12 +71,12 @@ unsafe fn read_bi(
 #[inline]
 unsafe fn lock_excl(b: pg_sys::Buffer) {
     // SAFETY: pinned buffer.
-    unsafe { pg_sys::LockBuffer(b, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) }
+    unsafe { crate::pg::bufmgr::lock(b, pg_sys::BUFFER_LOCK_EXCLUSIVE) }
 }
 #[inline]
 unsafe fn unlock(b: pg_sys::Buffer) {
     // SAFETY: locked buffer.
-    unsafe { pg_sys::LockBuffer(b, pg_sys::BUFFER_LOCK_UNLOCK as i32) }
+    unsafe { crate::pg::bufmgr::lock(b, pg_sys::BUFFER_LOCK_UNLOCK) }
 }
 
 /// Formats a page that was never initialised (new, or extended and never written).
@@ -183,10 +183,10 @@ pub fn buffer_for_tuple(
                 }
                 unlock(buffer);
                 if other == INVALID {
-                    pg_sys::ReleaseBuffer(buffer);
+                    crate::pg::bufmgr::release(buffer);
                 } else if other_blk != target {
                     unlock(other);
-                    pg_sys::ReleaseBuffer(buffer);
+                    crate::pg::bufmgr::release(buffer);
                 }
                 if !use_fsm {
                     break;
@@ -245,7 +245,7 @@ pub fn buffer_for_tuple(
                 if len > page.free_space() {
                     unlock(other);
                     unlock(buffer);
-                    pg_sys::ReleaseBuffer(buffer);
+                    crate::pg::bufmgr::release(buffer);
                     target = new_blk;
                     continue;
                 }

@@ -400,7 +400,7 @@ pub fn delete_tuples(
                     budget_pages -= 1;
                 }
                 if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
-                    pg_sys::UnlockReleaseBuffer(buffer);
+                    crate::pg::bufmgr::unlock_release(buffer);
                 }
                 buffer = pg_sys::ReadBufferExtended(
                     relation,
@@ -443,7 +443,7 @@ pub fn delete_tuples(
             }
         }
         if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
-            pg_sys::UnlockReleaseBuffer(buffer);
+            crate::pg::bufmgr::unlock_release(buffer);
         }
         d.ndeltids = final_n as i32;
         horizon.into()

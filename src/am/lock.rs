@@ -200,13 +200,13 @@ fn lock_updated_chain(
             prior_xmax = update_xid_of(&h, &mut o);
             tid = next_tid_of(&h, t.blk, t.off);
             // SAFETY: held.
-            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             result = u32::MAX; // continue with the next version
             break 'l4;
         }
         if result != u32::MAX {
             // SAFETY: held.
-            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             return result;
         }
     }
@@ -470,7 +470,7 @@ pub fn tuple_lock(
         let (result, t) = lock_once(relation, cur, cid, mode, wait_policy, follow_updates, tmfd);
         if result == TM::TM_Updated && find_last {
             // SAFETY: our pin.
-            unsafe { pg_sys::ReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::release(t.buffer) };
             // SAFETY: tmfd filled by lock_once for TM_Updated.
             let (next, mut prior_xmax) = unsafe { ((*tmfd).ctid, (*tmfd).xmax.into_inner()) };
             if rel::tid_parts(&next) == rel::tid_parts(&cur) {
@@ -498,7 +498,7 @@ pub fn tuple_lock(
                     Fetch::Visible(t2, h2) => {
                         if h2.xmin != prior_xmax {
                             // SAFETY: our pin.
-                            unsafe { pg_sys::ReleaseBuffer(t2.buffer) };
+                            unsafe { crate::pg::bufmgr::release(t2.buffer) };
                             return TM::TM_Deleted;
                         }
                         if dirty.xmin.into_inner() != 0 {
@@ -516,7 +516,7 @@ pub fn tuple_lock(
                         }
                         if dirty.xmax.into_inner() != 0 {
                             // SAFETY: our pin.
-                            unsafe { pg_sys::ReleaseBuffer(t2.buffer) };
+                            unsafe { crate::pg::bufmgr::release(t2.buffer) };
                             let mut wtid = cur;
                             if !mx::xact_wait(
                                 dirty.xmax.into_inner(),
@@ -537,19 +537,19 @@ pub fn tuple_lock(
                                 unsafe {
                                     (*tmfd).xmax = prior_xmax.into();
                                     (*tmfd).cmax = cmin;
-                                    pg_sys::ReleaseBuffer(t2.buffer);
+                                    crate::pg::bufmgr::release(t2.buffer);
                                 }
                                 return TM::TM_SelfModified;
                             }
                         }
                         // SAFETY: our pin.
-                        unsafe { pg_sys::ReleaseBuffer(t2.buffer) };
+                        unsafe { crate::pg::bufmgr::release(t2.buffer) };
                         continue 'retry;
                     }
                     Fetch::NoTuple => return TM::TM_Deleted,
                     Fetch::Invisible(t2, h2) => {
                         // SAFETY: our pin.
-                        unsafe { pg_sys::ReleaseBuffer(t2.buffer) };
+                        unsafe { crate::pg::bufmgr::release(t2.buffer) };
                         if h2.xmin != prior_xmax {
                             return TM::TM_Deleted;
                         }
@@ -568,7 +568,7 @@ pub fn tuple_lock(
         // SAFETY: t is pinned; the slot is the caller's.
         unsafe {
             slot::store_buffer_tuple(s, t.ptr, t.len, t.buffer, t.tid(), rel::relid(relation));
-            pg_sys::ReleaseBuffer(t.buffer);
+            crate::pg::bufmgr::release(t.buffer);
         }
         return result;
     }

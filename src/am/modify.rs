@@ -32,7 +32,7 @@ pub const INVALID_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buff
 #[inline]
 pub fn lock_buffer(b: pg_sys::Buffer, mode: u32) {
     // SAFETY: pinned buffer.
-    unsafe { pg_sys::LockBuffer(b, mode as i32) }
+    unsafe { crate::pg::bufmgr::lock(b, mode) }
 }
 
 pub fn to_tm(r: TmResult) -> pg_sys::TM_Result::Type {
@@ -90,7 +90,7 @@ impl Target {
             }
             None => {
                 // SAFETY: we hold the lock and pin.
-                unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) };
+                unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
                 ereport!(
                     ERROR,
                     PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
@@ -245,7 +245,7 @@ fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) ->
                 return f;
             }
         }
-        pg_sys::slot_getsomeattrs(s, natts);
+        slot::getsomeattrs(s, natts);
         tuple::form(tupdesc, (*s).tts_values, (*s).tts_isnull)
     }
 }
@@ -328,7 +328,7 @@ pub fn insert(
         }
     }
     // SAFETY: we hold lock and pin.
-    unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+    unsafe { crate::pg::bufmgr::unlock_release(buffer) };
     drop(vm);
     if spec_token.is_some() {
         cidmap::remember(
@@ -424,7 +424,7 @@ pub fn multi_insert(
             }
         }
         // SAFETY: lock and pin held.
-        unsafe { pg_sys::UnlockReleaseBuffer(buffer) };
+        unsafe { crate::pg::bufmgr::unlock_release(buffer) };
         for &(off, i) in &placed {
             finish_slot(relation, slots[i], &formed[i], rel::make_tid(blk, off));
         }
@@ -448,7 +448,7 @@ pub fn complete_speculative(
     let mut h = t.header();
     if !h.is_speculative() || h.xmin != current_xid() {
         // SAFETY: held.
-        unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
         error!(
             "glassheap: tuple ({},{}) is not a speculative insertion of this transaction",
             t.blk, t.off
@@ -504,7 +504,7 @@ pub fn complete_speculative(
     };
     // SAFETY: held.
     unsafe {
-        pg_sys::UnlockReleaseBuffer(t.buffer);
+        crate::pg::bufmgr::unlock_release(t.buffer);
         if !succeeded {
             pg_sys::pgstat_count_heap_delete(relation);
         }
@@ -678,7 +678,7 @@ pub fn delete(
         result = satisfies_update(relation, &t, cid);
         if result == TmResult::Invisible {
             // SAFETY: held.
-            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             ereport!(
                 ERROR,
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -709,7 +709,7 @@ pub fn delete(
     if result != TmResult::Ok {
         fill_tmfd(relation, &t, result, tmfd);
         // SAFETY: held.
-        unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
         if have_tuple_lock {
             mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
         }
@@ -751,7 +751,7 @@ pub fn delete(
     }
     let toasted = toast::collect_external(relation, t.ptr, t.len);
     // SAFETY: held.
-    unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
     toast::delete_external(relation, toasted, false);
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
@@ -775,15 +775,76 @@ struct ColumnsChanged {
     indexed: bool,
 }
 
-/// The relcache's bitmap of columns that block HOT: every indexed column in PG15
-/// (PostgreSQL 16 leaves out columns only summarizing indexes such as BRIN use).
-fn hot_blocking_attrs(relation: pg_sys::Relation) -> *mut pg_sys::Bitmapset {
+/// The relcache's sets of key columns and of columns that block HOT (every indexed
+/// column in PG15; PostgreSQL 16 leaves out columns only summarizing indexes such as
+/// BRIN use), as RelationGetIndexAttrBitmap computes them. Null is the empty set.
+struct IndexAttrSets {
+    keys: *mut pg_sys::Bitmapset,
+    hot_blocking: *mut pg_sys::Bitmapset,
+    /// The sets are palloc'd copies to free, not the relcache's own.
+    owned: bool,
+}
+
+impl IndexAttrSets {
+    /// PG15: the relcache entry's cached sets, read in place. RelationGetIndexAttrBitmap
+    /// returns a palloc'd copy of them per call (two calls, two copies and two frees per
+    /// updated row otherwise). It is called only while the cache is empty, to fill it, and
+    /// before either set is read: it opens the indexes, which can process invalidations
+    /// and rebuild the entry. Nothing after it until the sets are last read can.
     #[cfg(feature = "pg15")]
-    let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_ALL;
+    fn of(relation: pg_sys::Relation) -> IndexAttrSets {
+        // SAFETY: an open relation; the relcache call fills rd_indexattr/rd_keyattr.
+        unsafe {
+            if !(*(*relation).rd_rel).relhasindex {
+                return IndexAttrSets {
+                    keys: std::ptr::null_mut(),
+                    hot_blocking: std::ptr::null_mut(),
+                    owned: false,
+                };
+            }
+            if (*relation).rd_indexattr.is_null() {
+                let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_ALL;
+                pg_sys::bms_free(pg_sys::RelationGetIndexAttrBitmap(relation, kind));
+            }
+            IndexAttrSets {
+                keys: (*relation).rd_keyattr,
+                hot_blocking: (*relation).rd_indexattr,
+                owned: false,
+            }
+        }
+    }
+
     #[cfg(not(feature = "pg15"))]
-    let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_HOT_BLOCKING;
-    // SAFETY: relcache call returns a palloc'd bitmapset copy (or NULL).
-    unsafe { pg_sys::RelationGetIndexAttrBitmap(relation, kind) }
+    fn of(relation: pg_sys::Relation) -> IndexAttrSets {
+        // SAFETY: relcache calls return palloc'd bitmapset copies (or NULL).
+        unsafe {
+            let keys = pg_sys::RelationGetIndexAttrBitmap(
+                relation,
+                pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_KEY,
+            );
+            let hot_blocking = pg_sys::RelationGetIndexAttrBitmap(
+                relation,
+                pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_HOT_BLOCKING,
+            );
+            IndexAttrSets {
+                keys,
+                hot_blocking,
+                owned: true,
+            }
+        }
+    }
+}
+
+impl Drop for IndexAttrSets {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: copies made by `of` for this value alone.
+            unsafe {
+                pg_sys::bms_free(self.keys);
+                pg_sys::bms_free(self.hot_blocking);
+            }
+        }
+    }
 }
 
 fn columns_changed(
@@ -791,14 +852,11 @@ fn columns_changed(
     old: &Target,
     newslot: *mut pg_sys::TupleTableSlot,
 ) -> ColumnsChanged {
-    // SAFETY: relcache calls return palloc'd bitmapset copies (or NULL); the old tuple is
-    // on the exclusively locked page and the new slot holds natts values.
+    let sets = IndexAttrSets::of(relation);
+    let (keys, indexed) = (sets.keys, sets.hot_blocking);
+    // SAFETY: the sets stay valid while `sets` lives (see IndexAttrSets::of); the old
+    // tuple is on the exclusively locked page and the new slot holds natts values.
     unsafe {
-        let keys = pg_sys::RelationGetIndexAttrBitmap(
-            relation,
-            pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_KEY,
-        );
-        let indexed = hot_blocking_attrs(relation);
         if keys.is_null() && indexed.is_null() {
             return ColumnsChanged {
                 key: false,
@@ -829,7 +887,7 @@ fn columns_changed(
         for i in stored.min(natts)..natts {
             values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
         }
-        pg_sys::slot_getsomeattrs(newslot, natts as i32);
+        slot::getsomeattrs(newslot, natts as i32);
         let differs = |attnum: i32| -> bool {
             if attnum <= 0 {
                 return true; // system column in an index: be conservative
@@ -852,13 +910,10 @@ fn columns_changed(
             crate::pg::rel::bms_members(set)
                 .any(|idx| differs(idx + pg_sys::FirstLowInvalidHeapAttributeNumber))
         };
-        let changed = ColumnsChanged {
+        ColumnsChanged {
             key: any_differs(keys),
             indexed: any_differs(indexed),
-        };
-        pg_sys::bms_free(keys);
-        pg_sys::bms_free(indexed);
-        changed
+        }
     }
 }
 
@@ -900,7 +955,7 @@ pub fn update(
         result = satisfies_update(relation, &t, cid);
         if result == TmResult::Invisible {
             // SAFETY: held.
-            unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             ereport!(
                 ERROR,
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -940,7 +995,7 @@ pub fn update(
         fill_tmfd(relation, &t, result, tmfd);
         // SAFETY: held.
         unsafe {
-            pg_sys::UnlockReleaseBuffer(t.buffer);
+            crate::pg::bufmgr::unlock_release(t.buffer);
             *update_indexes = false;
         }
         f.free();
@@ -1107,10 +1162,10 @@ pub fn update(
         );
         lock_buffer(newbuf, pg_sys::BUFFER_LOCK_UNLOCK);
         // SAFETY: our pin from hio.
-        unsafe { pg_sys::ReleaseBuffer(newbuf) };
+        unsafe { crate::pg::bufmgr::release(newbuf) };
     }
     // SAFETY: held.
-    unsafe { pg_sys::UnlockReleaseBuffer(t.buffer) };
+    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, lockmode);
     }

@@ -195,5 +195,5 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
         prune_page(relation, buffer, vistest);
     }
     // SAFETY: locked by us above.
-    unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK as i32) };
+    unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK) };
 }

@@ -178,7 +178,7 @@ pub fn scan_rescan(
             );
         }
         if s.cbuf != INVALID_BUFFER {
-            pg_sys::ReleaseBuffer(s.cbuf);
+            crate::pg::bufmgr::release(s.cbuf);
         }
         initscan(s, key);
     }
@@ -189,7 +189,7 @@ pub fn scan_end(sscan: pg_sys::TableScanDesc) {
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
         if s.cbuf != INVALID_BUFFER {
-            pg_sys::ReleaseBuffer(s.cbuf);
+            crate::pg::bufmgr::release(s.cbuf);
         }
         pg_sys::RelationDecrementReferenceCount(s.base.rs_rd);
         if !s.base.rs_key.is_null() {
@@ -213,7 +213,7 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
     // SAFETY: our scan; bufmgr calls on its relation.
     unsafe {
         if s.cbuf != INVALID_BUFFER {
-            pg_sys::ReleaseBuffer(s.cbuf);
+            crate::pg::bufmgr::release(s.cbuf);
             s.cbuf = INVALID_BUFFER;
         }
         pgrx::check_for_interrupts!();
@@ -355,7 +355,7 @@ unsafe fn end_of_scan(s: &mut GlassScan) {
     // SAFETY: our scan.
     unsafe {
         if s.cbuf != INVALID_BUFFER {
-            pg_sys::ReleaseBuffer(s.cbuf);
+            crate::pg::bufmgr::release(s.cbuf);
         }
     }
     s.cbuf = INVALID_BUFFER;
@@ -872,7 +872,7 @@ pub fn analyze_next_tuple(
                 return true;
             }
         }
-        pg_sys::UnlockReleaseBuffer(s.cbuf);
+        crate::pg::bufmgr::unlock_release(s.cbuf);
         s.cbuf = INVALID_BUFFER;
         pg_sys::ExecClearTuple(slot);
         false
@@ -908,7 +908,7 @@ pub fn sample_next_block(sscan: pg_sys::TableScanDesc, ss: *mut pg_sys::SampleSc
         };
         if blk == pg_sys::InvalidBlockNumber || blk >= s.nblocks {
             if s.cbuf != INVALID_BUFFER {
-                pg_sys::ReleaseBuffer(s.cbuf);
+                crate::pg::bufmgr::release(s.cbuf);
             }
             s.cbuf = INVALID_BUFFER;
             s.cblock = pg_sys::InvalidBlockNumber;

@@ -163,7 +163,7 @@ unsafe fn clear_contents(s: *mut GlassSlot) {
     unsafe {
         drop_owned(s);
         if (*s).buffer != pg_sys::InvalidBuffer as i32 {
-            pg_sys::ReleaseBuffer((*s).buffer);
+            crate::pg::bufmgr::release((*s).buffer);
             (*s).buffer = pg_sys::InvalidBuffer as i32;
         }
         (*s).tuple = std::ptr::null_mut();
@@ -206,7 +206,7 @@ pub unsafe fn store_buffer_tuple(
         drop_owned(s);
         if (*s).buffer != buffer {
             if (*s).buffer != pg_sys::InvalidBuffer as i32 {
-                pg_sys::ReleaseBuffer((*s).buffer);
+                crate::pg::bufmgr::release((*s).buffer);
             }
             pg_sys::IncrBufferRefCount(buffer);
             (*s).buffer = buffer;
@@ -388,6 +388,21 @@ pub unsafe fn deform_range(
     *st = DeformState { attnum, off, slow };
 }
 
+/// slot_getsomeattrs, with the C inline function's test done here: attributes already
+/// valid cost no call (the call into PostgreSQL goes through pgrx's FFI guard).
+///
+/// # Safety
+/// `slot` is a valid slot whose descriptor has at least `natts` attributes.
+#[inline]
+pub unsafe fn getsomeattrs(slot: *mut pg_sys::TupleTableSlot, natts: core::ffi::c_int) {
+    // SAFETY: per the contract.
+    unsafe {
+        if ((*slot).tts_nvalid as core::ffi::c_int) < natts {
+            pg_sys::slot_getsomeattrs(slot, natts);
+        }
+    }
+}
+
 #[pg_guard]
 unsafe extern "C-unwind" fn slot_getsomeattrs(
     slot: *mut pg_sys::TupleTableSlot,
@@ -550,7 +565,7 @@ unsafe fn materialize(s: *mut GlassSlot) {
             (*s).tuple = p;
             (*s).cap = (*s).len;
             if (*s).buffer != pg_sys::InvalidBuffer as i32 {
-                pg_sys::ReleaseBuffer((*s).buffer);
+                crate::pg::bufmgr::release((*s).buffer);
                 (*s).buffer = pg_sys::InvalidBuffer as i32;
             }
         }
@@ -594,7 +609,7 @@ unsafe extern "C-unwind" fn slot_copyslot(
             return;
         }
         let natts = (*(*dst).tts_tupleDescriptor).natts;
-        pg_sys::slot_getsomeattrs(src, natts);
+        getsomeattrs(src, natts);
         let old = pg_sys::MemoryContextSwitchTo((*dst).tts_mcxt);
         // Formed before dst is cleared: src's values may point into dst's current row
         // (never into its spare, which nothing references).
@@ -632,7 +647,7 @@ unsafe extern "C-unwind" fn slot_copy_heap_tuple(
     // SAFETY: valid non-empty slot; heap_form_tuple copies the values.
     unsafe {
         let natts = (*(*slot).tts_tupleDescriptor).natts;
-        pg_sys::slot_getsomeattrs(slot, natts);
+        getsomeattrs(slot, natts);
         let t = pg_sys::heap_form_tuple(
             (*slot).tts_tupleDescriptor,
             (*slot).tts_values,
@@ -651,7 +666,7 @@ unsafe extern "C-unwind" fn slot_copy_minimal_tuple(
     // SAFETY: as above.
     unsafe {
         let natts = (*(*slot).tts_tupleDescriptor).natts;
-        pg_sys::slot_getsomeattrs(slot, natts);
+        getsomeattrs(slot, natts);
         pg_sys::heap_form_minimal_tuple(
             (*slot).tts_tupleDescriptor,
             (*slot).tts_values,

@@ -103,7 +103,7 @@ struct Vac {
 #[inline]
 fn lock(buf: pg_sys::Buffer, mode: u32) {
     // SAFETY: pinned buffer.
-    unsafe { pg_sys::LockBuffer(buf, mode as i32) }
+    unsafe { crate::pg::bufmgr::lock(buf, mode) }
 }
 
 /// LP_DEAD items become LP_UNUSED and the unused tail of the line pointer array is cut
@@ -191,12 +191,12 @@ fn scan_page(v: &mut Vac, blk: u32) {
             );
         }
         // SAFETY: locked and pinned by us.
-        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        unsafe { crate::pg::bufmgr::unlock_release(buf) };
         return;
     }
     if !page.is_glassheap() {
         // SAFETY: as above.
-        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        unsafe { crate::pg::bufmgr::unlock_release(buf) };
         super::scan::not_a_glassheap_page(v.rel, blk);
     }
 
@@ -279,7 +279,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     }
     let free = page.free_space();
     // SAFETY: locked and pinned by us.
-    unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+    unsafe { crate::pg::bufmgr::unlock_release(buf) };
     if !pending {
         record_free_space(v, blk, free);
     }
@@ -379,7 +379,7 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
         }
     }
     // SAFETY: locked and pinned by us.
-    unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+    unsafe { crate::pg::bufmgr::unlock_release(buf) };
 }
 
 /// Step 3 on one locked page: the items are LP_UNUSED from now on.
@@ -466,7 +466,7 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
         // SAFETY: locked buffer.
         let free = unsafe { PageRef::of_buffer(buf) }.free_space();
         // SAFETY: locked and pinned by us.
-        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        unsafe { crate::pg::bufmgr::unlock_release(buf) };
         record_free_space(v, blk, free);
     }
     v.dead = dead;
@@ -494,7 +494,7 @@ fn count_nondeletable(v: &Vac) -> u32 {
         let page = unsafe { PageRef::of_buffer(buf) };
         let used = !page.is_new() && (1..=page.max_offset()).any(|o| page.lp(o).0 != LP_UNUSED);
         // SAFETY: locked and pinned by us.
-        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        unsafe { crate::pg::bufmgr::unlock_release(buf) };
         if used {
             break;
         }
@@ -684,7 +684,7 @@ pub fn relation_vacuum(
     // be a PANIC in InvalidateBuffer).
     if v.vmbuf != pg_sys::InvalidBuffer as pg_sys::Buffer {
         // SAFETY: pinned by visibilitymap_pin.
-        unsafe { pg_sys::ReleaseBuffer(v.vmbuf) };
+        unsafe { crate::pg::bufmgr::release(v.vmbuf) };
         v.vmbuf = pg_sys::InvalidBuffer as pg_sys::Buffer;
     }
     // The pages got new free space: make the FSM's upper levels see it.

@@ -89,7 +89,7 @@ impl Drop for VmPin {
     fn drop(&mut self) {
         if self.0 != INVALID {
             // SAFETY: pinned by visibilitymap_pin.
-            unsafe { pg_sys::ReleaseBuffer(self.0) };
+            unsafe { crate::pg::bufmgr::release(self.0) };
         }
     }
 }
@@ -114,7 +114,7 @@ pub fn redo_clear(rnode: pg_sys::RelFileNode, blk: pg_sys::BlockNumber, flags: u
             pg_sys::visibilitymap_clear(reln, blk, vm, flags);
         }
         if vm != INVALID {
-            pg_sys::ReleaseBuffer(vm);
+            crate::pg::bufmgr::release(vm);
         }
         pg_sys::FreeFakeRelcacheEntry(reln);
     }
@@ -149,7 +149,7 @@ pub fn set_bits(
         if !pg_sys::visibilitymap_pin_ok(blk, vmbuf) {
             pgrx::error!("glassheap: wrong visibility map page pinned for block {blk}");
         }
-        pg_sys::LockBuffer(vmbuf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        crate::pg::bufmgr::lock(vmbuf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
         let vmpage = PageRef::of_buffer(vmbuf);
         let idx = blk % HEAPBLOCKS_PER_PAGE;
         let byte = (vmpage.0 as *mut u8).add(MAP_OFFSET + (idx / 4) as usize);
@@ -171,6 +171,6 @@ pub fn set_bits(
                 }
             }
         }
-        pg_sys::LockBuffer(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+        crate::pg::bufmgr::lock(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK);
     }
 }

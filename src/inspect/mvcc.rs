@@ -180,7 +180,7 @@ pub(super) fn judge_block(
             pg_sys::ReadBufferMode::RBM_NORMAL,
             std::ptr::null_mut(),
         );
-        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+        crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
         let page = PageRef::of_buffer(buf);
         let ctx = (am == Am::Glassheap).then(|| VisCtx::new(r, snapshot));
         let max = if page.is_new() { 0 } else { page.max_offset() };
@@ -286,7 +286,7 @@ pub(super) fn judge_block(
             };
             out.push(j);
         }
-        pg_sys::UnlockReleaseBuffer(buf);
+        crate::pg::bufmgr::unlock_release(buf);
     }
     out
 }

@@ -53,13 +53,13 @@ pub(crate) fn read_block(rel: &PgRelation, blkno: i64, fork: &str) -> Vec<u8> {
             pg_sys::ReadBufferMode::RBM_NORMAL,
             std::ptr::null_mut(),
         );
-        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+        crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
         let page = std::slice::from_raw_parts(
             pg_sys::BufferGetPage(buf) as *const u8,
             pg_sys::BLCKSZ as usize,
         )
         .to_vec();
-        pg_sys::UnlockReleaseBuffer(buf);
+        crate::pg::bufmgr::unlock_release(buf);
         page
     }
 }

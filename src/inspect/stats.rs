@@ -50,7 +50,7 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
                 pg_sys::ReadBufferMode::RBM_NORMAL,
                 strategy,
             );
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+            crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
             let page = PageRef::of_buffer(buf);
             let mut c = PageCensus {
                 is_new: page.is_new(),
@@ -92,7 +92,7 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
                 }
             }
             c.free = pg_sys::PageGetHeapFreeSpace(page.0) as i64;
-            pg_sys::UnlockReleaseBuffer(buf);
+            crate::pg::bufmgr::unlock_release(buf);
             pages.push(c);
         }
         pg_sys::FreeAccessStrategy(strategy);

@@ -2,6 +2,7 @@
 //! C macros (page, relation and WAL-record accessors), and critical sections. Everything
 //! that dereferences a PostgreSQL pointer outside the access-method callbacks lives here.
 
+pub mod bufmgr;
 pub mod crit;
 pub mod ffi;
 pub mod page;

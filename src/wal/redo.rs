@@ -65,7 +65,7 @@ fn finish(record: Rec, buf: pg_sys::Buffer, dirty: bool) {
 fn release(buf: pg_sys::Buffer) {
     if buf != pg_sys::InvalidBuffer as i32 {
         // SAFETY: read_block returned it pinned and locked.
-        unsafe { pg_sys::UnlockReleaseBuffer(buf) };
+        unsafe { crate::pg::bufmgr::unlock_release(buf) };
     }
 }
 
@@ -474,7 +474,7 @@ fn redo_visible(record: Rec) {
             if vmpage.is_new() {
                 pg_sys::PageInit(vmpage.0, pg_sys::BLCKSZ as usize, 0);
             }
-            pg_sys::LockBuffer(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+            crate::pg::bufmgr::lock(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK);
             let reln = pg_sys::CreateFakeRelcacheEntry(rnode);
             pg_sys::visibilitymap_pin(reln, blk, &mut vmbuf);
             pg_sys::visibilitymap_set(
@@ -486,10 +486,10 @@ fn redo_visible(record: Rec) {
                 v.cutoff_xid.into(),
                 v.map_bits(),
             );
-            pg_sys::ReleaseBuffer(vmbuf);
+            crate::pg::bufmgr::release(vmbuf);
             pg_sys::FreeFakeRelcacheEntry(reln);
         } else if vmbuf != pg_sys::InvalidBuffer as i32 {
-            pg_sys::UnlockReleaseBuffer(vmbuf);
+            crate::pg::bufmgr::unlock_release(vmbuf);
         }
     }
 }
