@@ -153,14 +153,8 @@ pub fn update_xmax_hint_bits(t: &Target, xid: Xid) {
     let committed = !h.xmax_mode().is_lock_only() && xact::did_commit(xid);
     if committed {
         // A committed hint needs the commit record flushed (or the page LSN past it).
-        // SAFETY: commit LSN / buffer LSN lookups.
-        let skip = unsafe {
-            let commit_lsn = xact::commit_lsn(xid);
-            pg_sys::BufferIsPermanent(t.buffer)
-                && pg_sys::XLogNeedsFlush(commit_lsn)
-                && pg_sys::BufferGetLSNAtomic(t.buffer) < commit_lsn
-        };
-        if skip {
+        // SAFETY: pinned buffer; xid committed.
+        if !unsafe { xact::hints_safe(xid, t.buffer) } {
             return;
         }
         h.set_flags(TupleFlags::XMAX_COMMITTED);
@@ -169,7 +163,7 @@ pub fn update_xmax_hint_bits(t: &Target, xid: Xid) {
     }
     t.set_header(&h);
     // SAFETY: exclusive lock held.
-    unsafe { pg_sys::MarkBufferDirtyHint(t.buffer, true) };
+    unsafe { crate::pg::page::mark_dirty_hint(t.buffer) };
 }
 
 /// xmax_infomask_changed || xmax != before.

@@ -156,7 +156,7 @@ pub fn prune_page(
         set_prune_xid(page, new_prune_xid);
         clear_full(page);
         // SAFETY: locked buffer; a hint-level change.
-        unsafe { pg_sys::MarkBufferDirtyHint(buffer, true) };
+        unsafe { crate::pg::page::mark_dirty_hint(buffer) };
     }
     out
 }

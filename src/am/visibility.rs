@@ -144,20 +144,9 @@ pub fn snapshot_kind(snapshot: pg_sys::Snapshot) -> SnapshotKind {
 /// locked.
 pub unsafe fn apply_hints(buffer: pg_sys::Buffer, tup: *mut u8, hints: &Hints) {
     for (flag, xid) in hints.iter() {
-        if xid != 0 {
-            // SAFETY: commit LSN and buffer LSN lookups.
-            // (A commit LSN is recorded only for asynchronous commits; 0 never needs a
-            // flush, so the buffer lookups are skipped for it, as XLogNeedsFlush would.)
-            let skip = unsafe {
-                let commit_lsn = xact::commit_lsn(xid);
-                commit_lsn != 0
-                    && pg_sys::BufferIsPermanent(buffer)
-                    && pg_sys::XLogNeedsFlush(commit_lsn)
-                    && pg_sys::BufferGetLSNAtomic(buffer) < commit_lsn
-            };
-            if skip {
-                continue;
-            }
+        // SAFETY: the caller holds the buffer pinned; `xid` (when set) committed.
+        if xid != 0 && !unsafe { xact::hints_safe(xid, buffer) } {
+            continue;
         }
         // SAFETY: hint bits are only ever ORed into the info word; every other info
         // field changes under an exclusive lock, which excludes us.
@@ -165,7 +154,7 @@ pub unsafe fn apply_hints(buffer: pg_sys::Buffer, tup: *mut u8, hints: &Hints) {
             let mut h = crate::pg::page::read_header(tup);
             h.set_flags(flag);
             std::ptr::copy_nonoverlapping(h.info.to_ne_bytes().as_ptr(), tup.add(12), 4);
-            pg_sys::MarkBufferDirtyHint(buffer, true);
+            crate::pg::page::mark_dirty_hint(buffer);
         }
     }
 }

@@ -286,6 +286,33 @@ pub unsafe fn write_header(p: *mut u8, h: &TupleHeader) {
     h.write(unsafe { std::slice::from_raw_parts_mut(p, glassheap_format::tuple::HEADER_SIZE) })
 }
 
+/// MarkBufferDirtyHint(buffer, true), skipping the call when the shared buffer is
+/// already dirty and just-dirtied: that is the function's own first test (nothing to
+/// do then), read here from the buffer header without a call into the server. Setting
+/// hint bits on every row of a page otherwise makes one guarded call per row.
+///
+/// # Safety
+/// The caller holds a pin (and at least a share lock) on `buffer`.
+#[inline]
+pub unsafe fn mark_dirty_hint(buffer: pg_sys::Buffer) {
+    const DIRTY: u32 = pg_sys::BM_DIRTY | pg_sys::BM_JUST_DIRTIED;
+    if buffer > 0 {
+        // SAFETY: a pinned shared buffer indexes the descriptor array; its state word is
+        // read atomically, as pg_atomic_read_u32 does.
+        let state = unsafe {
+            let desc = pg_sys::BufferDescriptors.add((buffer - 1) as usize);
+            let word = std::ptr::addr_of!((*desc).bufferdesc.state.value);
+            (*(word as *const std::sync::atomic::AtomicU32))
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        if state & DIRTY == DIRTY {
+            return;
+        }
+    }
+    // SAFETY: per the contract.
+    unsafe { pg_sys::MarkBufferDirtyHint(buffer, true) }
+}
+
 /// BufferGetBlockNumber, read from the buffer descriptor as bufmgr.c does: a pinned
 /// buffer's tag cannot change, and the read needs no call into the server.
 ///

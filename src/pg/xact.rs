@@ -1,7 +1,22 @@
 //! Transaction-state calls with plain u32 xids (pgrx wraps TransactionId in a newtype;
-//! glassheap's pure code works with u32). Each is a direct call into PostgreSQL.
+//! glassheap's pure code works with u32). Each is a call into PostgreSQL, except where
+//! the answer is settled in Rust exactly as PostgreSQL's function would settle it first
+//! (every call goes through pgrx's FFI guard, and a first pass over a table's rows asks
+//! the same question about the same xid once per row).
 
+use glassheap_format::xid_precedes;
 use pgrx::pg_sys;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// The last xid TransactionIdDidCommit said committed: a commit is final, so the answer
+/// never changes (transam.c keeps the same one-entry cache, cachedFetchXid, for the
+/// same reason; like it, this one lives as long as the backend). A backend is single-
+/// threaded: the atomics are only a safe way to hold a static, relaxed loads and stores
+/// are plain moves.
+static LAST_COMMITTED: AtomicU32 = AtomicU32::new(0);
+/// The last xid whose commit record was known flushed when hint bits were set for it:
+/// setting its hints is safe from then on (see [`hints_safe`]).
+static LAST_FLUSHED_COMMIT: AtomicU32 = AtomicU32::new(0);
 
 #[inline]
 fn t(x: u32) -> pg_sys::TransactionId {
@@ -14,17 +29,31 @@ pub fn is_current(x: u32) -> bool {
     // SAFETY: transaction-state lookup.
     unsafe { pg_sys::TransactionIdIsCurrentTransactionId(t(x)) }
 }
-/// TransactionIdIsInProgress
+/// TransactionIdIsInProgress. Its first test is done here: a transaction older than
+/// RecentXmin cannot still be running (this also rejects the special xids, as there).
 #[inline]
 pub fn in_progress(x: u32) -> bool {
+    // SAFETY: RecentXmin is a backend-local global, set when this backend took its
+    // first snapshot (always done before any tuple is tested).
+    let recent_xmin = unsafe { pg_sys::RecentXmin.into_inner() };
+    if xid_precedes(x, recent_xmin) {
+        return false;
+    }
     // SAFETY: proc-array lookup.
     unsafe { pg_sys::TransactionIdIsInProgress(t(x)) }
 }
-/// TransactionIdDidCommit
+/// TransactionIdDidCommit, with a one-entry cache of the last committed xid.
 #[inline]
 pub fn did_commit(x: u32) -> bool {
+    if x != 0 && LAST_COMMITTED.load(Relaxed) == x {
+        return true;
+    }
     // SAFETY: pg_xact lookup.
-    unsafe { pg_sys::TransactionIdDidCommit(t(x)) }
+    let committed = unsafe { pg_sys::TransactionIdDidCommit(t(x)) };
+    if committed {
+        LAST_COMMITTED.store(x, Relaxed);
+    }
+    committed
 }
 /// TransactionIdDidAbort
 #[inline]
@@ -43,6 +72,30 @@ pub fn current_xid() -> u32 {
 pub fn commit_lsn(x: u32) -> u64 {
     // SAFETY: clog lookup.
     unsafe { pg_sys::TransactionIdGetCommitLSN(t(x)) }
+}
+
+/// Whether a hint bit saying committed xid `x` may be set on `buffer` now (heap's
+/// SetHintBits test): not if the page is WAL-logged, the commit record is not flushed
+/// yet, and the page's LSN does not already come after it. Once the record was seen
+/// flushed that stays true, so the answer for the last such xid is kept: a pass over
+/// rows one transaction wrote asks once instead of once per row.
+///
+/// # Safety
+/// `buffer` is pinned; `x` is known committed.
+#[inline]
+pub unsafe fn hints_safe(x: u32, buffer: pg_sys::Buffer) -> bool {
+    if LAST_FLUSHED_COMMIT.load(Relaxed) == x {
+        return true;
+    }
+    let lsn = commit_lsn(x);
+    // (A commit LSN is recorded only for asynchronous commits; 0 never needs a flush.)
+    // SAFETY: xlog.c flush-pointer test.
+    if lsn == 0 || !unsafe { pg_sys::XLogNeedsFlush(lsn) } {
+        LAST_FLUSHED_COMMIT.store(x, Relaxed);
+        return true;
+    }
+    // SAFETY: pinned buffer.
+    unsafe { !pg_sys::BufferIsPermanent(buffer) || pg_sys::BufferGetLSNAtomic(buffer) >= lsn }
 }
 /// XactLockTableWait
 pub fn wait(
