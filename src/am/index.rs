@@ -386,6 +386,10 @@ pub fn delete_tuples(
         deltids.sort_by_key(|x| rel::tid_parts(&x.tid));
         let mut budget_pages = if d.bottomup { 6 } else { usize::MAX };
         let mut last_blk = pg_sys::InvalidBlockNumber;
+        // A bottom-up pass gives up after a block where it found nothing deletable
+        // (heapam's rule): when the versions are not dead yet -- the first update of a
+        // table's rows, say -- the other blocks will not be either.
+        let mut found_on_block = true;
         for (i, dt) in deltids.iter().copied().enumerate() {
             let status = &mut *d.status.add(dt.id as usize);
             let (blk, off) = rel::tid_parts(&dt.tid);
@@ -394,10 +398,11 @@ pub fn delete_tuples(
             }
             if blk != last_blk {
                 if d.bottomup && !status.knowndeletable {
-                    if budget_pages == 0 {
+                    if budget_pages == 0 || !found_on_block {
                         break;
                     }
                     budget_pages -= 1;
+                    found_on_block = false;
                 }
                 if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
                     crate::pg::bufmgr::unlock_release(buffer);
@@ -440,6 +445,7 @@ pub fn delete_tuples(
             if deletable {
                 status.knowndeletable = true;
                 final_n = i + 1;
+                found_on_block = true;
             }
         }
         if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {

@@ -172,6 +172,16 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     if !xid_is_normal(pxid) || page.is_new() || !page.is_glassheap() {
         return;
     }
+    // Nor anything removable yet when the oldest deleter is not older than this
+    // transaction's own xmin: the removal horizon is at most TransactionXmin while we
+    // hold a snapshot (our PGPROC's xmin counts). The pages a transaction has just
+    // updated are all like that, and an UPDATE's unique checks fetch from them once per
+    // row. Without a snapshot TransactionXmin may be stale, which can only skip a prune.
+    // SAFETY: a backend-local global.
+    let txmin = unsafe { pg_sys::TransactionXmin.into_inner() };
+    if xid_is_normal(txmin) && !xid_precedes(pxid, txmin) {
+        return;
+    }
     // SAFETY: plain flag reads.
     if unsafe { pg_sys::RecoveryInProgress() } {
         return;
