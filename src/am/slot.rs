@@ -114,23 +114,37 @@ unsafe extern "C-unwind" fn slot_release(slot: *mut pg_sys::TupleTableSlot) {
     }
 }
 
-/// `len` zeroed bytes in the slot's memory context for a row formed here: the spare
-/// chunk when it is big enough, else a new palloc0 (the current memory context must be
-/// `tts_mcxt`). Returns the chunk and its usable size.
+/// Forms a row from `values`/`isnull` into memory the slot will own: its spare chunk
+/// when that is big enough (zeroed first), else a new palloc0 (the current memory
+/// context must be `tts_mcxt`). Returns the row and the chunk's usable size, which the
+/// caller records in `cap` when it stores the row.
 ///
 /// # Safety
-/// `s` is a valid glass slot; CurrentMemoryContext is its `tts_mcxt`.
-unsafe fn alloc_owned(s: *mut GlassSlot, len: usize) -> (*mut u8, u32) {
-    // SAFETY: the spare is an owned chunk of `spare_cap` bytes nothing points into.
-    unsafe {
-        let spare = (*s).spare;
-        if !spare.is_null() && len <= (*s).spare_cap as usize {
-            (*s).spare = std::ptr::null_mut();
-            std::ptr::write_bytes(spare, 0, len);
-            return (spare, (*s).spare_cap);
-        }
-        (pg_sys::palloc0(len) as *mut u8, len as u32)
-    }
+/// `s` is a valid glass slot; CurrentMemoryContext is its `tts_mcxt`; `values`/`isnull`
+/// hold `tupdesc->natts` entries.
+unsafe fn form_owned(
+    s: *mut GlassSlot,
+    tupdesc: pg_sys::TupleDesc,
+    values: *const pg_sys::Datum,
+    isnull: *const bool,
+) -> (tuple::Formed, u32) {
+    let mut cap = 0;
+    // SAFETY: per the contract; the spare is an owned chunk of `spare_cap` bytes nothing
+    // points into.
+    let f = unsafe {
+        tuple::form_in(tupdesc, values, isnull, |len| {
+            let spare = (*s).spare;
+            if !spare.is_null() && len <= (*s).spare_cap as usize {
+                (*s).spare = std::ptr::null_mut();
+                std::ptr::write_bytes(spare, 0, len);
+                cap = (*s).spare_cap;
+                return spare;
+            }
+            cap = len as u32;
+            pg_sys::palloc0(len) as *mut u8
+        })
+    };
+    (f, cap)
 }
 
 /// Gives up an owned row (SHOULDFREE): kept as the spare chunk when there is none and it
@@ -543,16 +557,11 @@ unsafe fn materialize(s: *mut GlassSlot) {
         let old = pg_sys::MemoryContextSwitchTo(base.tts_mcxt);
         if (*s).tuple.is_null() {
             // Virtual: form a glassheap tuple from the values.
-            let mut cap = 0;
-            let f = tuple::form_in(
+            let (f, cap) = form_owned(
+                s,
                 base.tts_tupleDescriptor,
                 base.tts_values,
                 base.tts_isnull,
-                |len| {
-                    let (p, c) = alloc_owned(s, len);
-                    cap = c;
-                    p
-                },
             );
             (*s).tuple = f.ptr;
             (*s).len = f.len as u32;
@@ -613,16 +622,11 @@ unsafe extern "C-unwind" fn slot_copyslot(
         let old = pg_sys::MemoryContextSwitchTo((*dst).tts_mcxt);
         // Formed before dst is cleared: src's values may point into dst's current row
         // (never into its spare, which nothing references).
-        let mut cap = 0;
-        let f = tuple::form_in(
+        let (f, cap) = form_owned(
+            d,
             (*dst).tts_tupleDescriptor,
             (*src).tts_values,
             (*src).tts_isnull,
-            |len| {
-                let (p, c) = alloc_owned(d, len);
-                cap = c;
-                p
-            },
         );
         pg_sys::MemoryContextSwitchTo(old);
         clear_contents(d);
