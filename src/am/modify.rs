@@ -869,15 +869,16 @@ fn columns_changed(
             tts_tableOid: rel::relid(relation),
             ..Default::default()
         };
-        slot::deform_range(
+        if let Err(e) = slot::deform_range(
             tupdesc,
             bytes,
             &mut st,
             stored.min(natts),
             values.as_mut_ptr(),
             isnull.as_mut_ptr(),
-            &errslot,
-        );
+        ) {
+            slot::corrupt(&errslot, e);
+        }
         for i in stored.min(natts)..natts {
             values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
         }

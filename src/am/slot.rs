@@ -14,7 +14,7 @@
 use super::tuple;
 use crate::pg::page::read_header;
 use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
-use glassheap_format::tuple::{att_isnull, TupleFlags, HEADER_SIZE};
+use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -225,6 +225,43 @@ pub unsafe fn store_buffer_tuple(
             pg_sys::IncrBufferRefCount(buffer);
             (*s).buffer = buffer;
         }
+    }
+    // SAFETY: the slot now owns nothing and pins `buffer`.
+    unsafe { store_pinned_tuple(slot, tup, len, tid, table_oid) }
+}
+
+/// Whether the slot owns no row and pins `buffer` (so [`store_pinned_tuple`] need not
+/// free, release or pin anything).
+///
+/// # Safety
+/// `slot` is a glass slot.
+#[inline(always)]
+pub unsafe fn holds_only_pin_of(slot: *mut pg_sys::TupleTableSlot, buffer: pg_sys::Buffer) -> bool {
+    if !is_glass_slot(slot) {
+        return false;
+    }
+    let s = slot as *mut GlassSlot;
+    // SAFETY: a valid glass slot.
+    unsafe { (*s).buffer == buffer && (*s).base.tts_flags & SHOULDFREE == 0 }
+}
+
+/// Stores a tuple of the buffer the slot already pins: [`store_buffer_tuple`] without
+/// its calls (no pfree, pin or release), for the scan step that runs without pgrx's
+/// guard frame.
+///
+/// # Safety
+/// [`holds_only_pin_of`] the tuple's buffer is true; `tup`/`len` is a normal tuple on it.
+#[inline(always)]
+pub unsafe fn store_pinned_tuple(
+    slot: *mut pg_sys::TupleTableSlot,
+    tup: *mut u8,
+    len: usize,
+    tid: pg_sys::ItemPointerData,
+    table_oid: pg_sys::Oid,
+) {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: a valid glass slot, per the contract.
+    unsafe {
         (*s).tuple = tup;
         (*s).len = len as u32;
         (*s).formed_here = false;
@@ -264,7 +301,30 @@ pub unsafe fn store_copy(
     }
 }
 
-fn corrupt(slot: &pg_sys::TupleTableSlot, what: &str) -> ! {
+/// What deforming found wrong with a stored tuple (no destructor: it crosses the
+/// unguarded getsomeattrs frame on its way to [`raise_corrupt`]).
+#[derive(Debug, Clone)]
+pub enum Corrupt {
+    HeaderTooShort,
+    HeaderLongerThanTuple,
+    NullBitmapPastHeader,
+    ByvalLength,
+    Attr(glassheap_format::attrs::AttrError),
+}
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Corrupt::HeaderTooShort => f.write_str("shorter than a tuple header"),
+            Corrupt::HeaderLongerThanTuple => f.write_str("header longer than tuple"),
+            Corrupt::NullBitmapPastHeader => f.write_str("null bitmap shorter than natts"),
+            Corrupt::ByvalLength => f.write_str("unsupported by-value length"),
+            Corrupt::Attr(e) => e.fmt(f),
+        }
+    }
+}
+
+pub fn corrupt(slot: &pg_sys::TupleTableSlot, what: impl std::fmt::Display) -> ! {
     let (b, o) = crate::pg::rel::tid_parts(&slot.tts_tid);
     ereport!(
         ERROR,
@@ -279,17 +339,17 @@ fn corrupt(slot: &pg_sys::TupleTableSlot, what: &str) -> ! {
 /// The Datum of a by-value attribute stored in `field` (fetch_att: 1, 2, 4 or 8 bytes,
 /// sign-extended as PostgreSQL's Int8/16/32GetDatum do).
 #[inline(always)]
-fn byval_datum(field: &[u8], errtid: &pg_sys::TupleTableSlot) -> pg_sys::Datum {
+fn byval_datum(field: &[u8]) -> Result<pg_sys::Datum, Corrupt> {
     let p = field.as_ptr();
     // SAFETY: `field` has exactly the bytes read (unaligned reads of its own length).
     unsafe {
-        match field.len() {
+        Ok(match field.len() {
             1 => pg_sys::Datum::from(*(p as *const i8)),
             2 => pg_sys::Datum::from((p as *const i16).read_unaligned()),
             4 => pg_sys::Datum::from((p as *const i32).read_unaligned()),
             8 => pg_sys::Datum::from((p as *const i64).read_unaligned()),
-            _ => corrupt(errtid, "unsupported by-value length"),
-        }
+            _ => return Err(Corrupt::ByvalLength),
+        })
     }
 }
 
@@ -304,7 +364,9 @@ pub struct DeformState {
 
 /// Deforms attributes `st.attnum..end` of the tuple `tup` into values/isnull, exactly as
 /// slot_deform_heap_tuple does, but checking every length against the tuple. `end` must
-/// not exceed the tuple's own natts. `errtid` names the tuple in corruption errors.
+/// not exceed the tuple's own natts. A corrupt tuple is returned as the error, with the
+/// attributes before it deformed; nothing here panics or calls into PostgreSQL, so the
+/// getsomeattrs callback runs it without pgrx's guard frame.
 ///
 /// # Safety
 /// values/isnull have room for `end` entries; tupdesc describes the relation.
@@ -319,28 +381,36 @@ pub unsafe fn deform_range(
     end: usize,
     values: *mut pg_sys::Datum,
     isnull: *mut bool,
-    errtid: &pg_sys::TupleTableSlot,
-) {
-    let h = glassheap_format::tuple::TupleHeader::read(tup);
+) -> Result<(), Corrupt> {
+    let Some(head) = tup.get(..HEADER_SIZE) else {
+        return Err(Corrupt::HeaderTooShort);
+    };
+    let h = glassheap_format::tuple::TupleHeader::read(head);
     let hoff = h.hoff();
-    if hoff > tup.len() {
-        corrupt(errtid, "header longer than tuple");
-    }
+    let (Some(bits), Some(data)) = (tup.get(HEADER_SIZE..), tup.get(hoff..)) else {
+        return Err(Corrupt::HeaderLongerThanTuple);
+    };
     let has_nulls = h.has(TupleFlags::HAS_NULLS);
-    let bits = &tup[HEADER_SIZE..];
-    let data = &tup[hoff..];
     let (mut attnum, mut off, mut slow) = (st.attnum, st.off, st.slow);
+    // Written back on every exit, so a caller reporting an error knows how far it got.
+    let mut result = Ok(());
     // SAFETY: i < end <= natts of tupdesc (callers ensure); values/isnull sized by caller.
     unsafe {
         while attnum < end {
             let i = attnum;
             let att = (*tupdesc).attrs.as_mut_ptr().add(i);
-            if has_nulls && att_isnull(i, bits) {
-                *values.add(i) = pg_sys::Datum::from(0usize);
-                *isnull.add(i) = true;
-                slow = true;
-                attnum += 1;
-                continue;
+            if has_nulls {
+                let Some(&byte) = bits.get(i >> 3) else {
+                    result = Err(Corrupt::NullBitmapPastHeader);
+                    break;
+                };
+                if byte & (1 << (i & 7)) == 0 {
+                    *values.add(i) = pg_sys::Datum::from(0usize);
+                    *isnull.add(i) = true;
+                    slow = true;
+                    attnum += 1;
+                    continue;
+                }
             }
             *isnull.add(i) = false;
             let attlen = (*att).attlen as i32;
@@ -352,7 +422,13 @@ pub unsafe fn deform_range(
                 let start = cached as usize;
                 let len = attlen as usize;
                 if let Some(field) = data.get(start..start + len) {
-                    *values.add(i) = byval_datum(field, errtid);
+                    match byval_datum(field) {
+                        Ok(v) => *values.add(i) = v,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
                     off = start + len;
                     attnum += 1;
                     continue;
@@ -373,8 +449,13 @@ pub unsafe fn deform_range(
                     off
                 } else {
                     slow = true;
-                    attr_start(data, off, &desc, i + 1)
-                        .unwrap_or_else(|e| corrupt(errtid, &e.to_string()))
+                    match attr_start(data, off, &desc, i + 1) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            result = Err(Corrupt::Attr(e));
+                            break;
+                        }
+                    }
                 }
             } else {
                 let s = align_nominal(off, desc.align);
@@ -383,16 +464,36 @@ pub unsafe fn deform_range(
                 }
                 s
             };
-            let size = attr_size(data, start, &desc, i + 1)
-                .unwrap_or_else(|e| corrupt(errtid, &e.to_string()));
-            let rest = &data[start..];
-            let p = rest.as_ptr();
-            *values.add(i) = if (*att).attbyval {
-                byval_datum(&rest[..size], errtid)
-            } else {
-                pg_sys::Datum::from(p)
+            // attr_size checked start + size against data; get() repeats it without a
+            // panic path.
+            let field = match attr_size(data, start, &desc, i + 1) {
+                Ok(size) => match data.get(start..start + size) {
+                    Some(f) => f,
+                    None => {
+                        result = Err(Corrupt::Attr(glassheap_format::attrs::AttrError {
+                            attnum: i + 1,
+                            what: "ends past the end of the tuple",
+                        }));
+                        break;
+                    }
+                },
+                Err(e) => {
+                    result = Err(Corrupt::Attr(e));
+                    break;
+                }
             };
-            off = start + size;
+            *values.add(i) = if (*att).attbyval {
+                match byval_datum(field) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            } else {
+                pg_sys::Datum::from(field.as_ptr())
+            };
+            off = start + field.len();
             if attlen <= 0 {
                 slow = true;
             }
@@ -400,6 +501,7 @@ pub unsafe fn deform_range(
         }
     }
     *st = DeformState { attnum, off, slow };
+    result
 }
 
 /// slot_getsomeattrs, with the C inline function's test done here: attributes already
@@ -417,8 +519,21 @@ pub unsafe fn getsomeattrs(slot: *mut pg_sys::TupleTableSlot, natts: core::ffi::
     }
 }
 
-#[pg_guard]
+/// The getsomeattrs callback. Not wrapped in pgrx's guard (a frame per deformed row):
+/// [`deform_range`] cannot fail or panic, and the inner function is `extern "C"`, so a
+/// panic would abort the backend instead of unwinding into PostgreSQL. A corrupt tuple
+/// is reported through [`raise_corrupt`], whose guarded ERROR longjmps across these
+/// frames; they hold no value with a destructor.
 unsafe extern "C-unwind" fn slot_getsomeattrs(
+    slot: *mut pg_sys::TupleTableSlot,
+    natts: core::ffi::c_int,
+) {
+    // SAFETY: PostgreSQL calls this for one of our slots with natts <= its descriptor's.
+    unsafe { slot_getsomeattrs_nounwind(slot, natts) }
+}
+
+#[inline(always)]
+unsafe extern "C" fn slot_getsomeattrs_nounwind(
     slot: *mut pg_sys::TupleTableSlot,
     natts: core::ffi::c_int,
 ) {
@@ -431,7 +546,10 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
             return;
         }
         let tup = std::slice::from_raw_parts((*s).tuple, (*s).len as usize);
-        let stored = glassheap_format::tuple::TupleHeader::read(tup).natts() as usize;
+        let Some(head) = tup.get(..HEADER_SIZE) else {
+            raise_corrupt(slot, Corrupt::HeaderTooShort);
+        };
+        let stored = glassheap_format::tuple::TupleHeader::read(head).natts() as usize;
         let end = stored.min(natts as usize);
         let base = &mut (*s).base;
         // tts_flags is read here, before tts_nvalid is written below: reading the 2-byte
@@ -448,19 +566,35 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
                 slow: flags & SLOW != 0,
             }
         };
-        deform_range(
+        let result = deform_range(
             base.tts_tupleDescriptor,
             tup,
             &mut st,
             end,
             base.tts_values,
             base.tts_isnull,
-            base,
         );
         base.tts_flags = if st.slow { flags | SLOW } else { flags & !SLOW };
         base.tts_nvalid = st.attnum as i16;
         (*s).off = st.off as u32;
+        if let Err(e) = result {
+            raise_corrupt(slot, e);
+        }
     }
+}
+
+/// Raises the corruption ERROR for the unguarded getsomeattrs: [`corrupt`]'s panic is
+/// turned into ereport(ERROR) by pgrx's guard here, which longjmps to PostgreSQL.
+#[cold]
+#[inline(never)]
+fn raise_corrupt(slot: *mut pg_sys::TupleTableSlot, e: Corrupt) -> ! {
+    // SAFETY: pgrx_extern_c_guard is what #[pg_guard] wraps a callback's body in; the
+    // closure only formats and raises. `slot` is valid (the callback's argument).
+    unsafe {
+        pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard::<_, ()>(move || corrupt(&*slot, e));
+    }
+    // ereport(ERROR) does not return.
+    std::process::abort()
 }
 
 #[pg_guard]

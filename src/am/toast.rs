@@ -152,15 +152,16 @@ unsafe fn deform(
             tts_tableOid: (*rel).rd_id,
             ..Default::default()
         };
-        slot::deform_range(
+        if let Err(e) = slot::deform_range(
             tupdesc,
             tup,
             &mut st,
             stored,
             values.as_mut_ptr(),
             isnull.as_mut_ptr(),
-            &errslot,
-        );
+        ) {
+            slot::corrupt(&errslot, e);
+        }
         for i in stored..natts {
             values[i] = pg_sys::getmissingattr(tupdesc, i as i32 + 1, &mut isnull[i]);
         }

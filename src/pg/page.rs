@@ -68,9 +68,12 @@ impl PageRef {
     /// (flags, offset, length) of line pointer `off`.
     #[inline]
     pub fn lp(&self, off: u16) -> (u32, usize, usize) {
-        // SAFETY: see item_id.
-        let iid = unsafe { &*self.item_id(off) };
-        (iid.lp_flags(), iid.lp_off() as usize, iid.lp_len() as usize)
+        // One aligned 32-bit load decoded here: bindgen's bitfield getters are generic
+        // code that was not inlined into the scan's per-row step.
+        // SAFETY: see item_id; line pointers are 4-byte aligned in the page.
+        let w = unsafe { (self.item_id(off) as *const u32).read() };
+        let lp = glassheap_format::page::LinePointer::from_word(off, w);
+        (lp.flags as u32, lp.off as usize, lp.len as usize)
     }
     /// Pointer to the storage of a normal line pointer.
     #[inline]

@@ -166,6 +166,7 @@ pub struct LinePointer {
 }
 
 impl LinePointer {
+    #[inline]
     pub fn from_word(lp: u16, w: u32) -> LinePointer {
         LinePointer {
             lp,
