@@ -232,10 +232,11 @@ impl PageRef {
                 // pointer below the new pd_lower and the item between the new pd_upper
                 // and the old one, inside the page.
                 unsafe {
-                    let iid = &mut *self.item_id(a.off);
-                    iid.set_lp_off(a.upper as u32);
-                    iid.set_lp_flags(LP_NORMAL);
-                    iid.set_lp_len(bytes.len() as u32);
+                    // One store of the whole word (bindgen's bitfield setters are three
+                    // out-of-line read-modify-writes).
+                    (self.item_id(a.off) as *mut u32).write(
+                        glassheap_format::page::LinePointer::word(a.upper, LP_NORMAL, bytes.len()),
+                    );
                     std::ptr::copy_nonoverlapping(
                         bytes.as_ptr(),
                         (self.0 as *mut u8).add(a.upper),

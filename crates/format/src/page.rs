@@ -166,6 +166,11 @@ pub struct LinePointer {
 }
 
 impl LinePointer {
+    /// The 32-bit word of a line pointer (the inverse of [`LinePointer::from_word`]).
+    #[inline]
+    pub fn word(off: usize, flags: u32, len: usize) -> u32 {
+        (off as u32 & 0x7FFF) | ((flags & 3) << 15) | ((len as u32 & 0x7FFF) << 17)
+    }
     #[inline]
     pub fn from_word(lp: u16, w: u32) -> LinePointer {
         LinePointer {
@@ -249,6 +254,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn line_pointer_word_round_trips(off in 0usize..0x8000, flags in 0u32..4, len in 0usize..0x8000, lp in any::<u16>()) {
+            let w = LinePointer::word(off, flags, len);
+            let back = LinePointer::from_word(lp, w);
+            prop_assert_eq!((back.off as usize, back.flags as u32, back.len as usize), (off, flags, len));
+            prop_assert_eq!(back.lp, lp);
+        }
+
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             if let Ok(h) = PageHeader::decode(&bytes) {
