@@ -18,6 +18,7 @@ use super::vm;
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::{ffi, rel, xact};
+use glassheap_format::deadtids::{tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
 use glassheap_format::transition;
@@ -46,11 +47,6 @@ impl FreezeOracle for PgFreezeOracle {
     fn members(&mut self, multi: Xid, lock_only: bool) -> Vec<(Xid, MxStatus)> {
         xact::multi_members(multi, lock_only)
     }
-}
-
-#[inline]
-fn tid_key(blk: u32, off: u16) -> u64 {
-    ((blk as u64) << 16) | off as u64
 }
 
 #[derive(Default)]
@@ -398,17 +394,28 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     v.c.lpdead_removed += offs.len() as u64;
 }
 
-/// The bulk-delete callback: is this index entry's TID one of the dead items?
-#[pg_guard]
+/// The bulk-delete callback: is this index entry's TID one of the dead items? Called
+/// once per index entry, so without pgrx's guard frame: the lookup reads memory only and
+/// cannot fail or panic (the inner function is `extern "C"`, so a panic would abort
+/// rather than unwind into PostgreSQL).
 unsafe extern "C-unwind" fn tid_is_dead(
     itemptr: pg_sys::ItemPointer,
     state: *mut core::ffi::c_void,
 ) -> bool {
-    // SAFETY: state is the &Vec<u64> passed to index_bulk_delete below and outlives the
+    // SAFETY: as the inner function's.
+    unsafe { tid_is_dead_nounwind(itemptr, state) }
+}
+
+#[inline(always)]
+unsafe extern "C" fn tid_is_dead_nounwind(
+    itemptr: pg_sys::ItemPointer,
+    state: *mut core::ffi::c_void,
+) -> bool {
+    // SAFETY: state is the &DeadTids passed to index_bulk_delete below and outlives the
     // call; itemptr is a valid TID from the index.
-    let (dead, tid) = unsafe { (&*(state as *const Vec<u64>), &*itemptr) };
+    let (dead, tid) = unsafe { (&*(state as *const DeadTids), &*itemptr) };
     let (blk, off) = rel::tid_parts(tid);
-    dead.binary_search(&tid_key(blk, off)).is_ok()
+    dead.contains(blk, off)
 }
 
 fn index_info(v: &Vac, i: usize, estimated: bool, heap_tuples: f64) -> pg_sys::IndexVacuumInfo {
@@ -428,32 +435,23 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
     if v.dead.is_empty() {
         return;
     }
-    v.dead.sort_unstable();
-    v.dead.dedup();
+    let dead = DeadTids::new(std::mem::take(&mut v.dead));
     // SAFETY: valid relation.
     let old_reltuples = unsafe { (*(*v.rel).rd_rel).reltuples } as f64;
     for i in 0..v.indrels.len() {
         let mut info = index_info(v, i, true, old_reltuples);
-        // SAFETY: an open index of this table; the callback reads v.dead only.
+        // SAFETY: an open index of this table; the callback only reads `dead`.
         v.stats[i] = unsafe {
             pg_sys::index_bulk_delete(
                 &mut info,
                 v.stats[i],
                 Some(tid_is_dead),
-                &v.dead as *const Vec<u64> as *mut core::ffi::c_void,
+                &dead as *const DeadTids as *mut core::ffi::c_void,
             )
         };
     }
     v.c.index_scans += 1;
-    let dead = std::mem::take(&mut v.dead);
-    let mut i = 0;
-    while i < dead.len() {
-        let blk = (dead[i] >> 16) as u32;
-        let mut offs = Vec::new();
-        while i < dead.len() && (dead[i] >> 16) as u32 == blk {
-            offs.push((dead[i] & 0xFFFF) as u16);
-            i += 1;
-        }
+    for (blk, offs) in dead.by_block() {
         // SAFETY: plain call.
         unsafe { pg_sys::vacuum_delay_point() };
         let buf = read(v, blk);
@@ -469,8 +467,7 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
         unsafe { crate::pg::bufmgr::unlock_release(buf) };
         record_free_space(v, blk, free);
     }
-    v.dead = dead;
-    v.dead.clear();
+    v.dead = dead.into_buffer();
 }
 
 /// Can the end of the table be cut off? Same thresholds as heap.

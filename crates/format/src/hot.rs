@@ -81,11 +81,14 @@ pub fn plan(items: &[Item]) -> PrunePlan {
     let n = items.len();
     let mut marked = vec![false; n + 1];
     let mut p = PrunePlan::default();
+    // One pair of chain buffers for the whole page, cleared per root: a pair per root
+    // was two allocations per tuple, 12% of a VACUUM's samples in malloc and free.
+    let mut walk = ChainWalk::default();
     for root in 1..=n as u16 {
         if marked[root as usize] {
             continue;
         }
-        prune_chain(items, root, &mut marked, &mut p);
+        prune_chain(items, root, &mut marked, &mut p, &mut walk);
     }
     p.redirected.sort_unstable();
     p.dead.sort_unstable();
@@ -94,7 +97,20 @@ pub fn plan(items: &[Item]) -> PrunePlan {
     p
 }
 
-fn prune_chain(items: &[Item], root: u16, marked: &mut [bool], p: &mut PrunePlan) {
+/// The versions of the chain being walked and which of them are DEAD.
+#[derive(Default)]
+struct ChainWalk {
+    chain: Vec<u16>,
+    dead_flags: Vec<bool>,
+}
+
+fn prune_chain(
+    items: &[Item],
+    root: u16,
+    marked: &mut [bool],
+    p: &mut PrunePlan,
+    walk: &mut ChainWalk,
+) {
     let n = items.len() as u16;
     let root_item = items[root as usize - 1];
     match root_item {
@@ -112,8 +128,9 @@ fn prune_chain(items: &[Item], root: u16, marked: &mut [bool], p: &mut PrunePlan
         Item::Normal(_) | Item::Redirect(_) => {}
         Item::Unused | Item::Dead | Item::Broken => return,
     }
-    let mut chain: Vec<u16> = Vec::new();
-    let mut dead_flags: Vec<bool> = Vec::new();
+    walk.chain.clear();
+    walk.dead_flags.clear();
+    let ChainWalk { chain, dead_flags } = walk;
     let mut latest_dead: Option<usize> = None;
     let mut off = root;
     let mut prior_xmax: Option<Xid> = None;
@@ -160,7 +177,7 @@ fn prune_chain(items: &[Item], root: u16, marked: &mut [bool], p: &mut PrunePlan
     }
     // A member belongs to one chain: later roots must not walk into it (only possible on
     // a damaged page, where two roots claim the same heap-only version).
-    for &o in &chain {
+    for &o in chain.iter() {
         marked[o as usize] = true;
     }
     if let Some(last) = latest_dead {

@@ -4,6 +4,7 @@
 
 pub mod attrs;
 pub mod cidruns;
+pub mod deadtids;
 pub mod heap;
 pub mod hot;
 pub mod items;
