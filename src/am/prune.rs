@@ -182,6 +182,13 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     if xid_is_normal(txmin) && !xid_precedes(pxid, txmin) {
         return;
     }
+    // Then the space test (heap makes it last): a page with room needs no pruning yet,
+    // and testing that reads the page header only, where the removal-horizon tests below
+    // are three calls into the server. Unlocked, like heap's; rechecked under the lock.
+    let minfree = rel::target_page_free_space(relation).max(pg_sys::BLCKSZ as usize / 10);
+    if !(page_is_full(page) || page.free_space() < minfree) {
+        return;
+    }
     // SAFETY: plain flag reads.
     if unsafe { pg_sys::RecoveryInProgress() } {
         return;
@@ -190,10 +197,6 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     let vistest = unsafe { pg_sys::GlobalVisTestFor(relation) };
     // SAFETY: as above.
     if !unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, pxid.into()) } {
-        return;
-    }
-    let minfree = rel::target_page_free_space(relation).max(pg_sys::BLCKSZ as usize / 10);
-    if !(page_is_full(page) || page.free_space() < minfree) {
         return;
     }
     // SAFETY: pinned buffer; conditional, so a concurrent pin holder never waits on us.

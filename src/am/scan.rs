@@ -238,8 +238,9 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
         check_page(s, page, blk);
         s.vis.refresh_ssi();
         let all_visible = page.is_all_visible() && !(*s.base.rs_snapshot).takenDuringRecovery;
-        // Hinted, old, undeleted versions are decided from their header alone (no
-        // transaction lookups, no hint to set) unless SSI must see every read.
+        // Hinted, old versions -- undeleted, or deleted by a transaction that finished
+        // before the snapshot -- are decided from their header alone (no transaction
+        // lookups, no hint to set) unless SSI must see every read.
         let fast_xmin = (matches!(s.vis.kind, SnapshotKind::Mvcc { .. }) && !s.vis.ssi)
             .then(|| (*s.base.rs_snapshot).xmin.into_inner());
         let mut n = 0;
@@ -252,10 +253,21 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
                 continue;
             }
             let tup = page.item(off);
-            if all_visible
-                || fast_xmin.is_some_and(|x| vis::mvcc_surely_visible(&read_header(tup), x))
-                || s.vis.check(buffer, blk, off, tup)
-            {
+            let visible = match fast_xmin {
+                _ if all_visible => true,
+                Some(x) => {
+                    let h = read_header(tup);
+                    if vis::mvcc_surely_visible(&h, x) {
+                        true
+                    } else if vis::mvcc_surely_invisible(&h, x) {
+                        false
+                    } else {
+                        s.vis.check(buffer, blk, off, tup)
+                    }
+                }
+                None => s.vis.check(buffer, blk, off, tup),
+            };
+            if visible {
                 s.vistuples[n] = off;
                 n += 1;
             }
