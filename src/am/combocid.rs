@@ -60,6 +60,12 @@ pub fn cmax(h: &TupleHeader, raw: u32) -> u32 {
 /// HeapTupleHeaderAdjustCmax: the raw word to store when the current transaction deletes,
 /// updates or super-locks a tuple whose raw cmin word is `raw_cmin`; returns (word, combo?).
 pub fn adjust_cmax(h: &TupleHeader, raw_cmin: u32, cmax: u32) -> (u32, bool) {
+    // combocid.c's own first test, done here: a version whose inserter is hinted
+    // committed was not inserted by this transaction, so no combo id is needed (every
+    // version of a table's first update in a transaction; a call less per row).
+    if h.xmin_committed() {
+        return (cmax, false);
+    }
     let mut f = fake_heap_header(h, raw_cmin);
     let mut cid = cmax;
     let mut iscombo = false;
