@@ -1,7 +1,8 @@
 # A scan that deforms a corrupt tuple raises a clear ERROR naming the tuple, and the
-# backend goes on: deforming runs inside the getsomeattrs callback without pgrx's guard
-# frame (src/am/slot.rs), so its error path is the one place where a Rust panic there
-# would abort the backend instead. The damage is planted while the server is stopped.
+# backend goes on: deforming (src/am/slot.rs, deform_range) checks every length against
+# the stored tuple and returns the damage as an error, which the getsomeattrs callback
+# raises through its pgrx guard; a wild read or a panic escaping into PostgreSQL would
+# crash the backend instead. The damage is planted while the server is stopped.
 use strict;
 use warnings;
 use FindBin;

@@ -48,46 +48,13 @@ unsafe extern "C-unwind" fn scan_rescan(
     scan::scan_rescan(s, key, set_params, allow_strat, allow_sync, allow_pagemode)
 }
 
-/// table_scan_getnextslot. Not wrapped in pgrx's guard: the common step runs in
-/// [`scan_next_listed`], which cannot fail or panic (and aborts rather than unwind into
-/// PostgreSQL if it ever did); every other step goes through the guarded
-/// [`scan_getnextslot_guarded`]. An ERROR raised there longjmps across this frame, which
-/// holds no value with a destructor.
+#[pg_guard]
 unsafe extern "C-unwind" fn scan_getnextslot(
     s: pg_sys::TableScanDesc,
     dir: pg_sys::ScanDirection::Type,
     slot: *mut pg_sys::TupleTableSlot,
 ) -> bool {
-    // SAFETY: PostgreSQL passes a scan begun by scan_begin and a slot of ours.
-    unsafe {
-        if scan_next_listed(s, dir, slot) {
-            return true;
-        }
-        scan_getnextslot_guarded(s, dir, slot)
-    }
-}
-
-/// `extern "C"`: a panic here aborts the backend instead of unwinding into PostgreSQL.
-#[inline(always)]
-unsafe extern "C" fn scan_next_listed(
-    s: pg_sys::TableScanDesc,
-    dir: pg_sys::ScanDirection::Type,
-    slot: *mut pg_sys::TupleTableSlot,
-) -> bool {
-    // SAFETY: as the caller's.
-    unsafe { scan::scan_next_listed(s, dir, slot) }
-}
-
-// Out of line: the guard's frame (a few hundred bytes of error report) stays off the
-// common step's path.
-#[pg_guard]
-#[inline(never)]
-unsafe extern "C-unwind" fn scan_getnextslot_guarded(
-    s: pg_sys::TableScanDesc,
-    dir: pg_sys::ScanDirection::Type,
-    slot: *mut pg_sys::TupleTableSlot,
-) -> bool {
-    scan::scan_getnextslot_slow(s, dir, slot)
+    scan::scan_getnextslot(s, dir, slot)
 }
 
 #[pg_guard]

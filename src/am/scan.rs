@@ -498,9 +498,8 @@ unsafe fn store_listed(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot, off: u1
 /// The common step of a forward page-mode scan without keys: the next tuple of the
 /// current page that [`load_page`] listed as visible, stored in a slot that already pins
 /// the page and owns no row. It reads and writes memory only (no call into PostgreSQL, no
-/// allocation, nothing that can fail or panic), which is why the callback runs it without
-/// pgrx's guard frame, a measurable share of a cached scan's per-row cost. Returns false,
-/// having changed nothing, in every other case; [`scan_getnextslot_slow`] takes those.
+/// allocation). Returns false, having changed nothing, in every other case;
+/// [`scan_getnextslot_slow`] takes those.
 ///
 /// # Safety
 /// `sscan` is a glassheap scan and `slot` a glass slot (the executor's scan slot).
@@ -547,7 +546,8 @@ pub unsafe fn scan_next_listed(
     }
 }
 
-/// table_scan_getnextslot for glassheap's own loops (index builds, TID ranges).
+/// table_scan_getnextslot (the callback, and glassheap's own loops: index builds, TID
+/// ranges): the common step first, then every other case.
 #[inline]
 pub fn scan_getnextslot(
     sscan: pg_sys::TableScanDesc,
@@ -559,7 +559,7 @@ pub fn scan_getnextslot(
     listed || scan_getnextslot_slow(sscan, direction, slot)
 }
 
-/// table_scan_getnextslot, all cases (the callback tries [`scan_next_listed`] first):
+/// table_scan_getnextslot, all cases ([`scan_getnextslot`] tries [`scan_next_listed`] first):
 /// a new page, a backward step, scan keys, a scan without page mode, a slot that does
 /// not pin the page yet.
 pub fn scan_getnextslot_slow(

@@ -181,16 +181,6 @@ unsafe fn keeps_as_spare(s: *mut GlassSlot) -> bool {
     unsafe { (*s).spare.is_null() && (*s).cap as usize <= SPARE_MAX }
 }
 
-/// Whether [`drop_owned`] would call pfree.
-///
-/// # Safety
-/// `s` is a valid glass slot.
-#[inline(always)]
-unsafe fn drop_owned_frees(s: *mut GlassSlot) -> bool {
-    // SAFETY: per the contract.
-    unsafe { (*s).base.tts_flags & SHOULDFREE != 0 && !(*s).tuple.is_null() && !keeps_as_spare(s) }
-}
-
 /// The slot's `tts_flags`, read with a 2-byte load. A plain read let the compiler load
 /// the 2-byte field with a 4-byte read that also covers `tts_nvalid` (offset 6); right
 /// after a 2-byte store to either field (`drop_owned` clears SHOULDFREE, every store
@@ -225,37 +215,9 @@ unsafe fn clear_contents(s: *mut GlassSlot) {
     }
 }
 
-/// The clear callback (once per row for COPY's batch slots). Not wrapped in pgrx's guard
-/// when nothing is freed: giving the row's chunk back as the spare and releasing the pin
-/// (in a critical section of its own, src/pg/bufmgr.rs) cannot raise an ERROR or panic;
-/// the inner function is `extern "C"`, so a panic would abort instead of unwinding into
-/// PostgreSQL. A clear that pfrees goes through the guarded [`slot_clear_guarded`].
+#[pg_guard]
 unsafe extern "C-unwind" fn slot_clear(slot: *mut pg_sys::TupleTableSlot) {
     // SAFETY: PostgreSQL passes a slot made with GLASS_SLOT_OPS.
-    unsafe {
-        if !slot_clear_nounwind(slot) {
-            slot_clear_guarded(slot);
-        }
-    }
-}
-
-#[inline(always)]
-unsafe extern "C" fn slot_clear_nounwind(slot: *mut pg_sys::TupleTableSlot) -> bool {
-    let s = slot as *mut GlassSlot;
-    // SAFETY: a valid glass slot.
-    unsafe {
-        if drop_owned_frees(s) {
-            return false;
-        }
-        clear_slot(s);
-    }
-    true
-}
-
-#[pg_guard]
-#[inline(never)]
-unsafe extern "C-unwind" fn slot_clear_guarded(slot: *mut pg_sys::TupleTableSlot) {
-    // SAFETY: a valid glass slot.
     unsafe { clear_slot(slot as *mut GlassSlot) }
 }
 
@@ -318,8 +280,7 @@ pub unsafe fn holds_only_pin_of(slot: *mut pg_sys::TupleTableSlot, buffer: pg_sy
 }
 
 /// Stores a tuple of the buffer the slot already pins: [`store_buffer_tuple`] without
-/// its calls (no pfree, pin or release), for the scan step that runs without pgrx's
-/// guard frame.
+/// its calls (no pfree, pin or release), for the scan's common step.
 ///
 /// # Safety
 /// [`holds_only_pin_of`] the tuple's buffer is true; `tup`/`len` is a normal tuple on it.
@@ -370,8 +331,7 @@ pub unsafe fn store_copy(
     }
 }
 
-/// What deforming found wrong with a stored tuple (no destructor: it crosses the
-/// unguarded getsomeattrs frame on its way to [`raise_corrupt`]).
+/// What deforming found wrong with a stored tuple.
 #[derive(Debug, Clone)]
 pub enum Corrupt {
     HeaderTooShort,
@@ -434,8 +394,8 @@ pub struct DeformState {
 /// Deforms attributes `st.attnum..end` of the tuple `tup` into values/isnull, exactly as
 /// slot_deform_heap_tuple does, but checking every length against the tuple. `end` must
 /// not exceed the tuple's own natts. A corrupt tuple is returned as the error, with the
-/// attributes before it deformed; nothing here panics or calls into PostgreSQL, so the
-/// getsomeattrs callback runs it without pgrx's guard frame.
+/// attributes before it deformed (the caller raises it, naming its own tuple); every
+/// access is a checked `get`, so corruption never becomes a wild read or a panic.
 ///
 /// # Safety
 /// values/isnull have room for `end` entries; tupdesc describes the relation.
@@ -588,21 +548,8 @@ pub unsafe fn getsomeattrs(slot: *mut pg_sys::TupleTableSlot, natts: core::ffi::
     }
 }
 
-/// The getsomeattrs callback. Not wrapped in pgrx's guard (a frame per deformed row):
-/// [`deform_range`] cannot fail or panic, and the inner function is `extern "C"`, so a
-/// panic would abort the backend instead of unwinding into PostgreSQL. A corrupt tuple
-/// is reported through [`raise_corrupt`], whose guarded ERROR longjmps across these
-/// frames; they hold no value with a destructor.
+#[pg_guard]
 unsafe extern "C-unwind" fn slot_getsomeattrs(
-    slot: *mut pg_sys::TupleTableSlot,
-    natts: core::ffi::c_int,
-) {
-    // SAFETY: PostgreSQL calls this for one of our slots with natts <= its descriptor's.
-    unsafe { slot_getsomeattrs_nounwind(slot, natts) }
-}
-
-#[inline(always)]
-unsafe extern "C" fn slot_getsomeattrs_nounwind(
     slot: *mut pg_sys::TupleTableSlot,
     natts: core::ffi::c_int,
 ) {
@@ -616,7 +563,7 @@ unsafe extern "C" fn slot_getsomeattrs_nounwind(
         }
         let tup = std::slice::from_raw_parts((*s).tuple, (*s).len as usize);
         let Some(head) = tup.get(..HEADER_SIZE) else {
-            raise_corrupt(slot, Corrupt::HeaderTooShort);
+            corrupt(&*slot, Corrupt::HeaderTooShort);
         };
         let stored = glassheap_format::tuple::TupleHeader::read(head).natts() as usize;
         let end = stored.min(natts as usize);
@@ -643,23 +590,9 @@ unsafe extern "C" fn slot_getsomeattrs_nounwind(
         base.tts_nvalid = st.attnum as i16;
         (*s).off = st.off as u32;
         if let Err(e) = result {
-            raise_corrupt(slot, e);
+            corrupt(&*slot, e);
         }
     }
-}
-
-/// Raises the corruption ERROR for the unguarded getsomeattrs: [`corrupt`]'s panic is
-/// turned into ereport(ERROR) by pgrx's guard here, which longjmps to PostgreSQL.
-#[cold]
-#[inline(never)]
-fn raise_corrupt(slot: *mut pg_sys::TupleTableSlot, e: Corrupt) -> ! {
-    // SAFETY: pgrx_extern_c_guard is what #[pg_guard] wraps a callback's body in; the
-    // closure only formats and raises. `slot` is valid (the callback's argument).
-    unsafe {
-        pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard::<_, ()>(move || corrupt(&*slot, e));
-    }
-    // ereport(ERROR) does not return.
-    std::process::abort()
 }
 
 #[pg_guard]

@@ -394,20 +394,9 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     v.c.lpdead_removed += offs.len() as u64;
 }
 
-/// The bulk-delete callback: is this index entry's TID one of the dead items? Called
-/// once per index entry, so without pgrx's guard frame: the lookup reads memory only and
-/// cannot fail or panic (the inner function is `extern "C"`, so a panic would abort
-/// rather than unwind into PostgreSQL).
+/// The bulk-delete callback: is this index entry's TID one of the dead items?
+#[pg_guard]
 unsafe extern "C-unwind" fn tid_is_dead(
-    itemptr: pg_sys::ItemPointer,
-    state: *mut core::ffi::c_void,
-) -> bool {
-    // SAFETY: as the inner function's.
-    unsafe { tid_is_dead_nounwind(itemptr, state) }
-}
-
-#[inline(always)]
-unsafe extern "C" fn tid_is_dead_nounwind(
     itemptr: pg_sys::ItemPointer,
     state: *mut core::ffi::c_void,
 ) -> bool {
