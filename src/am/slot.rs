@@ -152,7 +152,7 @@ unsafe fn form_owned(
 ///
 /// # Safety
 /// `s` is a valid glass slot.
-#[inline]
+#[inline(always)]
 unsafe fn drop_owned(s: *mut GlassSlot) {
     // SAFETY: an owned row is a chunk of `cap` bytes in tts_mcxt that the slot owns.
     unsafe {

@@ -54,6 +54,7 @@ impl Formed {
         &self.bytes()[HEADER_SIZE..]
     }
     /// Frees the bytes unless a slot owns them.
+    #[inline]
     pub fn free(self) {
         if !self.slot_owned {
             // SAFETY: palloc'd by `form` (or the toaster); nothing points into it any more.
