@@ -1427,6 +1427,37 @@ mod tests {
         assert_eq!(steps.0.last().unwrap().outcome, "visible");
     }
 
+    /// A header with the given xids, flag bits and xmax mode, and a world in which xids
+    /// below the snapshot's xmin have finished (running ones among them are dropped).
+    fn header_and_world(
+        xmin: Xid,
+        xmax: Xid,
+        flags: u16,
+        mode: u8,
+        snap_xmin: Xid,
+        committed: &HashSet<Xid>,
+        running: &HashSet<Xid>,
+    ) -> (TupleHeader, World) {
+        let mut h = TupleHeader::new_insert(xmin, 0, 2, false);
+        h.xmax = xmax;
+        h.clear_flags(TupleFlags::all());
+        h.set_flags(TupleFlags::from_bits_truncate(flags & 0x1ff));
+        h.set_xmax_mode(XmaxMode::from_bits(mode).unwrap());
+        let mut w = World::default();
+        for x in committed.iter().chain(running) {
+            if *x < snap_xmin && running.contains(x) {
+                continue; // finished before the snapshot, by definition of xmin
+            }
+            if running.contains(x) {
+                w.running.insert(*x);
+                w.in_snap.insert(*x);
+            } else {
+                w.committed.insert(*x);
+            }
+        }
+        (h, w)
+    }
+
     proptest! {
         /// The header-only fast path never disagrees with the full MVCC rules, in any
         /// world where xids before the snapshot's xmin have finished.
@@ -1437,23 +1468,7 @@ mod tests {
             committed in proptest::collection::hash_set(3u32..60, 0..30),
             running in proptest::collection::hash_set(3u32..60, 0..10),
         ) {
-            let mut h = TupleHeader::new_insert(xmin, 0, 2, false);
-            h.xmax = xmax;
-            h.clear_flags(TupleFlags::all());
-            h.set_flags(TupleFlags::from_bits_truncate(flags & 0x1ff));
-            h.set_xmax_mode(XmaxMode::from_bits(mode).unwrap());
-            let mut w = World::default();
-            for x in committed.iter().chain(&running) {
-                if *x < snap_xmin && running.contains(x) {
-                    continue; // finished before the snapshot, by definition of xmin
-                }
-                if running.contains(x) {
-                    w.running.insert(*x);
-                    w.in_snap.insert(*x);
-                } else {
-                    w.committed.insert(*x);
-                }
-            }
+            let (h, mut w) = header_and_world(xmin, xmax, flags, mode, snap_xmin, &committed, &running);
             // a committed hint is only ever set for a committed xid
             if h.xmin_committed() && !h.xmin_frozen() {
                 w.committed.insert(xmin);
@@ -1476,23 +1491,7 @@ mod tests {
             running in proptest::collection::hash_set(3u32..60, 0..10),
             current in proptest::option::of(3u32..60),
         ) {
-            let mut h = TupleHeader::new_insert(xmin, 0, 2, false);
-            h.xmax = xmax;
-            h.clear_flags(TupleFlags::all());
-            h.set_flags(TupleFlags::from_bits_truncate(flags & 0x1ff));
-            h.set_xmax_mode(XmaxMode::from_bits(mode).unwrap());
-            let mut w = World::default();
-            for x in committed.iter().chain(&running) {
-                if *x < snap_xmin && running.contains(x) {
-                    continue; // finished before the snapshot, by definition of xmin
-                }
-                if running.contains(x) {
-                    w.running.insert(*x);
-                    w.in_snap.insert(*x);
-                } else {
-                    w.committed.insert(*x);
-                }
-            }
+            let (h, mut w) = header_and_world(xmin, xmax, flags, mode, snap_xmin, &committed, &running);
             if let Some(c) = current.filter(|c| *c >= snap_xmin) {
                 w.current.insert(c); // the current transaction is at or after xmin
                 w.committed.remove(&c);
