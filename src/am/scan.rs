@@ -253,20 +253,20 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
                 continue;
             }
             let tup = page.item(off);
-            let visible = match fast_xmin {
-                _ if all_visible => true,
-                Some(x) => {
-                    let h = read_header(tup);
-                    if vis::mvcc_surely_visible(&h, x) {
-                        true
-                    } else if vis::mvcc_surely_invisible(&h, x) {
-                        false
-                    } else {
-                        s.vis.check(buffer, blk, off, tup)
-                    }
+            let header_says = |x| {
+                let h = read_header(tup);
+                if vis::mvcc_surely_visible(&h, x) {
+                    Some(true)
+                } else if vis::mvcc_surely_invisible(&h, x) {
+                    Some(false)
+                } else {
+                    None
                 }
-                None => s.vis.check(buffer, blk, off, tup),
             };
+            let visible = all_visible
+                || fast_xmin
+                    .and_then(header_says)
+                    .unwrap_or_else(|| s.vis.check(buffer, blk, off, tup));
             if visible {
                 s.vistuples[n] = off;
                 n += 1;
@@ -495,74 +495,40 @@ unsafe fn store_listed(s: &GlassScan, slot: *mut pg_sys::TupleTableSlot, off: u1
     }
 }
 
-/// The common step of a forward page-mode scan without keys: the next tuple of the
-/// current page that [`load_page`] listed as visible, stored in a slot that already pins
-/// the page and owns no row. It reads and writes memory only (no call into PostgreSQL, no
-/// allocation). Returns false, having changed nothing, in every other case;
-/// [`scan_getnextslot_slow`] takes those.
-///
-/// # Safety
-/// `sscan` is a glassheap scan and `slot` a glass slot (the executor's scan slot).
+/// table_scan_getnextslot. Inlined into the callback: the common step of a forward
+/// page-mode scan without keys is the next visible tuple of the current page (decided
+/// when the page was loaded), a few loads and stores; everything else is
+/// [`scan_getnextslot_slow`].
 #[inline(always)]
-pub unsafe fn scan_next_listed(
-    sscan: pg_sys::TableScanDesc,
-    direction: pg_sys::ScanDirection::Type,
-    slot: *mut pg_sys::TupleTableSlot,
-) -> bool {
-    // SAFETY: per the contract; a listed offset is a normal line pointer whose bounds
-    // load_page checked, on the page `cbuf` pins.
-    unsafe {
-        let s = &mut *(sscan as *mut GlassScan);
-        if !s.inited
-            || direction == pg_sys::ScanDirection::BackwardScanDirection
-            || s.base.rs_nkeys != 0
-            || flags(s) & PAGEMODE == 0
-        {
-            return false;
-        }
-        let next = s.cindex + 1;
-        if next >= s.ntuples {
-            return false;
-        }
-        let Some(&off) = s.vistuples.get(next as usize) else {
-            return false;
-        };
-        let relation = s.base.rs_rd;
-        if !rel::pgstat_settled(relation) || !slot::holds_only_pin_of(slot, s.cbuf) {
-            return false;
-        }
-        let page = PageRef::of_buffer(s.cbuf);
-        let (_, o, len) = page.lp(off);
-        slot::store_pinned_tuple(
-            slot,
-            (page.0 as *mut u8).add(o),
-            len,
-            rel::make_tid(s.cblock, off),
-            rel::relid(relation),
-        );
-        rel::count_returned(relation);
-        s.cindex = next;
-        true
-    }
-}
-
-/// table_scan_getnextslot (the callback, and glassheap's own loops: index builds, TID
-/// ranges): the common step first, then every other case.
-#[inline]
 pub fn scan_getnextslot(
     sscan: pg_sys::TableScanDesc,
     direction: pg_sys::ScanDirection::Type,
     slot: *mut pg_sys::TupleTableSlot,
 ) -> bool {
-    // SAFETY: our scan and a glass slot, as for the callback.
-    let listed = unsafe { scan_next_listed(sscan, direction, slot) };
-    listed || scan_getnextslot_slow(sscan, direction, slot)
+    // SAFETY: our scan and the executor's slot.
+    unsafe {
+        let s = &mut *(sscan as *mut GlassScan);
+        if s.inited
+            && direction != pg_sys::ScanDirection::BackwardScanDirection
+            && s.base.rs_nkeys == 0
+            && flags(s) & PAGEMODE != 0
+        {
+            let next = s.cindex + 1;
+            if next < s.ntuples {
+                s.cindex = next;
+                store_listed(s, slot, s.vistuples[next as usize]);
+                rel::count_returned(s.base.rs_rd);
+                return true;
+            }
+        }
+    }
+    scan_getnextslot_slow(sscan, direction, slot)
 }
 
-/// table_scan_getnextslot, all cases ([`scan_getnextslot`] tries [`scan_next_listed`] first):
-/// a new page, a backward step, scan keys, a scan without page mode, a slot that does
-/// not pin the page yet.
-pub fn scan_getnextslot_slow(
+/// The rest of [`scan_getnextslot`]: a new page, a backward step, scan keys, or a scan
+/// without page mode.
+#[inline(never)]
+fn scan_getnextslot_slow(
     sscan: pg_sys::TableScanDesc,
     direction: pg_sys::ScanDirection::Type,
     slot: *mut pg_sys::TupleTableSlot,

@@ -259,42 +259,6 @@ pub unsafe fn store_buffer_tuple(
             pg_sys::IncrBufferRefCount(buffer);
             (*s).buffer = buffer;
         }
-    }
-    // SAFETY: the slot now owns nothing and pins `buffer`.
-    unsafe { store_pinned_tuple(slot, tup, len, tid, table_oid) }
-}
-
-/// Whether the slot owns no row and pins `buffer` (so [`store_pinned_tuple`] need not
-/// free, release or pin anything).
-///
-/// # Safety
-/// `slot` is a glass slot.
-#[inline(always)]
-pub unsafe fn holds_only_pin_of(slot: *mut pg_sys::TupleTableSlot, buffer: pg_sys::Buffer) -> bool {
-    if !is_glass_slot(slot) {
-        return false;
-    }
-    let s = slot as *mut GlassSlot;
-    // SAFETY: a valid glass slot.
-    unsafe { (*s).buffer == buffer && (*s).base.tts_flags & SHOULDFREE == 0 }
-}
-
-/// Stores a tuple of the buffer the slot already pins: [`store_buffer_tuple`] without
-/// its calls (no pfree, pin or release), for the scan's common step.
-///
-/// # Safety
-/// [`holds_only_pin_of`] the tuple's buffer is true; `tup`/`len` is a normal tuple on it.
-#[inline(always)]
-pub unsafe fn store_pinned_tuple(
-    slot: *mut pg_sys::TupleTableSlot,
-    tup: *mut u8,
-    len: usize,
-    tid: pg_sys::ItemPointerData,
-    table_oid: pg_sys::Oid,
-) {
-    let s = slot as *mut GlassSlot;
-    // SAFETY: a valid glass slot, per the contract.
-    unsafe {
         (*s).tuple = tup;
         (*s).len = len as u32;
         (*s).formed_here = false;

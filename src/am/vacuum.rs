@@ -112,10 +112,8 @@ pub fn set_unused(page: PageRef, offs: &[u16]) {
         }
         // SAFETY: off is within the array; the caller holds an exclusive lock.
         unsafe {
-            let iid = &mut *page.item_id(off);
-            iid.set_lp_flags(LP_UNUSED);
-            iid.set_lp_off(0);
-            iid.set_lp_len(0);
+            (page.item_id(off) as *mut u32)
+                .write(glassheap_format::page::LinePointer::word(0, LP_UNUSED, 0));
         }
     }
     // SAFETY: exclusively locked page; only trailing LP_UNUSED entries are removed.

@@ -133,15 +133,6 @@ fn pgstat(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
     pgstat_assoc(rel)
 }
 
-/// Whether counting a tuple of `rel` calls nothing: its statistics entry is associated
-/// already, or statistics are off for it (pgstat_assoc_relation is a call into
-/// PostgreSQL that allocates).
-#[inline]
-pub fn pgstat_settled(rel: pg_sys::Relation) -> bool {
-    // SAFETY: valid relation.
-    unsafe { !(*rel).pgstat_info.is_null() || !(*rel).pgstat_enabled }
-}
-
 /// The first counting of a relation in a statement: associates its stats entry.
 #[cold]
 fn pgstat_assoc(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus> {
