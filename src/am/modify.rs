@@ -1129,6 +1129,17 @@ pub fn update(
         crit.mark_dirty(t.buffer);
         if needs_wal {
             let init_page = !same_page && new_off == 1 && newpage.max_offset() == 1;
+            // Same page: log only what differs from the old version's body (heap's
+            // prefix/suffix compression); redo finds the old version on the page. The
+            // old version is still where it was located: add_item only used free space.
+            let (prefix_len, suffix_len) = match t.page.tuple_bytes(t.off) {
+                Some(old_tuple) if same_page => glassheap_format::wal::shared_prefix_suffix(
+                    &old_tuple[glassheap_format::tuple::HEADER_SIZE..],
+                    f.body(),
+                ),
+                _ => (0, 0),
+            };
+            let body = f.body();
             let new = UpdateNew {
                 offnum: new_off,
                 natts: f.natts,
@@ -1142,7 +1153,9 @@ pub fn update(
                 },
                 new_xmax,
                 same_page_old: if same_page { Some(old.clone()) } else { None },
-                body: f.body(),
+                prefix_len,
+                suffix_len,
+                body: &body[prefix_len as usize..body.len() - suffix_len as usize],
             };
             log::update(&crit, newbuf, t.buffer, &new, &old);
         }

@@ -251,6 +251,25 @@ fn redo_update(record: Rec) {
         let n = decode(UpdateNew::decode(data(record, 0, "UPDATE new page")));
         // SAFETY: locked new page.
         let page = unsafe { PageRef::of_buffer(buf) };
+        // A body logged without the prefix/suffix it shares with the old version is
+        // completed from the old version before anything on the page changes.
+        let mut rebuilt = Vec::new();
+        let body = match &n.same_page_old {
+            Some(o) if n.prefix_len != 0 || n.suffix_len != 0 => {
+                let old = page
+                    .tuple_bytes(o.offnum)
+                    .unwrap_or_else(|| panic_redo(format!("invalid old version {}", o.offnum)));
+                decode(rebuild_body(
+                    &old[HEADER_SIZE..],
+                    n.prefix_len,
+                    n.suffix_len,
+                    n.body,
+                    &mut rebuilt,
+                ));
+                &rebuilt[..]
+            }
+            _ => n.body,
+        };
         if let Some(o) = &n.same_page_old {
             let p = tuple_at(page, o.offnum);
             // SAFETY: normal tuple on the locked page.
@@ -269,7 +288,7 @@ fn redo_update(record: Rec) {
             n.new_xmax.as_ref(),
             false,
         );
-        place(page, n.offnum, &h, n.body);
+        place(page, n.offnum, &h, body);
         if n.vm_cleared {
             page.clear_all_visible();
         }

@@ -501,8 +501,67 @@ pub struct UpdateNew<'a> {
     pub new_xmax: Option<XmaxInfo>,
     /// Set when old and new versions share the page (one block in the record).
     pub same_page_old: Option<UpdateOld>,
+    /// Leading bytes of the new body equal to the old version's, not logged (same-page
+    /// updates only; redo copies them from the old version, which is on the page).
+    pub prefix_len: u16,
+    /// Trailing bytes of the new body equal to the old version's, not logged.
+    pub suffix_len: u16,
+    /// The logged part of the new body: all of it, or the bytes between prefix and
+    /// suffix.
     #[serde(skip)]
     pub body: &'a [u8],
+}
+
+/// Bytes a prefix or suffix must cover before it is worth its 2-byte length (heap's
+/// log_heap_update uses the same threshold).
+pub const MIN_SHARED_RUN: usize = 3;
+
+/// Lengths of the common prefix and suffix of two tuple bodies, each 0 when shorter than
+/// [`MIN_SHARED_RUN`]; they never overlap in either body.
+pub fn shared_prefix_suffix(old: &[u8], new: &[u8]) -> (u16, u16) {
+    let limit = old.len().min(new.len());
+    let mut prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    if prefix < MIN_SHARED_RUN {
+        prefix = 0;
+    }
+    let mut suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take(limit - prefix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if suffix < MIN_SHARED_RUN {
+        suffix = 0;
+    }
+    // Bodies are at most a page long, so both fit in u16.
+    (prefix as u16, suffix as u16)
+}
+
+/// The new version's body from the old version's body and the logged middle: what redo
+/// writes for an update logged with a prefix and/or suffix.
+pub fn rebuild_body(
+    old: &[u8],
+    prefix_len: u16,
+    suffix_len: u16,
+    middle: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), WalError> {
+    let (p, s) = (prefix_len as usize, suffix_len as usize);
+    if p + s > old.len() {
+        return Err(bad(
+            "glassheap UPDATE (new page)",
+            format!(
+                "prefix {p} + suffix {s} longer than the old version's body ({} bytes)",
+                old.len()
+            ),
+        ));
+    }
+    out.clear();
+    out.extend_from_slice(&old[..p]);
+    out.extend_from_slice(middle);
+    out.extend_from_slice(&old[old.len() - s..]);
+    Ok(())
 }
 
 impl<'a> UpdateNew<'a> {
@@ -514,7 +573,9 @@ impl<'a> UpdateNew<'a> {
             | ((self.init_page as u32) << 22)
             | ((self.vm_cleared as u32) << 23)
             | ((self.new_xmax.is_some() as u32) << 24)
-            | ((self.same_page_old.is_some() as u32) << 25);
+            | ((self.same_page_old.is_some() as u32) << 25)
+            | (((self.prefix_len != 0) as u32) << 26)
+            | (((self.suffix_len != 0) as u32) << 27);
         out.extend_from_slice(&packed.to_le_bytes());
         if let Some(x) = &self.new_xmax {
             x.encode(out);
@@ -522,13 +583,23 @@ impl<'a> UpdateNew<'a> {
         if let Some(o) = &self.same_page_old {
             o.encode(out);
         }
+        if self.prefix_len != 0 {
+            out.extend_from_slice(&self.prefix_len.to_le_bytes());
+        }
+        if self.suffix_len != 0 {
+            out.extend_from_slice(&self.suffix_len.to_le_bytes());
+        }
         out.extend_from_slice(self.body);
+    }
+    /// Length of the new version's body (logged part plus prefix and suffix).
+    pub fn body_len(&self) -> usize {
+        self.prefix_len as usize + self.body.len() + self.suffix_len as usize
     }
     pub fn decode(b: &'a [u8]) -> Result<Self, WalError> {
         let mut r = Rd::new(b, "glassheap UPDATE (new page)");
         let p = r.u32()?;
-        if p >> 26 != 0 {
-            return Err(bad(r.what, format!("unknown flags {:#x}", p >> 26)));
+        if p >> 28 != 0 {
+            return Err(bad(r.what, format!("unknown flags {:#x}", p >> 28)));
         }
         let offnum = check_off(r.what, (p & 0x1FF) as u16)?;
         let new_xmax = if p & (1 << 24) != 0 {
@@ -541,6 +612,23 @@ impl<'a> UpdateNew<'a> {
         } else {
             None
         };
+        let mut shared_len = |bit: u32, what: &str| -> Result<u16, WalError> {
+            if p & (1 << bit) == 0 {
+                return Ok(0);
+            }
+            if same_page_old.is_none() {
+                return Err(bad(
+                    r.what,
+                    format!("{what} from an old version on another page"),
+                ));
+            }
+            match r.u16()? {
+                0 => Err(bad(r.what, format!("{what} flag with length 0"))),
+                n => Ok(n),
+            }
+        };
+        let prefix_len = shared_len(26, "prefix")?;
+        let suffix_len = shared_len(27, "suffix")?;
         Ok(UpdateNew {
             offnum,
             natts: ((p >> 9) & 0x7FF) as u16,
@@ -550,6 +638,8 @@ impl<'a> UpdateNew<'a> {
             vm_cleared: p & (1 << 23) != 0,
             new_xmax,
             same_page_old,
+            prefix_len,
+            suffix_len,
             body: r.rest(),
         })
     }
@@ -930,7 +1020,8 @@ pub fn decode_json_with(
             let v = blk(0).map(|b| {
                 dec(UpdateNew::decode(b).map(|d| {
                     let mut v = to_value(&d).unwrap_or(Value::Null);
-                    v["body"] = body_json(d.body);
+                    v["body"] =
+                        json!({ "body_length": d.body_len(), "logged_length": d.body.len() });
                     v
                 }))
             });
@@ -1055,11 +1146,21 @@ pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
                         .as_ref()
                         .map(|o| format!("old off {} {}; ", o.offnum, xmax_desc(&o.xmax)))
                         .unwrap_or_default();
+                    let shared = if d.prefix_len != 0 || d.suffix_len != 0 {
+                        format!(
+                            " (logged {}, prefix {} and suffix {} from the old version)",
+                            d.body.len(),
+                            d.prefix_len,
+                            d.suffix_len
+                        )
+                    } else {
+                        String::new()
+                    };
                     format!(
-                        "{old}new off {} natts {} len {}{}",
+                        "{old}new off {} natts {} len {}{shared}{}",
                         d.offnum,
                         d.natts,
-                        crate::tuple::HEADER_SIZE + d.body.len(),
+                        crate::tuple::HEADER_SIZE + d.body_len(),
                         if d.heap_only { " heap_only" } else { "" }
                     )
                 }
@@ -1274,6 +1375,8 @@ mod tests {
             vm_cleared: false,
             new_xmax: Some(xi(40, XmaxMode::LockKeyShare, false)),
             same_page_old: Some(old.clone()),
+            prefix_len: 0,
+            suffix_len: 0,
             body: &body,
         };
         let mut v = Vec::new();
@@ -1285,6 +1388,83 @@ mod tests {
         assert_eq!(UpdateOld::decode(&v1).unwrap(), old);
         let desc = describe(XLOG_GH_UPDATE, &[Some(&v)]);
         assert!(desc.contains("old off 4"), "{desc}");
+        assert!(desc.contains("len 28"), "{desc}");
+
+        // The same update with 8 leading and 85 trailing bytes shared with the old version
+        // (pgbench_accounts' abalance): 4 bytes for the lengths, 4 logged.
+        let compressed = UpdateNew {
+            prefix_len: 8,
+            suffix_len: 85,
+            body: &body[..4],
+            ..n.clone()
+        };
+        let mut c = Vec::new();
+        compressed.encode(&mut c);
+        assert_eq!(c.len(), v.len() - 12 + 4 + 4);
+        assert_eq!(UpdateNew::decode(&c).unwrap(), compressed);
+        assert_eq!(compressed.body_len(), 97);
+        let desc = describe(XLOG_GH_UPDATE, &[Some(&c)]);
+        assert!(
+            desc.contains("len 113 (logged 4, prefix 8 and suffix 85 from the old version)"),
+            "{desc}"
+        );
+        let json = decode_json(XLOG_GH_UPDATE, &[Some(&c)]);
+        assert_eq!(json["block0"]["prefix_len"], 8, "{json}");
+        assert_eq!(json["block0"]["body"]["body_length"], 97, "{json}");
+        assert_eq!(json["block0"]["body"]["logged_length"], 4, "{json}");
+        // Only the prefix: the suffix flag and length are absent.
+        let prefix_only = UpdateNew {
+            suffix_len: 0,
+            ..compressed.clone()
+        };
+        let mut po = Vec::new();
+        prefix_only.encode(&mut po);
+        assert_eq!(po.len(), c.len() - 2);
+        assert_eq!(UpdateNew::decode(&po).unwrap(), prefix_only);
+
+        // A prefix needs the old version on the same page: cross-page is rejected, as is a
+        // flagged length of 0.
+        let cross = UpdateNew {
+            same_page_old: None,
+            ..compressed.clone()
+        };
+        let mut x = Vec::new();
+        cross.encode(&mut x);
+        let e = UpdateNew::decode(&x).unwrap_err().to_string();
+        assert!(
+            e.contains("prefix from an old version on another page"),
+            "{e}"
+        );
+        let mut z = c.clone();
+        let at = 4 + 5 + 9; // flags word, new xmax, old-version part
+        z[at] = 0;
+        z[at + 1] = 0;
+        let e = UpdateNew::decode(&z).unwrap_err().to_string();
+        assert!(e.contains("prefix flag with length 0"), "{e}");
+    }
+
+    #[test]
+    fn shared_prefix_suffix_finds_the_changed_middle() {
+        let old = b"aaaabbbbXXXXcccccccc";
+        let new = b"aaaabbbbYYcccccccc";
+        assert_eq!(shared_prefix_suffix(old, new), (8, 8));
+        // Runs shorter than 3 bytes are not worth their 2-byte length.
+        assert_eq!(shared_prefix_suffix(b"abXYZde", b"abQQQde"), (0, 0));
+        // Identical bodies: everything is prefix, nothing is left for a suffix.
+        assert_eq!(shared_prefix_suffix(b"abcdef", b"abcdef"), (6, 0));
+        // Prefix and suffix never overlap in the shorter body.
+        assert_eq!(shared_prefix_suffix(b"aaaa", b"aaaaaa"), (4, 0));
+        assert_eq!(shared_prefix_suffix(b"aaaaaa", b"aaaa"), (4, 0));
+        let mut out = Vec::new();
+        rebuild_body(old, 8, 8, b"YY", &mut out).unwrap();
+        assert_eq!(out, new);
+        let e = rebuild_body(b"short", 3, 3, b"", &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("longer than the old version's body (5 bytes)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1456,6 +1636,43 @@ mod tests {
             d.encode(&mut v);
             prop_assert!(DeleteBlock::decode(&v[..cut]).is_err());
             prop_assert_eq!(DeleteBlock::decode(&v).unwrap(), d);
+        }
+
+        #[test]
+        fn update_prefix_suffix_round_trips(
+            old in proptest::collection::vec(0u8..4, 0..120),
+            edits in proptest::collection::vec((any::<proptest::sample::Index>(), 0u8..4), 0..4),
+            cut in any::<proptest::sample::Index>(),
+            grow in proptest::collection::vec(0u8..4, 0..6),
+        ) {
+            // A new body that mostly equals the old one: a few bytes changed, the tail
+            // possibly cut or grown (values from a small alphabet so runs match often).
+            let mut new = old.clone();
+            for (i, b) in &edits {
+                if !new.is_empty() {
+                    let at = i.index(new.len());
+                    new[at] = *b;
+                }
+            }
+            if !new.is_empty() {
+                new.truncate(cut.index(new.len() + 1));
+            }
+            new.extend_from_slice(&grow);
+            let (p, sfx) = shared_prefix_suffix(&old, &new);
+            prop_assert!(p as usize + sfx as usize <= old.len().min(new.len()));
+            prop_assert!(p == 0 || p as usize >= MIN_SHARED_RUN);
+            prop_assert!(sfx == 0 || sfx as usize >= MIN_SHARED_RUN);
+            let middle = &new[p as usize..new.len() - sfx as usize];
+            let old_v = UpdateOld { offnum: 1, vm_cleared: false, xmax: xi(5, XmaxMode::NoKeyUpdate, false), new_offnum: 2 };
+            let rec = UpdateNew { offnum: 2, natts: 2, has_nulls: false, heap_only: true, init_page: false,
+                vm_cleared: false, new_xmax: None, same_page_old: Some(old_v), prefix_len: p, suffix_len: sfx, body: middle };
+            let mut v = Vec::new();
+            rec.encode(&mut v);
+            let d = UpdateNew::decode(&v).unwrap();
+            prop_assert_eq!(&d, &rec);
+            let mut out = Vec::new();
+            rebuild_body(&old, d.prefix_len, d.suffix_len, d.body, &mut out).unwrap();
+            prop_assert_eq!(out, new);
         }
 
         #[test]
