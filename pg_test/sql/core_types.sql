@@ -83,3 +83,18 @@ SELECT twin($$INSERT INTO @@types SELECT id + 100, i2, i8, f4, f8, n, t, vc, c, 
 SELECT count(*) AS rows, count(*) FILTER (WHERE h.nulls IS DISTINCT FROM g.nulls OR h.data IS DISTINCT FROM g.data) AS mismatches
 FROM data_areas('h_types', true) h FULL JOIN data_areas('g_types', false) g USING (n);
 SELECT twin_query($$SELECT * FROM @@fixed$$);
+
+-- Deforming in steps: a qual reads the first columns, the projection later ones, so
+-- the slot is deformed twice per row and the second call resumes where the first
+-- stopped. Leading by-value columns of every width (int2, int8 after padding, "char",
+-- bool, float8) are read by the fast loop for rows without nulls, which hands over to
+-- the general loop at the first varlena (g); rows with a null take the general loop
+-- from the start. Twin compared, including negative values (sign extension).
+SELECT twin_tables('steps', 'a smallint, b bigint, c "char", d int, e bool, f float8, g text, h int, i bigint');
+SELECT twin($$INSERT INTO @@steps SELECT i, -i * 1000000007::bigint, chr(65 + i % 26)::"char", -i, i % 2 = 0, i / 3.0,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE repeat('t', i % 40) END, i * 7, CASE WHEN i % 4 = 0 THEN NULL ELSE -i END
+  FROM generate_series(1, 300) i$$);
+SELECT twin_query($$SELECT a, b FROM @@steps WHERE a % 3 = 1$$);
+SELECT twin_query($$SELECT i, h, g, f, e FROM @@steps WHERE b < -5000000000 AND d % 2 = 0$$);
+SELECT twin_query($$SELECT * FROM @@steps WHERE c > 'M'$$);
+SELECT twin_query($$SELECT sum(h), sum(i), count(g) FROM @@steps WHERE e$$);
