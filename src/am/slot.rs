@@ -363,10 +363,10 @@ pub struct DeformState {
 ///
 /// # Safety
 /// values/isnull have room for `end` entries; tupdesc describes the relation.
-// Always inlined: it is the body of every slot_getsomeattrs call (once per row and
-// scan), where a call layer more than heap's deforming costs a measurable share of a
-// cached scan.
-#[inline(always)]
+// Out of line: the slot callback's common path (every attribute read by
+// deform_cached_byval) then keeps its state in registers; the other callers deform
+// whole rows once per update or TOAST operation, where a call costs nothing measurable.
+#[inline(never)]
 pub unsafe fn deform_range(
     tupdesc: pg_sys::TupleDesc,
     tup: &[u8],
@@ -571,24 +571,6 @@ unsafe fn deform_cached_byval(
     st.off = off;
 }
 
-/// [`deform_range`] for the slot callback, out of line so the callback's common path
-/// (every attribute deformed by [`deform_cached_byval`]) keeps its state in registers.
-///
-/// # Safety
-/// As [`deform_range`].
-#[inline(never)]
-unsafe fn deform_range_out_of_line(
-    tupdesc: pg_sys::TupleDesc,
-    tup: &[u8],
-    st: &mut DeformState,
-    end: usize,
-    values: *mut pg_sys::Datum,
-    isnull: *mut bool,
-) -> Result<(), Corrupt> {
-    // SAFETY: per the contract.
-    unsafe { deform_range(tupdesc, tup, st, end, values, isnull) }
-}
-
 #[pg_guard]
 unsafe extern "C-unwind" fn slot_getsomeattrs(
     slot: *mut pg_sys::TupleTableSlot,
@@ -631,7 +613,7 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
             );
         }
         let result = if st.attnum < end {
-            deform_range_out_of_line(
+            deform_range(
                 base.tts_tupleDescriptor,
                 tup,
                 &mut st,
