@@ -408,21 +408,12 @@ pub unsafe fn deform_range(
             *isnull.add(i) = false;
             let attlen = (*att).attlen as i32;
             // Fast path: a by-value attribute at a cached offset (every attribute of an
-            // all-fixed-width row without nulls before it) needs no alignment or length
-            // decoding, only the bounds check.
-            let cached = (*att).attcacheoff;
-            if !slow && cached >= 0 && (*att).attbyval {
-                let start = cached as usize;
-                let len = attlen as usize;
-                if let Some(field) = data.get(start..start + len) {
-                    match byval_datum(field) {
-                        Ok(v) => *values.add(i) = v,
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                    off = start + len;
+            // all-fixed-width row without nulls before it); anything it declines (an
+            // odd width, a field past the end) is decoded and reported below.
+            if !slow {
+                if let Some((v, next)) = cached_byval(&*att, data) {
+                    *values.add(i) = v;
+                    off = next;
                     attnum += 1;
                     continue;
                 }
@@ -534,41 +525,53 @@ unsafe fn deform_cached_byval(
     isnull: *mut bool,
 ) {
     let (mut i, mut off) = (st.attnum, st.off);
-    // SAFETY: i < end <= natts of tupdesc; values/isnull sized by the caller; `field`
-    // has exactly the bytes of each unaligned read.
+    // SAFETY: i < end <= natts of tupdesc; values/isnull sized by the caller.
     unsafe {
         let attrs = (*tupdesc).attrs.as_ptr();
         while i < end {
-            let att = &*attrs.add(i);
-            let cached = att.attcacheoff;
-            if cached < 0 || !att.attbyval {
+            let Some((v, next)) = cached_byval(&*attrs.add(i), data) else {
                 break;
-            }
-            let start = cached as usize;
-            let len = att.attlen as usize;
-            let Some(field) = data.get(start..start + len) else {
-                break;
-            };
-            // int4 and int8 first, without byval_datum's jump table (the narrow rows'
-            // columns; one predictable compare each).
-            let v = if len == 4 {
-                pg_sys::Datum::from((field.as_ptr() as *const i32).read_unaligned())
-            } else if len == 8 {
-                pg_sys::Datum::from((field.as_ptr() as *const i64).read_unaligned())
-            } else {
-                let Ok(v) = byval_datum(field) else {
-                    break;
-                };
-                v
             };
             *values.add(i) = v;
             *isnull.add(i) = false;
-            off = start + len;
+            off = next;
             i += 1;
         }
     }
     st.attnum = i;
     st.off = off;
+}
+
+/// The value of a by-value attribute at its cached offset in `data`, and the offset
+/// after it; `None` when the attribute has no cached offset, is passed by reference, has
+/// a width other than 1, 2, 4 or 8, or reaches past `data` (the general decoding then
+/// handles it, reporting the last two as corruption). The caller knows the cached
+/// offset applies (no null or variable-width attribute before this one).
+#[inline(always)]
+fn cached_byval(
+    att: &pg_sys::FormData_pg_attribute,
+    data: &[u8],
+) -> Option<(pg_sys::Datum, usize)> {
+    if att.attcacheoff < 0 || !att.attbyval || att.attlen <= 0 {
+        return None;
+    }
+    let start = att.attcacheoff as usize;
+    let end = start + att.attlen as usize;
+    let field = data.get(start..end)?;
+    let p = field.as_ptr();
+    // int4 and int8 first, tested one after the other rather than through
+    // byval_datum's jump table (the narrow rows' columns; one predictable compare each).
+    // SAFETY: `field` has exactly the bytes of each unaligned read.
+    let v = unsafe {
+        if field.len() == 4 {
+            pg_sys::Datum::from((p as *const i32).read_unaligned())
+        } else if field.len() == 8 {
+            pg_sys::Datum::from((p as *const i64).read_unaligned())
+        } else {
+            byval_datum(field).ok()?
+        }
+    };
+    Some((v, end))
 }
 
 #[pg_guard]
