@@ -98,3 +98,16 @@ SELECT twin_query($$SELECT a, b FROM @@steps WHERE a % 3 = 1$$);
 SELECT twin_query($$SELECT i, h, g, f, e FROM @@steps WHERE b < -5000000000 AND d % 2 = 0$$);
 SELECT twin_query($$SELECT * FROM @@steps WHERE c > 'M'$$);
 SELECT twin_query($$SELECT sum(h), sum(i), count(g) FROM @@steps WHERE e$$);
+-- Rows with nulls take the fast loop too, up to their first null: cached offsets
+-- hold until then (heap's rule), and the null hands over to the general loop. Nulls
+-- at every position of a by-value prefix (a row with a, b, c and d all null among
+-- them), read in steps by quals and projections, twin compared.
+SELECT twin_tables('nsteps', 'a int, b bigint, c smallint, d int, e text, f int');
+SELECT twin($$INSERT INTO @@nsteps SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE i END,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE -i * 3000000019::bigint END, CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 1000)::smallint END,
+  CASE WHEN i % 2 = 0 THEN NULL ELSE -i END, CASE WHEN i % 11 = 0 THEN NULL ELSE repeat('x', i % 9) END, i
+  FROM generate_series(1, 420) i$$);
+SELECT twin_query($$SELECT a FROM @@nsteps WHERE a % 3 = 1$$);
+SELECT twin_query($$SELECT a, b, c, d FROM @@nsteps WHERE b IS NULL OR b < -600000000000$$);
+SELECT twin_query($$SELECT * FROM @@nsteps WHERE c > 10 OR d IS NULL$$);
+SELECT twin_query($$SELECT sum(d), count(c), sum(f), count(*) FILTER (WHERE a IS NULL AND b IS NULL AND c IS NULL AND d IS NULL) FROM @@nsteps WHERE f > 0$$);

@@ -19,32 +19,42 @@ $node->safe_psql('postgres', q{
 	INSERT INTO d VALUES (1, 'one'), (2, 'two'), (3, 'three');
 	CREATE TABLE f (a int, b bigint) USING glassheap;
 	INSERT INTO f VALUES (1, 10), (2, 20), (3, 30);
+	CREATE TABLE n (a int, b bigint, c text) USING glassheap;
+	INSERT INTO n VALUES (1, 10, NULL), (2, 20, NULL), (3, 30, NULL);
 	CHECKPOINT;
 });
 my $relid = $node->safe_psql('postgres', q{SELECT 'd'::regclass::oid});
 my $path = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('d')});
 my $frelid = $node->safe_psql('postgres', q{SELECT 'f'::regclass::oid});
 my $fpath = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('f')});
+my $nrelid = $node->safe_psql('postgres', q{SELECT 'n'::regclass::oid});
+my $npath = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('n')});
 $node->stop;
 
-# line pointer 2: lp_off in bits 0..14, lp_flags 15..16, lp_len 17..31. Shortened to the
-# 16-byte header plus column a: in d, column b's varlena header now lies past the end
-# of the tuple; in f (all by-value columns, read by the deform's fast loop), column b's
-# eight bytes do.
-sub shorten_second_tuple
+# line pointer N: lp_off in bits 0..14, lp_flags 15..16, lp_len 17..31. Tuple 2 is
+# shortened to the 16-byte header plus column a: in d, column b's varlena header now
+# lies past the end of the tuple; in f (all by-value columns, read by the deform's fast
+# loop), column b's eight bytes do. In n the rows have a null bitmap (c is null), so the
+# data starts at offset 24: tuple 2 keeps column a only (28 bytes), tuple 3 keeps not
+# even the whole bitmap-padded header (20 bytes).
+sub shorten_tuple
 {
-	my ($file) = @_;
+	my ($file, $lp, $len) = @_;
 	open(my $fh, '+<:raw', $file) or die "open $file: $!";
 	my $page;
 	sysread($fh, $page, 8192) == 8192 or die "short read";
-	my $w = unpack('V', substr($page, 24 + 4, 4));
-	substr($page, 24 + 4, 4) = pack('V', ($w & 0x1ffff) | (20 << 17));
+	my $at = 24 + 4 * ($lp - 1);
+	my $w = unpack('V', substr($page, $at, 4));
+	substr($page, $at, 4) = pack('V', ($w & 0x1ffff) | ($len << 17));
 	sysseek($fh, 0, 0);
 	syswrite($fh, $page, 8192) == 8192 or die "short write";
 	close($fh);
 }
+sub shorten_second_tuple { shorten_tuple($_[0], 2, 20) }
 shorten_second_tuple($path);
 shorten_second_tuple($fpath);
+shorten_tuple($npath, 2, 28);
+shorten_tuple($npath, 3, 20);
 $node->start;
 
 my ($rc, $out, $err) = $node->psql('postgres', q{SELECT a, b FROM d ORDER BY a});
@@ -65,6 +75,20 @@ like($err, qr/ERROR:  glassheap tuple \(0,2\) of relation $frelid is corrupt: at
 is($node->safe_psql('postgres', q{SELECT string_agg(a::text, ',' ORDER BY a) FROM f}), '1,2,3',
 	'its column a still reads');
 is($node->safe_psql('postgres', q{SELECT sum(b) FROM f WHERE a <> 2}), '40', 'the undamaged rows read in full');
+
+# Rows with nulls take the same fast loop up to their first null: it stops at the
+# damaged field, or does not start on a tuple too short for its own null bitmap, and
+# the general loop reports either.
+($rc, $out, $err) = $node->psql('postgres', q{SELECT a, b FROM n WHERE ctid = '(0,2)'});
+isnt($rc, 0, 'deforming the damaged tuple with a null bitmap fails');
+like($err, qr/ERROR:  glassheap tuple \(0,2\) of relation $nrelid is corrupt: attribute 2: starts past the end of the tuple/,
+	'the error names the by-value attribute past the end');
+($rc, $out, $err) = $node->psql('postgres', q{SELECT a FROM n WHERE ctid = '(0,3)'});
+isnt($rc, 0, 'deforming a tuple shorter than its header and null bitmap fails');
+like($err, qr/ERROR:  glassheap tuple \(0,3\) of relation $nrelid is corrupt: header longer than tuple/,
+	'the error names the tuple and the relation');
+is($node->safe_psql('postgres', q{SELECT a, b, c IS NULL FROM n WHERE ctid = '(0,1)'}), '1|10|t',
+	'the undamaged row with a null reads in full');
 
 # The same backend goes on after the error, twice (the scan's pins and the slot are
 # cleaned up by the abort, not leaked into the next statement).

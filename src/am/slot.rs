@@ -503,21 +503,25 @@ pub unsafe fn getsomeattrs(slot: *mut pg_sys::TupleTableSlot, natts: core::ffi::
     }
 }
 
-/// Deforms the leading by-value attributes at cached offsets of a tuple without nulls,
-/// from `st` on: for a row of fixed-width by-value columns (the common narrow row), all
-/// of them. Stops, leaving the rest to [`deform_range`], at the first attribute without
-/// a cached offset, passed by reference, of an unusual length, or reaching past the
-/// tuple (which `deform_range` then reports as corruption). A separate tight loop: as a
-/// branch of [`deform_range`]'s general loop the same work cost a filtered `sum()` over
-/// `(a int, b int)` nearly twice heap's deforming (register spills of the general loop's
-/// state on every attribute).
+/// Deforms the leading by-value attributes at cached offsets of a tuple, from `st` on:
+/// for a row of fixed-width by-value columns (the common narrow row), all of them. Stops,
+/// leaving the rest to [`deform_range`], at the first attribute that is null (with
+/// `NULLS`, read from `bits`), has no cached offset, is passed by reference, has an
+/// unusual length, or reaches past the tuple (which `deform_range` then reports as
+/// corruption). Cached offsets hold up to the first null, as in heap's deforming, so
+/// rows with nulls only in later columns (pgbench's `filler`, say) take this loop for
+/// the columns before them. A separate tight loop: as a branch of [`deform_range`]'s
+/// general loop the same work cost a filtered `sum()` over `(a int, b int)` nearly twice
+/// heap's deforming (register spills of the general loop's state on every attribute).
 ///
 /// # Safety
-/// `data` is the data area of a tuple without nulls (it starts at `HEADER_SIZE`);
-/// `end` <= natts of tupdesc and of the tuple; values/isnull have room for `end`.
+/// `data` is the data area of the tuple (from its `hoff`) and, with `NULLS`, `bits` its
+/// null bitmap; `end` <= natts of tupdesc and of the tuple; values/isnull have room for
+/// `end`.
 #[inline(always)]
-unsafe fn deform_cached_byval(
+unsafe fn deform_cached_byval<const NULLS: bool>(
     tupdesc: pg_sys::TupleDesc,
+    bits: &[u8],
     data: &[u8],
     st: &mut DeformState,
     end: usize,
@@ -529,6 +533,10 @@ unsafe fn deform_cached_byval(
     unsafe {
         let attrs = (*tupdesc).attrs.as_ptr();
         while i < end {
+            // A null (or a bitmap too short, which deform_range reports) ends the loop.
+            if NULLS && bits.get(i >> 3).is_none_or(|b| b & (1 << (i & 7)) == 0) {
+                break;
+            }
             let Some((v, next)) = cached_byval(&*attrs.add(i), data) else {
                 break;
             };
@@ -604,16 +612,28 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
                 slow: flags & SLOW != 0,
             }
         };
-        if !st.slow && !header.has(TupleFlags::HAS_NULLS) {
-            // Without nulls the data area starts right after the header.
-            deform_cached_byval(
-                base.tts_tupleDescriptor,
-                &tup[HEADER_SIZE..],
-                &mut st,
-                end,
-                base.tts_values,
-                base.tts_isnull,
-            );
+        if !st.slow {
+            let (desc, values, isnull) =
+                (base.tts_tupleDescriptor, base.tts_values, base.tts_isnull);
+            if !header.has(TupleFlags::HAS_NULLS) {
+                // Without nulls the data area starts right after the header.
+                deform_cached_byval::<false>(
+                    desc,
+                    &[],
+                    &tup[HEADER_SIZE..],
+                    &mut st,
+                    end,
+                    values,
+                    isnull,
+                );
+            } else if let (Some(bits), Some(data)) = (
+                tup.get(HEADER_SIZE..header.hoff()),
+                tup.get(header.hoff()..),
+            ) {
+                // The bitmap lies between the header and hoff (hoff is computed from
+                // natts to cover it); a tuple shorter than hoff is left to deform_range.
+                deform_cached_byval::<true>(desc, bits, data, &mut st, end, values, isnull);
+            }
         }
         let result = if st.attnum < end {
             deform_range(
