@@ -120,21 +120,31 @@ pub fn prune_page(
         unused: chains.unused,
     };
     let mut removed = chains.removed.iter().peekable();
+    out.kept
+        .reserve(items.len() - chains.removed.len().min(items.len()));
+    // The header of a version is read only where it is needed: most versions of a page
+    // being pruned are live and stay.
+    let header_of = |off: u16| {
+        // SAFETY: page_items checked this LP_NORMAL item's bounds; hints are applied.
+        let h = unsafe { read_header(page.item(off)) };
+        (
+            h,
+            Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off }),
+        )
+    };
     for (i, item) in items.iter().enumerate() {
         let off = i as u16 + 1;
         let Item::Normal(m) = item else { continue };
-        let tup = page.item(off);
-        // SAFETY: page_items checked this LP_NORMAL item's bounds; hints are applied.
-        let h = unsafe { read_header(tup) };
-        let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
         if removed.peek().is_some_and(|r| r.0 == off) {
             if removed.next().is_some_and(|r| r.1) {
+                let (h, mut o) = header_of(off);
                 advance_horizon(&h, &mut o, &mut plan.latest_removed_xid);
             }
             out.removed += 1;
             continue;
         }
         if matches!(m.status, Htsv::RecentlyDead | Htsv::DeleteInProgress) {
+            let (h, mut o) = header_of(off);
             let x = super::visibility::update_xid_of(&h, &mut o);
             if xid_is_normal(x) && (new_prune_xid == 0 || xid_precedes(x, new_prune_xid)) {
                 new_prune_xid = x;
