@@ -550,6 +550,31 @@ unsafe fn deform_cached_byval<const NULLS: bool>(
     st.off = off;
 }
 
+/// [`deform_cached_byval`] for a tuple with a null bitmap. Out of line: inlined beside
+/// the loop for rows without nulls, it cost that loop (a filtered `sum()` over
+/// `(a int, b int)`) 0.65% more instructions per row; rows with nulls pay a call.
+///
+/// # Safety
+/// As [`deform_cached_byval`]; `tup` is the whole stored tuple and `header` its header.
+#[inline(never)]
+unsafe fn deform_cached_byval_nulls(
+    tupdesc: pg_sys::TupleDesc,
+    tup: &[u8],
+    header: &glassheap_format::tuple::TupleHeader,
+    st: &mut DeformState,
+    end: usize,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+) {
+    // The bitmap lies between the header and hoff (hoff is computed from natts to cover
+    // it); a tuple shorter than hoff is left to deform_range, which reports it.
+    let hoff = header.hoff();
+    if let (Some(bits), Some(data)) = (tup.get(HEADER_SIZE..hoff), tup.get(hoff..)) {
+        // SAFETY: per the contract.
+        unsafe { deform_cached_byval::<true>(tupdesc, bits, data, st, end, values, isnull) };
+    }
+}
+
 /// The value of a by-value attribute at its cached offset in `data`, and the offset
 /// after it; `None` when the attribute has no cached offset, is passed by reference, has
 /// a width other than 1, 2, 4 or 8, or reaches past `data` (the general decoding then
@@ -626,13 +651,8 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
                     values,
                     isnull,
                 );
-            } else if let (Some(bits), Some(data)) = (
-                tup.get(HEADER_SIZE..header.hoff()),
-                tup.get(header.hoff()..),
-            ) {
-                // The bitmap lies between the header and hoff (hoff is computed from
-                // natts to cover it); a tuple shorter than hoff is left to deform_range.
-                deform_cached_byval::<true>(desc, bits, data, &mut st, end, values, isnull);
+            } else {
+                deform_cached_byval_nulls(desc, tup, &header, &mut st, end, values, isnull);
             }
         }
         let result = if st.attnum < end {
