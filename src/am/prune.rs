@@ -29,7 +29,8 @@ pub const LP_DEAD: u32 = 3;
 pub struct PruneOutcome {
     /// Versions removed by this call.
     pub removed: usize,
-    /// The status of every version left in place (offset, status), in offset order.
+    /// The status of every version left in place (offset, status), in offset order;
+    /// empty unless the caller asked for it (VACUUM freezes from it).
     pub kept: Vec<(u16, Htsv)>,
 }
 
@@ -94,10 +95,13 @@ fn clear_full(page: PageRef) {
 }
 
 /// Prunes a cleanup-locked page. `vistest` decides which deleters are old enough.
+/// `report_kept` fills [`PruneOutcome::kept`] (VACUUM); on-access pruning has no use
+/// for it and skips building it.
 pub fn prune_page(
     relation: pg_sys::Relation,
     buffer: pg_sys::Buffer,
     vistest: *mut pg_sys::GlobalVisState,
+    report_kept: bool,
 ) -> PruneOutcome {
     // SAFETY: the caller holds a cleanup lock on buffer.
     let page = unsafe { PageRef::of_buffer(buffer) };
@@ -120,8 +124,10 @@ pub fn prune_page(
         unused: chains.unused,
     };
     let mut removed = chains.removed.iter().peekable();
-    out.kept
-        .reserve(items.len() - chains.removed.len().min(items.len()));
+    if report_kept {
+        out.kept
+            .reserve(items.len().saturating_sub(chains.removed.len()));
+    }
     // The header of a version is read only where it is needed: most versions of a page
     // being pruned are live and stay.
     let header_of = |off: u16| {
@@ -150,7 +156,9 @@ pub fn prune_page(
                 new_prune_xid = x;
             }
         }
-        out.kept.push((off, m.status));
+        if report_kept {
+            out.kept.push((off, m.status));
+        }
     }
     if !plan.is_empty() {
         let crit = CritSection::enter();
@@ -215,7 +223,7 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     }
     // Recheck under the lock: someone may have pruned meanwhile.
     if page_is_full(page) || page.free_space() < minfree {
-        prune_page(relation, buffer, vistest);
+        prune_page(relation, buffer, vistest, false);
     }
     // SAFETY: locked by us above.
     unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK) };

@@ -194,7 +194,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
         super::scan::not_a_glassheap_page(v.rel, blk);
     }
 
-    let pruned = prune::prune_page(v.rel, buf, v.vistest);
+    let pruned = prune::prune_page(v.rel, buf, v.vistest, true);
     v.c.tuples_deleted += pruned.removed as u64;
 
     let mut freeze = FreezeBlock::default();
