@@ -139,3 +139,30 @@ SELECT twin_query('SELECT * FROM @@hot WHERE k > 0');
 SELECT twin_query($$SELECT k FROM @@hot WHERE note = 'later'$$);
 RESET enable_seqscan;
 RESET enable_bitmapscan;
+
+-- row counters of the current transaction (pg_stat_xact_user_tables), which glassheap
+-- adds to in place while the counters of the current subtransaction level exist and
+-- through pgstat's own functions when a (sub)transaction starts counting: the same
+-- figures as the heap twin's across savepoints, a rolled-back one included
+SELECT twin_tables('cnt', 'k int PRIMARY KEY, v int, note text');
+BEGIN;
+SELECT twin($$INSERT INTO @@cnt SELECT g, g, 'n' FROM generate_series(1, 10) g$$);
+SELECT twin($$UPDATE @@cnt SET note = 'x' WHERE k <= 3$$);
+SAVEPOINT a;
+SELECT twin('INSERT INTO @@cnt VALUES (11, 11), (13, 13)');
+SELECT twin('UPDATE @@cnt SET v = v + 100 WHERE k <= 4');
+ROLLBACK TO a;
+SELECT twin($$UPDATE @@cnt SET note = 'y' WHERE k <= 2$$);
+SAVEPOINT b;
+SELECT twin('DELETE FROM @@cnt WHERE k = 9');
+SELECT twin('INSERT INTO @@cnt VALUES (12, 12)');
+RELEASE b;
+SELECT twin('DELETE FROM @@cnt WHERE k = 8');
+SELECT substr(relname, 1, 1) AS am, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd
+FROM pg_stat_xact_user_tables WHERE relname IN ('h_cnt', 'g_cnt') ORDER BY 1;
+COMMIT;
+-- and what the transaction left behind: the rows of the rolled-back savepoint are dead
+-- tuples, not live ones, only if each level kept its own counters
+SELECT pg_stat_force_next_flush();
+SELECT substr(relname, 1, 1) AS am, n_live_tup, n_dead_tup
+FROM pg_stat_user_tables WHERE relname IN ('h_cnt', 'g_cnt') ORDER BY 1;

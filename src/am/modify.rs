@@ -335,8 +335,7 @@ pub fn insert(
     }
     finish_slot(relation, s, &f, rel::make_tid(blk, off));
     f.free();
-    // SAFETY: stats counter.
-    unsafe { pg_sys::pgstat_count_heap_insert(relation, 1) };
+    rel::count_inserted(relation, 1);
 }
 
 pub fn multi_insert(
@@ -424,8 +423,7 @@ pub fn multi_insert(
         }
     }
     formed.into_iter().for_each(tuple::Formed::free);
-    // SAFETY: stats counter.
-    unsafe { pg_sys::pgstat_count_heap_insert(relation, ntuples as i64) };
+    rel::count_inserted(relation, ntuples as i64);
 }
 
 /// heap_finish_speculative / heap_abort_speculative.
@@ -497,11 +495,9 @@ pub fn complete_speculative(
         toast::collect_external(relation, t.ptr, t.len)
     };
     // SAFETY: held.
-    unsafe {
-        crate::pg::bufmgr::unlock_release(t.buffer);
-        if !succeeded {
-            pg_sys::pgstat_count_heap_delete(relation);
-        }
+    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+    if !succeeded {
+        rel::count_deleted(relation);
     }
     toast::delete_external(relation, toasted, true);
 }
@@ -714,8 +710,8 @@ pub fn delete(
     let mut o = t.oracle(relation);
     let raw_cmin = cmin_word_if_needed(&h, &mut o);
     let (cid_word, iscombo) = combocid::adjust_cmax(&h, raw_cmin, cid);
-    // SAFETY: multixact bookkeeping before we may join one.
-    unsafe { pg_sys::MultiXactIdSetOldestMember() };
+    // multixact bookkeeping before we may join one
+    xact::set_oldest_member();
     let (new_xmax, mode, is_multi) = mx::compute_new_xmax(&h, xid, mx::EXCLUSIVE, true);
     let vm = VmPin::for_write(relation, t.buffer);
     {
@@ -750,8 +746,7 @@ pub fn delete(
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
     }
-    // SAFETY: stats.
-    unsafe { pg_sys::pgstat_count_heap_delete(relation) };
+    rel::count_deleted(relation);
     pg_sys::TM_Result::TM_Ok
 }
 
@@ -932,8 +927,7 @@ pub fn update(
     let changed = columns_changed(relation, &t, newslot);
     let key_intact = !changed.key;
     let (lockmode, mx_status) = if key_intact {
-        // SAFETY: multixact bookkeeping.
-        unsafe { pg_sys::MultiXactIdSetOldestMember() };
+        xact::set_oldest_member();
         (mx::NO_KEY_EXCLUSIVE, mx::NO_KEY_UPDATE)
     } else {
         (mx::EXCLUSIVE, mx::UPDATE)
@@ -1179,10 +1173,8 @@ pub fn update(
     }
     finish_slot(relation, newslot, &f, rel::make_tid(newblk, new_off));
     f.free();
-    // SAFETY: stats counter; executor output.
-    unsafe {
-        pg_sys::pgstat_count_heap_update(relation, heap_only);
-        *update_indexes = !heap_only;
-    }
+    rel::count_updated(relation, heap_only);
+    // SAFETY: executor output.
+    unsafe { *update_indexes = !heap_only };
     pg_sys::TM_Result::TM_Ok
 }

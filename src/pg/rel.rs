@@ -173,6 +173,69 @@ pub fn count_fetched(rel: pg_sys::Relation) {
     }
 }
 
+/// The relation's transactional counters for the current (sub)transaction level, when
+/// they exist already: ensure_tabstat_xact_level's test, done here so that counting a
+/// written row is two loads and an add instead of a guarded call. None sends the caller
+/// to PostgreSQL's own function, which decides whether the relation is counted at all
+/// and creates the counters (allocating memory, which can fail) when needed.
+#[inline(always)]
+fn xact_counters(
+    rel: pg_sys::Relation,
+) -> Option<(
+    *mut pg_sys::PgStat_TableStatus,
+    *mut pg_sys::PgStat_TableXactStatus,
+)> {
+    // SAFETY: valid relation; a non-null pgstat_info is this backend's pending entry and
+    // its `trans` (if set) the entry's innermost transactional counters.
+    unsafe {
+        let p = (*rel).pgstat_info;
+        if p.is_null() {
+            return None;
+        }
+        let tr = (*p).trans;
+        (!tr.is_null() && (*tr).nest_level == super::xact::nest_level()).then_some((p, tr))
+    }
+}
+
+/// pgstat_count_heap_insert
+#[inline]
+pub fn count_inserted(rel: pg_sys::Relation, n: i64) {
+    match xact_counters(rel) {
+        // SAFETY: see xact_counters.
+        Some((_, tr)) => unsafe { (*tr).tuples_inserted += n },
+        // SAFETY: pgstat call on an open relation.
+        None => unsafe { pg_sys::pgstat_count_heap_insert(rel, n) },
+    }
+}
+
+/// pgstat_count_heap_update (PG15's signature; t_tuples_hot_updated is not
+/// transactional, so it is counted on the entry itself, as there).
+#[inline]
+pub fn count_updated(rel: pg_sys::Relation, hot: bool) {
+    match xact_counters(rel) {
+        // SAFETY: see xact_counters.
+        Some((p, tr)) => unsafe {
+            (*tr).tuples_updated += 1;
+            if hot {
+                (*p).t_counts.t_tuples_hot_updated += 1;
+            }
+        },
+        // SAFETY: pgstat call on an open relation.
+        None => unsafe { pg_sys::pgstat_count_heap_update(rel, hot) },
+    }
+}
+
+/// pgstat_count_heap_delete
+#[inline]
+pub fn count_deleted(rel: pg_sys::Relation) {
+    match xact_counters(rel) {
+        // SAFETY: see xact_counters.
+        Some((_, tr)) => unsafe { (*tr).tuples_deleted += 1 },
+        // SAFETY: pgstat call on an open relation.
+        None => unsafe { pg_sys::pgstat_count_heap_delete(rel) },
+    }
+}
+
 /// The members of a Bitmapset in increasing order (bms_next_member, read in place).
 ///
 /// # Safety

@@ -23,11 +23,36 @@ fn t(x: u32) -> pg_sys::TransactionId {
     pg_sys::TransactionId::from_inner(x)
 }
 
+/// xact.c functions that only read this backend's transaction state: they contain no
+/// ereport/elog and call nothing that has one, so no ERROR (and no longjmp) can come out
+/// of them, and pgrx's per-call guard (a thread check and a `sigsetjmp`, about a hundred
+/// instructions) protects nothing. They are asked once or twice per row written (the
+/// visibility rules ask whether an xmin or xmax is ours), so they are declared here
+/// without it. Signatures of PG15's access/xact.h.
+mod raw {
+    use pgrx::pg_sys;
+
+    unsafe extern "C" {
+        pub fn TransactionIdIsCurrentTransactionId(xid: pg_sys::TransactionId) -> bool;
+        pub fn GetCurrentTransactionIdIfAny() -> pg_sys::TransactionId;
+        pub fn GetCurrentTransactionNestLevel() -> core::ffi::c_int;
+        // access/multixact.h; see set_oldest_member
+        pub fn MultiXactIdSetOldestMember();
+    }
+}
+
 /// TransactionIdIsCurrentTransactionId
 #[inline]
 pub fn is_current(x: u32) -> bool {
-    // SAFETY: transaction-state lookup.
-    unsafe { pg_sys::TransactionIdIsCurrentTransactionId(t(x)) }
+    // SAFETY: reads the transaction-state stack (or a parallel worker's copy of its
+    // leader's xids); no error path (see `raw`).
+    unsafe { raw::TransactionIdIsCurrentTransactionId(t(x)) }
+}
+/// GetCurrentTransactionNestLevel: 1 in a top-level transaction, +1 per subtransaction.
+#[inline]
+pub fn nest_level() -> i32 {
+    // SAFETY: reads CurrentTransactionState; no error path (see `raw`).
+    unsafe { raw::GetCurrentTransactionNestLevel() }
 }
 /// TransactionIdIsInProgress. Its first test is done here: a transaction older than
 /// RecentXmin cannot still be running (this also rejects the special xids, as there).
@@ -61,10 +86,17 @@ pub fn did_abort(x: u32) -> bool {
     // SAFETY: pg_xact lookup.
     unsafe { pg_sys::TransactionIdDidAbort(t(x)) }
 }
-/// GetCurrentTransactionId (assigns one if needed)
+/// GetCurrentTransactionId (assigns one if needed). Once the (sub)transaction has an
+/// xid, GetCurrentTransactionIdIfAny returns the same value without the guarded call
+/// assigning one needs (it can fail: xid wraparound limits, the lock table).
 #[inline]
 pub fn current_xid() -> u32 {
-    // SAFETY: xact.c call.
+    // SAFETY: reads CurrentTransactionState; no error path (see `raw`).
+    let assigned = unsafe { raw::GetCurrentTransactionIdIfAny() }.into_inner();
+    if assigned != 0 {
+        return assigned;
+    }
+    // SAFETY: xact.c call, guarded: may assign an xid.
     unsafe { pg_sys::GetCurrentTransactionId().into_inner() }
 }
 /// TransactionIdGetCommitLSN
@@ -111,6 +143,18 @@ pub fn wait(
 pub fn wait_conditional(x: u32) -> bool {
     // SAFETY: lock manager.
     unsafe { pg_sys::ConditionalXactLockTableWait(t(x)) }
+}
+/// MultiXactIdSetOldestMember, called before every row update or delete, as heap does.
+/// It returns at its first test once this transaction has set its oldest member; the
+/// first time it takes MultiXactGenLock, whose only ERROR ("too many LWLocks taken")
+/// means an invariant is already broken. Like the buffer calls of `bufmgr`, it runs in a
+/// critical section of its own, so such an error would become a PANIC instead of a
+/// longjmp across the unguarded call; nothing in it allocates memory.
+#[inline]
+pub fn set_oldest_member() {
+    let _crit = super::crit::CritSection::enter();
+    // SAFETY: see above.
+    unsafe { raw::MultiXactIdSetOldestMember() }
 }
 /// MultiXactIdIsRunning
 pub fn multi_is_running(m: u32, lock_only: bool) -> bool {
