@@ -1173,7 +1173,7 @@ pub fn update(
     }
     finish_slot(relation, newslot, &f, rel::make_tid(newblk, new_off));
     f.free();
-    rel::count_updated(relation, heap_only);
+    rel::count_updated(relation, heap_only, !same_page);
     // SAFETY: executor output.
     unsafe { *update_indexes = !heap_only };
     pg_sys::TM_Result::TM_Ok

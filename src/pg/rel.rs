@@ -208,12 +208,14 @@ pub fn count_inserted(rel: pg_sys::Relation, n: i64) {
     }
 }
 
-/// pgstat_count_heap_update (PG15's signature; t_tuples_hot_updated is not
-/// transactional, so it is counted on the entry itself, as there).
+/// pgstat_count_heap_update. `hot`: the new version joined the old one's same-page
+/// chain; `newpage`: it went to another page (PostgreSQL 16 counts those too).
+#[cfg(feature = "pg15")]
 #[inline]
-pub fn count_updated(rel: pg_sys::Relation, hot: bool) {
+pub fn count_updated(rel: pg_sys::Relation, hot: bool, _newpage: bool) {
     match xact_counters(rel) {
-        // SAFETY: see xact_counters.
+        // SAFETY: see xact_counters. t_tuples_hot_updated is not transactional, so it is
+        // counted on the entry itself, as PostgreSQL does.
         Some((p, tr)) => unsafe {
             (*tr).tuples_updated += 1;
             if hot {
@@ -223,6 +225,15 @@ pub fn count_updated(rel: pg_sys::Relation, hot: bool) {
         // SAFETY: pgstat call on an open relation.
         None => unsafe { pg_sys::pgstat_count_heap_update(rel, hot) },
     }
+}
+
+/// pgstat_count_heap_update (PostgreSQL 16's signature; the in-place fast path is
+/// PG15's, whose counter fields are the ones verified).
+#[cfg(not(feature = "pg15"))]
+#[inline]
+pub fn count_updated(rel: pg_sys::Relation, hot: bool, newpage: bool) {
+    // SAFETY: pgstat call on an open relation.
+    unsafe { pg_sys::pgstat_count_heap_update(rel, hot, newpage) }
 }
 
 /// pgstat_count_heap_delete
