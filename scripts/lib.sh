@@ -42,6 +42,11 @@ ensure_sandbox() {
         # headers are not copied: pg_config reports the relocated include path
         ln -sfn /usr/include "$SANDBOX/usr/include"
     fi
+    # plugins installed into the system tree after the copy was made (wal2json)
+    local f
+    for f in "$sys_prefix"/lib/*.so; do
+        [ -e "$PG_PREFIX/lib/$(basename "$f")" ] || cp -a "$f" "$PG_PREFIX/lib/"
+    done
     mkdir -p "$PGRX_HOME"
     printf '[configs]\npg15 = "%s"\n' "$PG_CONFIG" > "$PGRX_HOME/config.toml"
     # the postgres user runs servers out of this tree

@@ -33,6 +33,7 @@ pub mod lock;
 pub mod modify;
 pub mod multixact;
 pub mod prune;
+pub mod replident;
 pub mod scan;
 pub mod slot;
 pub mod toast;

@@ -9,13 +9,14 @@
 
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
 use super::vm::VmPin;
-use super::{cidmap, combocid, hio, multixact as mx, slot, toast, tuple};
+use super::{cidmap, combocid, hio, multixact as mx, replident, slot, toast, tuple};
 use crate::pg::crit::CritSection;
 use crate::pg::ffi;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
 use crate::wal::log;
+use glassheap_format::logical::LogicalPart;
 use glassheap_format::transition;
 use glassheap_format::tuple::{maxalign, TupleFlags, TupleHeader, NEXT_SPECULATIVE};
 use glassheap_format::visibility::{self as vis, Hints, NoExplain, TmResult, TxnOracle};
@@ -291,6 +292,7 @@ pub fn insert(
     // SAFETY: buffer is pinned.
     let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     let vm = VmPin::for_write(relation, buffer);
+    let logical = replident::insert_part(relation, false);
     let off;
     {
         let crit = CritSection::enter();
@@ -318,6 +320,7 @@ pub fn insert(
                     speculative: spec_token.is_some(),
                     body: f.body(),
                 },
+                logical.as_ref(),
             );
         }
     }
@@ -351,6 +354,7 @@ pub fn multi_insert(
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
     let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
     let needs_wal = rel::needs_wal(relation);
+    let logical = replident::logically_logged(relation);
     let save = rel::target_page_free_space(relation);
     // SAFETY: the executor passes ntuples valid slots.
     let slots = unsafe { std::slice::from_raw_parts(slots, ntuples) };
@@ -413,7 +417,12 @@ pub fn multi_insert(
                         })
                         .collect(),
                 };
-                log::multi_insert(&crit, buffer, &rec);
+                // The last record of the call lets decoding forget the rows' TOAST chunks.
+                let part = logical.then_some(LogicalPart {
+                    last_in_multi: done == ntuples,
+                    old: None,
+                });
+                log::multi_insert(&crit, buffer, &rec, part.as_ref());
             }
         }
         // SAFETY: lock and pin held.
@@ -449,13 +458,14 @@ pub fn complete_speculative(
     let needs_wal = rel::needs_wal(relation);
     if succeeded {
         let cid = cidmap::lookup(&rel::relfilenode(relation), t.blk, t.off).unwrap_or(0);
+        let logical = replident::insert_part(relation, false);
         let crit = CritSection::enter();
         transition::confirm(&mut h);
         h.aux = cid;
         t.set_header(&h);
         crit.mark_dirty(t.buffer);
         if needs_wal {
-            log::confirm(&crit, t.buffer, t.off);
+            log::confirm(&crit, t.buffer, t.off, logical.as_ref());
         }
     } else {
         // SAFETY: backend globals.
@@ -469,6 +479,8 @@ pub fn complete_speculative(
             }
         };
         let vm = VmPin::for_write(relation, t.buffer);
+        // A cancelled speculative insertion logs no old row (heap_abort_speculative).
+        let logical = replident::change_part(relation, None);
         let crit = CritSection::enter();
         let d = DeleteBlock {
             offnum: t.off,
@@ -486,7 +498,7 @@ pub fn complete_speculative(
         t.set_header(&h);
         crit.mark_dirty(t.buffer);
         if needs_wal {
-            log::delete(&crit, t.buffer, &d);
+            log::delete(&crit, t.buffer, &d, logical.as_ref());
         }
     }
     let toasted = if succeeded {
@@ -714,6 +726,11 @@ pub fn delete(
     xact::set_oldest_member();
     let (new_xmax, mode, is_multi) = mx::compute_new_xmax(&h, xid, mx::EXCLUSIVE, true);
     let vm = VmPin::for_write(relation, t.buffer);
+    // The replica identity, before the critical section (it may detoast and allocate).
+    // SAFETY: the located tuple on the exclusively locked page.
+    let old_bytes = unsafe { std::slice::from_raw_parts(t.ptr, t.len) };
+    let old_identity = replident::for_delete(relation, old_bytes, t.tid());
+    let logical = replident::change_part(relation, old_identity.as_ref());
     {
         let crit = CritSection::enter();
         let d = DeleteBlock {
@@ -736,7 +753,7 @@ pub fn delete(
         t.set_header(&h);
         crit.mark_dirty(t.buffer);
         if rel::needs_wal(relation) {
-            log::delete(&crit, t.buffer, &d);
+            log::delete(&crit, t.buffer, &d, logical.as_ref());
         }
     }
     let toasted = toast::collect_external(relation, t.ptr, t.len);
@@ -1084,6 +1101,11 @@ pub fn update(
     } else {
         VmPin::for_write(relation, newbuf)
     };
+    // The replica identity, before the critical section (it may detoast and allocate).
+    // SAFETY: the located old version on its locked page.
+    let old_bytes = unsafe { std::slice::from_raw_parts(t.ptr, t.len) };
+    let old_identity = replident::for_update(relation, old_bytes, t.tid(), newslot);
+    let logical = replident::change_part(relation, old_identity.as_ref());
     let new_off;
     {
         let crit = CritSection::enter();
@@ -1126,11 +1148,14 @@ pub fn update(
             // Same page: log only what differs from the old version's body (heap's
             // prefix/suffix compression); redo finds the old version on the page. The
             // old version is still where it was located: add_item only used free space.
+            // Not when decoding needs the whole new row from the record.
             let (prefix_len, suffix_len) = match t.page.tuple_bytes(t.off) {
-                Some(old_tuple) if same_page => glassheap_format::wal::shared_prefix_suffix(
-                    &old_tuple[glassheap_format::tuple::HEADER_SIZE..],
-                    f.body(),
-                ),
+                Some(old_tuple) if same_page && logical.is_none() => {
+                    glassheap_format::wal::shared_prefix_suffix(
+                        &old_tuple[glassheap_format::tuple::HEADER_SIZE..],
+                        f.body(),
+                    )
+                }
                 _ => (0, 0),
             };
             let body = f.body();
@@ -1151,7 +1176,7 @@ pub fn update(
                 suffix_len,
                 body: &body[prefix_len as usize..body.len() - suffix_len as usize],
             };
-            log::update(&crit, newbuf, t.buffer, &new, &old);
+            log::update(&crit, newbuf, t.buffer, &new, &old, logical.as_ref());
         }
     }
     if !same_page {

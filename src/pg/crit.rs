@@ -44,6 +44,8 @@ mod raw {
     unsafe extern "C" {
         pub fn MarkBufferDirty(buffer: pg_sys::Buffer);
         pub fn XLogBeginInsert();
+        pub fn XLogSetRecordFlags(flags: u8);
+        pub fn XLogRegisterData(data: *mut core::ffi::c_char, len: core::ffi::c_int);
         pub fn XLogRegisterBuffer(block_id: u8, buffer: pg_sys::Buffer, flags: u8);
         pub fn XLogRegisterBufData(
             block_id: u8,
@@ -63,15 +65,30 @@ impl CritSection {
         unsafe { raw::MarkBufferDirty(buffer) }
     }
 
-    /// XLogBeginInsert; registers each block and its data chunks; XLogInsert. Returns the
-    /// record's LSN. Every pointer stays valid for the duration of the call.
-    pub fn xlog_insert(&self, rmid: u8, info: u8, blocks: &[XLogBlock<'_>]) -> u64 {
+    /// XLogBeginInsert; registers each block and its data chunks, and `logical` as the
+    /// record's main data with the session's replication origin (XLOG_INCLUDE_ORIGIN,
+    /// for logical decoding's origin filter); XLogInsert. Returns the record's LSN. Every
+    /// pointer stays valid for the duration of the call.
+    pub fn xlog_insert(
+        &self,
+        rmid: u8,
+        info: u8,
+        blocks: &[XLogBlock<'_>],
+        logical: Option<&[u8]>,
+    ) -> u64 {
         // SAFETY: inside a critical section (see mark_dirty); the standard
         // XLogBeginInsert/Register/XLogInsert protocol with buffers the caller pinned and
         // locked exclusively, and data slices that outlive the call (XLogInsert copies
         // them into the WAL before returning).
         unsafe {
             raw::XLogBeginInsert();
+            if let Some(main) = logical {
+                raw::XLogRegisterData(
+                    main.as_ptr() as *mut core::ffi::c_char,
+                    main.len() as core::ffi::c_int,
+                );
+                raw::XLogSetRecordFlags(pg_sys::XLOG_INCLUDE_ORIGIN as u8);
+            }
             for b in blocks {
                 raw::XLogRegisterBuffer(b.id, b.buffer, b.flags);
                 for chunk in b.data {

@@ -74,6 +74,20 @@ unsafe extern "C-unwind" {
     pub fn c_wal_segment_close(state: *mut pg_sys::XLogReaderState);
 }
 
+// replication/snapbuild.h (the same in PostgreSQL 15 to 18)
+#[pg_guard]
+unsafe extern "C-unwind" {
+    pub fn SnapBuildCurrentState(builder: *mut pg_sys::SnapBuild) -> core::ffi::c_int;
+    pub fn SnapBuildProcessChange(
+        builder: *mut pg_sys::SnapBuild,
+        xid: pg_sys::TransactionId,
+        lsn: pg_sys::XLogRecPtr,
+    ) -> bool;
+}
+
+/// snapbuild.h's SnapBuildState value from which changes are decoded.
+pub const SNAPBUILD_FULL_SNAPSHOT: core::ffi::c_int = 1;
+
 #[pg_guard]
 unsafe extern "C-unwind" {
     // utils/relfilenodemap.h

@@ -1,6 +1,8 @@
 //! glassheap's custom WAL resource manager: what the write path logs (`log`), how redo
-//! replays it (`redo`), and the callbacks PostgreSQL calls (`rmgr`).
+//! replays it (`redo`), how logical decoding reads it (`decode`), and the callbacks
+//! PostgreSQL calls (`rmgr`).
 
+pub mod decode;
 pub mod log;
 pub mod redo;
 pub mod rmgr;

@@ -11,14 +11,6 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::CString;
 
-/// PostgreSQL 15's XLogRecordBuffer (replication/decode.h), opaque in pgrx.
-#[repr(C)]
-struct XLogRecordBuffer {
-    origptr: pg_sys::XLogRecPtr,
-    endptr: pg_sys::XLogRecPtr,
-    record: *mut pg_sys::XLogReaderState,
-}
-
 #[pg_guard]
 unsafe extern "C-unwind" fn gh_redo(record: *mut pg_sys::XLogReaderState) {
     super::redo::redo(record);
@@ -94,42 +86,15 @@ unsafe extern "C-unwind" fn gh_mask(pagedata: *mut core::ffi::c_char, _blkno: pg
     }
 }
 
-/// Logical decoding of glassheap changes is not implemented. Skipping the records would
-/// silently lose changes for a subscriber, so decoding a database that has glassheap
-/// activity fails loudly; other databases' slots and fast-forwarding are unaffected.
+/// Logical decoding: glassheap's changes as reorder-buffer changes (`super::decode`).
 #[pg_guard]
 unsafe extern "C-unwind" fn gh_decode(
     ctx: *mut pg_sys::LogicalDecodingContext,
     buf: *mut pg_sys::XLogRecordBuffer,
 ) {
-    // SAFETY: ctx/buf are valid for this call; we only read fields.
-    unsafe {
-        if (*ctx).fast_forward {
-            return;
-        }
-        let record = (*(buf as *mut XLogRecordBuffer)).record;
-        if !rec_has_block(record, 0) {
-            return;
-        }
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
-        pg_sys::XLogRecGetBlockTag(
-            record,
-            0,
-            &mut rnode,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
-        let slot_db = (*(*ctx).slot).data.database;
-        if rnode.dbNode != slot_db {
-            return;
-        }
-    }
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-        "logical decoding of glassheap tables is not supported",
-        "Drop the logical replication slot or move the tables to the heap access method."
-    );
+    // SAFETY: PostgreSQL passes a live context and its XLogRecordBuffer (opaque in pgrx,
+    // declared in `decode`).
+    unsafe { super::decode::decode(ctx, buf.cast()) }
 }
 
 static mut RMGR: pg_sys::RmgrData = pg_sys::RmgrData {

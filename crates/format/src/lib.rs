@@ -10,6 +10,7 @@ pub mod hot;
 pub mod items;
 pub mod layout;
 pub mod locks;
+pub mod logical;
 pub mod page;
 pub mod rewrite;
 pub mod transition;

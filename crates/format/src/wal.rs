@@ -3,8 +3,9 @@
 //! Every record describes its change **per block**: the data registered with block N
 //! says exactly what to do to that page. PostgreSQL drops a block's data when it logs a
 //! full-page image of that block instead, so redo never needs data that went with
-//! another block. glassheap records carry no main data at all, which saves the 2-byte
-//! main-data header heap pays on every record.
+//! another block. Redo reads no main data; below `wal_level = logical` records carry
+//! none at all, which saves the 2-byte main-data header heap pays on every record (at
+//! `logical`, DML records carry their logical part there: `crate::logical`).
 //!
 //! All multi-byte integers in WAL payloads are little-endian. The record's xid
 //! (XLogRecGetXid) is the inserting/updating transaction: it becomes xmin of new tuples.

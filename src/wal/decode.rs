@@ -1,0 +1,290 @@
+//! Logical decoding of glassheap records (`rm_decode`; decode.c's heap_decode for
+//! glassheap's records). Each INSERT, MULTI_INSERT, UPDATE, DELETE and CONFIRM record
+//! with a logical part (docs/FORMAT.md, "Logical decoding") becomes the reorder-buffer
+//! change heap's record would: INSERT / UPDATE / DELETE, or the speculative-insertion
+//! kinds for INSERT ... ON CONFLICT. The tuples queued are heap tuples built from the
+//! record alone (`glassheap_format::logical::heap_tuple_from_body`); PostgreSQL
+//! interprets them at commit (or when streaming) with the historic snapshot, reassembles
+//! TOASTed values from the TOAST table's heap records and hands them to the output
+//! plugin, exactly as for heap. Transactions, commits, aborts, two-phase and streaming
+//! are decoded from xact records by PostgreSQL itself; TRUNCATE is a heap record
+//! written by tablecmds.c for every logically logged table, whatever its access method.
+
+use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
+use glassheap_format::logical::{heap_tuple_from_body, LogicalPart, HEAP_TUPLE_HEADER_SIZE};
+use glassheap_format::wal::{
+    self, DeleteBlock, InsertBlock, MultiInsertBlock, UpdateNew, WalError,
+};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// replication/decode.h's XLogRecordBuffer, opaque in pgrx.
+#[repr(C)]
+pub struct XLogRecordBuffer {
+    origptr: pg_sys::XLogRecPtr,
+    endptr: pg_sys::XLogRecPtr,
+    record: *mut pg_sys::XLogReaderState,
+}
+
+use crate::pg::ffi::{SnapBuildCurrentState, SnapBuildProcessChange, SNAPBUILD_FULL_SNAPSHOT};
+
+type Ctx = *mut pg_sys::LogicalDecodingContext;
+type Rec = *mut pg_sys::XLogReaderState;
+
+/// What is wrong with a record that cannot be decoded: an ERROR naming its LSN.
+#[allow(unreachable_code)]
+fn undecodable(lsn: u64, what: impl std::fmt::Display) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: cannot decode WAL record at {:X}/{:X}: {what}",
+            lsn >> 32,
+            lsn as u32
+        )
+    );
+    unreachable!()
+}
+
+fn ok<T>(lsn: u64, r: Result<T, WalError>) -> T {
+    r.unwrap_or_else(|e| undecodable(lsn, e))
+}
+
+/// XLogRecGetData / XLogRecGetDataLen: the record's main data (its logical part).
+fn main_data<'a>(record: Rec) -> Option<&'a [u8]> {
+    // SAFETY: a decoded record; main_data/main_data_len describe its main data.
+    unsafe {
+        let r = (*record).record;
+        let len = (*r).main_data_len as usize;
+        if len == 0 || (*r).main_data.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts((*r).main_data as *const u8, len))
+        }
+    }
+}
+
+/// XLogRecGetOrigin.
+fn origin(record: Rec) -> pg_sys::RepOriginId {
+    // SAFETY: a decoded record.
+    unsafe { (*(*record).record).record_origin }
+}
+
+pub unsafe fn decode(ctx: Ctx, buf: *mut XLogRecordBuffer) {
+    // SAFETY: PostgreSQL passes a live decoding context and record buffer.
+    let (record, origptr) = unsafe { ((*buf).record, (*buf).origptr) };
+    let xid = rec_xid(record);
+    // SAFETY: as above.
+    unsafe {
+        // Every record's transaction is made known to the reorder buffer (also for
+        // records that queue nothing), as heap_decode does.
+        pg_sys::ReorderBufferProcessXid((*ctx).reorder, xid.into(), origptr);
+        if SnapBuildCurrentState((*ctx).snapshot_builder) < SNAPBUILD_FULL_SNAPSHOT {
+            return;
+        }
+    }
+    let op = rec_info(record) & wal::XLOG_GH_OPMASK;
+    match op {
+        wal::XLOG_GH_INSERT
+        | wal::XLOG_GH_MULTI_INSERT
+        | wal::XLOG_GH_UPDATE
+        | wal::XLOG_GH_DELETE
+        | wal::XLOG_GH_CONFIRM => {
+            // The base snapshot is set up also when fast-forwarding (the slot's
+            // catalog_xmin depends on it); only the change itself is skipped.
+            // SAFETY: as above.
+            let process =
+                unsafe { SnapBuildProcessChange((*ctx).snapshot_builder, xid.into(), origptr) };
+            // SAFETY: as above.
+            if process && !unsafe { (*ctx).fast_forward } {
+                decode_change(ctx, record, origptr, xid, op);
+            }
+        }
+        // Row locks, pruning, VACUUM, freezing and the visibility map change no row's
+        // contents: nothing to decode (heap's LOCK, PRUNE, VACUUM, FREEZE, VISIBLE).
+        wal::XLOG_GH_LOCK
+        | wal::XLOG_GH_PRUNE
+        | wal::XLOG_GH_VACUUM
+        | wal::XLOG_GH_FREEZE
+        | wal::XLOG_GH_VISIBLE => {}
+        other => undecodable(
+            origptr,
+            format!("unknown glassheap record type {other:#04x}"),
+        ),
+    }
+}
+
+/// XLogRecGetBlockTag of block 0: the relation the change belongs to.
+fn block0_rnode(record: Rec, lsn: u64) -> pg_sys::RelFileNode {
+    if !rec_has_block(record, 0) {
+        undecodable(lsn, "the record references no block");
+    }
+    // SAFETY: block 0 exists; the out-pointers are ours.
+    unsafe {
+        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        pg_sys::XLogRecGetBlockTag(
+            record,
+            0,
+            &mut rnode,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        rnode
+    }
+}
+
+/// FilterByOrigin: does the output plugin want changes from this origin left out?
+fn filtered_by_origin(ctx: Ctx, origin: pg_sys::RepOriginId) -> bool {
+    // SAFETY: a live decoding context; the wrapper calls the plugin's callback.
+    unsafe {
+        (*ctx).callbacks.filter_by_origin_cb.is_some()
+            && pg_sys::filter_by_origin_cb_wrapper(ctx, origin)
+    }
+}
+
+/// A heap tuple of `natts` attributes from a glassheap body, in a reorder-buffer tuple
+/// buffer.
+fn tuple_buf(
+    ctx: Ctx,
+    lsn: u64,
+    natts: u16,
+    has_nulls: bool,
+    body: &[u8],
+) -> *mut pg_sys::ReorderBufferTupleBuf {
+    let heap = ok(lsn, heap_tuple_from_body(natts, has_nulls, body));
+    // SAFETY: ReorderBufferGetTupleBuf returns a buffer with room for the header plus
+    // tuple_len bytes at t_data; we fill exactly heap.len() bytes there.
+    unsafe {
+        let tb =
+            pg_sys::ReorderBufferGetTupleBuf((*ctx).reorder, heap.len() - HEAP_TUPLE_HEADER_SIZE);
+        let t = &mut (*tb).tuple;
+        std::ptr::copy_nonoverlapping(heap.as_ptr(), t.t_data as *mut u8, heap.len());
+        t.t_len = heap.len() as u32;
+        // Not a tuple on disk; its table is known only after reassembly.
+        t.t_self = pg_sys::ItemPointerData::default();
+        t.t_tableOid = pg_sys::InvalidOid;
+        tb
+    }
+}
+
+struct Change {
+    action: pg_sys::ReorderBufferChangeType::Type,
+    old: Option<*mut pg_sys::ReorderBufferTupleBuf>,
+    new: Option<*mut pg_sys::ReorderBufferTupleBuf>,
+    clear_toast_afterwards: bool,
+}
+
+fn queue(ctx: Ctx, record: Rec, lsn: u64, xid: u32, rnode: pg_sys::RelFileNode, c: Change) {
+    // SAFETY: a fresh change from the reorder buffer, filled and handed back to it.
+    unsafe {
+        let change = pg_sys::ReorderBufferGetChange((*ctx).reorder);
+        (*change).action = c.action;
+        (*change).origin_id = origin(record);
+        let tp = &mut (*change).data.tp;
+        tp.relnode = rnode;
+        tp.oldtuple = c.old.unwrap_or(std::ptr::null_mut());
+        tp.newtuple = c.new.unwrap_or(std::ptr::null_mut());
+        tp.clear_toast_afterwards = c.clear_toast_afterwards;
+        pg_sys::ReorderBufferQueueChange((*ctx).reorder, xid.into(), lsn, change, false);
+    }
+}
+
+fn decode_change(ctx: Ctx, record: Rec, lsn: u64, xid: u32, op: u8) {
+    // A record without a logical part was written while its relation was not logically
+    // logged (heap leaves out XLH_INSERT_CONTAINS_NEW_TUPLE then): nothing to decode.
+    let Some(main) = main_data(record) else {
+        return;
+    };
+    let logical = ok(lsn, LogicalPart::decode(main));
+    let rnode = block0_rnode(record, lsn);
+    // SAFETY: a live decoding context and its slot.
+    if rnode.dbNode != unsafe { (*(*ctx).slot).data.database } {
+        return;
+    }
+    if filtered_by_origin(ctx, origin(record)) {
+        return;
+    }
+    let block0 = || {
+        rec_block_data(record, 0).unwrap_or_else(|| {
+            undecodable(
+                lsn,
+                "block 0 carries no data (full-page image without kept data)",
+            )
+        })
+    };
+    let old = |l: &LogicalPart<'_>| {
+        l.old
+            .as_ref()
+            .map(|o| tuple_buf(ctx, lsn, o.natts, o.has_nulls, o.body))
+    };
+    use pg_sys::ReorderBufferChangeType::*;
+    match op {
+        wal::XLOG_GH_INSERT => {
+            let i = ok(lsn, InsertBlock::decode(block0()));
+            let change = Change {
+                action: if i.speculative {
+                    REORDER_BUFFER_CHANGE_INTERNAL_SPEC_INSERT
+                } else {
+                    REORDER_BUFFER_CHANGE_INSERT
+                },
+                old: None,
+                new: Some(tuple_buf(ctx, lsn, i.natts, i.has_nulls, i.body)),
+                clear_toast_afterwards: true,
+            };
+            queue(ctx, record, lsn, xid, rnode, change);
+        }
+        wal::XLOG_GH_MULTI_INSERT => {
+            let m = ok(lsn, MultiInsertBlock::decode(block0()));
+            let n = m.tuples.len();
+            for (k, t) in m.tuples.iter().enumerate() {
+                let change = Change {
+                    action: REORDER_BUFFER_CHANGE_INSERT,
+                    old: None,
+                    new: Some(tuple_buf(ctx, lsn, t.natts, t.has_nulls, t.body)),
+                    clear_toast_afterwards: logical.last_in_multi && k + 1 == n,
+                };
+                queue(ctx, record, lsn, xid, rnode, change);
+            }
+        }
+        wal::XLOG_GH_UPDATE => {
+            let u = ok(lsn, UpdateNew::decode(block0()));
+            if u.prefix_len != 0 || u.suffix_len != 0 {
+                undecodable(
+                    lsn,
+                    "the new row is logged without its prefix/suffix, which a logically logged update never is",
+                );
+            }
+            let change = Change {
+                action: REORDER_BUFFER_CHANGE_UPDATE,
+                old: old(&logical),
+                new: Some(tuple_buf(ctx, lsn, u.natts, u.has_nulls, u.body)),
+                clear_toast_afterwards: true,
+            };
+            queue(ctx, record, lsn, xid, rnode, change);
+        }
+        wal::XLOG_GH_DELETE => {
+            let d = ok(lsn, DeleteBlock::decode(block0()));
+            let change = Change {
+                action: if d.super_delete {
+                    REORDER_BUFFER_CHANGE_INTERNAL_SPEC_ABORT
+                } else {
+                    REORDER_BUFFER_CHANGE_DELETE
+                },
+                old: old(&logical),
+                new: None,
+                clear_toast_afterwards: true,
+            };
+            queue(ctx, record, lsn, xid, rnode, change);
+        }
+        wal::XLOG_GH_CONFIRM => {
+            let change = Change {
+                action: REORDER_BUFFER_CHANGE_INTERNAL_SPEC_CONFIRM,
+                old: None,
+                new: None,
+                clear_toast_afterwards: true,
+            };
+            queue(ctx, record, lsn, xid, rnode, change);
+        }
+        _ => unreachable!("decode_change is called for DML records only"),
+    }
+}
