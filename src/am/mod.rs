@@ -11,6 +11,7 @@
 //! - `hio`       finding a page with room (hio.c)
 //! - `hot`       same-page update chains: walking them from an index entry, roots
 //! - `prune`     removing dead versions from one page (pruneheap.c)
+//! - `replident` what logical decoding needs logged: the old row's replica identity
 //! - `vm`        the visibility map: set by VACUUM, cleared by every write
 //! - `vacuum`    VACUUM: pruning, freezing, index cleanup, truncation (vacuumlazy.c)
 //! - `cluster`   CLUSTER and VACUUM FULL: copying into a new relfilenode (rewriteheap.c)
