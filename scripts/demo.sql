@@ -141,12 +141,19 @@ SELECT * FROM glassheap.explain_visibility('g',
 COMMIT;
 
 \echo
-\echo '-- VACUUM cleaning up (heap only: glassheap has no VACUUM yet). Page map before:'
+\echo '-- VACUUM cleaning up, on both tables. Page maps before:'
 SELECT glassheap.page_map('h');
+SELECT glassheap.page_map('g');
 VACUUM h;
-\echo '-- ... and after: dead versions removed, the page all-visible; the HOT chain root becomes a redirect and freed slots unused.'
+VACUUM g;
+\echo '-- ... and after: dead versions removed, the pages all-visible; a HOT chain root whose'
+\echo '-- first versions were removed becomes a redirect, freed slots become unused.'
 SELECT glassheap.page_map('h');
-SELECT lp, lp_flags, lp_off, lp_len, xmin, xmax, ctid FROM glassheap.page_items('h', 0);
+SELECT glassheap.page_map('g');
+SELECT 'heap' AS am, lp, lp_flags, lp_off, lp_len, xmin, xmax, ctid FROM glassheap.page_items('h', 0)
+UNION ALL
+SELECT 'glassheap', lp, lp_flags, lp_off, lp_len, xmin, xmax, ctid FROM glassheap.page_items('g', 0)
+ORDER BY am DESC, lp;
 
 \echo
 \echo '-- A narrow (int, int) table: glassheap fits 291 rows per page, heap 226.'

@@ -191,3 +191,13 @@ SELECT * FROM glassheap.wal_records('0/10');
 CREATE VIEW iw_view AS SELECT 1 AS one;
 SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'), NULL, 'iw_view');
 \set VERBOSITY default
+
+-- The logical view at wal_level = replica: logical decoding would make nothing of a row
+-- change, on either access method (the relation is not logically logged); records that
+-- change no row have none
+CREATE TABLE iw_lh (id int PRIMARY KEY) USING heap;
+CREATE TABLE iw_lg (id int PRIMARY KEY) USING glassheap;
+SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lh VALUES (1)')
+WHERE rmgr IN ('Heap', 'Btree');
+SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lg VALUES (1)')
+WHERE rmgr IN ('glassheap', 'Btree');

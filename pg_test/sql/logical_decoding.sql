@@ -268,4 +268,23 @@ INSERT INTO lt VALUES (1);
 SELECT ld_take('glassheap');
 SELECT count(*) AS changes FROM ld_compare();
 
+-- 14. The toolkit's logical view: glassheap.trace() shows next to each record the change
+-- a subscriber receives (column values with the table's descriptor); heap's and
+-- glassheap's are the same
+CREATE TABLE th (id int PRIMARY KEY, v text, big text) USING heap;
+CREATE TABLE tg (id int PRIMARY KEY, v text, big text) USING glassheap;
+CREATE TEMP TABLE views AS
+  SELECT 'heap' AS am, start_lsn, record_type, logical
+  FROM glassheap.trace($$INSERT INTO th VALUES (1, 'a', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g)); UPDATE th SET id = 2; UPDATE th SET v = NULL; DELETE FROM th$$)
+  WHERE logical IS NOT NULL AND logical->>'relation' = 'public.th'
+  UNION ALL
+  SELECT 'glassheap', start_lsn, record_type, logical
+  FROM glassheap.trace($$INSERT INTO tg VALUES (1, 'a', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g)); UPDATE tg SET id = 2; UPDATE tg SET v = NULL; DELETE FROM tg$$)
+  WHERE logical IS NOT NULL AND logical->>'relation' = 'public.tg';
+SELECT record_type, logical->'changes' AS changes FROM views WHERE am = 'glassheap' ORDER BY start_lsn;
+SELECT (SELECT array_agg(logical->'changes' ORDER BY start_lsn) FROM views WHERE am = 'heap') =
+       (SELECT array_agg(logical->'changes' ORDER BY start_lsn) FROM views WHERE am = 'glassheap') AS same_as_heap;
+SELECT ld_take('glassheap');
+DELETE FROM ld_out;
+
 SELECT 'dropped' FROM pg_drop_replication_slot('ld');

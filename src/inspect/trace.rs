@@ -55,6 +55,7 @@ fn trace(
         name!(blocks, JsonB),
         name!(description, String),
         name!(decoded, JsonB),
+        name!(logical, Option<JsonB>),
         name!(mine, bool),
         name!(dirtied, Vec<String>),
     ),
@@ -90,8 +91,8 @@ fn trace(
                 .map(|(n, (fork, blk))| block_name(n, *fork, *blk))
                 .collect();
             let mine = ri.xid != 0 && xact::is_current(ri.xid);
-            let (a, b, c, d, e, f, g, h, i, j, k, l) = ri.into_row();
-            (a, b, c, d, e, f, g, h, i, j, k, l, mine, dirtied)
+            let (a, b, c, d, e, f, g, h, i, j, k, l, m) = ri.into_row();
+            (a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied)
         })
         .collect();
     TableIterator::new(rows)

@@ -23,7 +23,7 @@ fn damaged(tid: (u32, u16), what: String) -> ! {
 
 /// Datum for `bytes` of an attribute of type (len, byval): by-value types are read the
 /// way fetch_att does (sign-extended); others get an aligned palloc'd copy.
-fn datum_of(bytes: &[u8], d: &AttrDesc) -> pg_sys::Datum {
+pub(super) fn datum_of(bytes: &[u8], d: &AttrDesc) -> pg_sys::Datum {
     if d.byval {
         let mut b = [0u8; 8];
         b[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
@@ -53,7 +53,7 @@ fn storage_kind(bytes: &[u8], d: &AttrDesc) -> &'static str {
     }
 }
 
-fn output(typid: pg_sys::Oid, datum: pg_sys::Datum) -> String {
+pub(super) fn output(typid: pg_sys::Oid, datum: pg_sys::Datum) -> String {
     // SAFETY: catalog lookup of the type's output function, then a call on a datum of
     // that type whose bytes lie within the tuple.
     unsafe {

@@ -198,6 +198,7 @@ pub(super) type WalRow = (
     JsonB,
     String,
     JsonB,
+    Option<JsonB>,
 );
 
 impl RecordInfo {
@@ -215,6 +216,7 @@ impl RecordInfo {
             JsonB(self.blocks),
             self.description,
             JsonB(self.decoded),
+            (!self.logical.is_null()).then_some(JsonB(self.logical)),
         )
     }
 }
@@ -237,6 +239,9 @@ pub(super) struct RecordInfo {
     pub(super) block_nums: Vec<(pg_sys::ForkNumber::Type, u32)>,
     pub(super) description: String,
     pub(super) decoded: Value,
+    /// What logical decoding makes of the record (`super::logical`), NULL when it
+    /// changes no row.
+    pub(super) logical: Value,
 }
 
 pub(super) fn fork_name(f: pg_sys::ForkNumber::Type) -> &'static str {
@@ -303,7 +308,7 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
                 datas.push((id as u8, data, b.has_image));
             }
         }
-        let (description, decoded) = if with_details {
+        let (description, decoded, logical) = if with_details {
             let mut buf: pg_sys::StringInfoData = std::mem::zeroed();
             pg_sys::initStringInfo(&mut buf);
             if let Some(desc) = rmgr.rm_desc {
@@ -316,9 +321,20 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
             } else {
                 std::slice::from_raw_parts((*r).main_data as *const u8, (*r).main_data_len as usize)
             };
-            (d, decode(rmid, info, main, &datas))
+            let refs: Vec<BlockRef<'_>> = datas
+                .iter()
+                .map(|&(block_id, data, has_image)| BlockRef {
+                    block_id,
+                    data,
+                    has_image,
+                })
+                .collect();
+            let block0 = &*(*r).blocks.as_ptr();
+            let rnode0 = ((*r).max_block_id >= 0 && block0.in_use).then_some(block0.rnode);
+            let logical = super::logical::logical_json(rmid, info, main, &refs, rnode0.as_ref());
+            (d, decode(rmid, info, main, &refs), logical)
         } else {
-            (String::new(), Value::Null)
+            (String::new(), Value::Null, Value::Null)
         };
         RecordInfo {
             start: Lsn((*state).ReadRecPtr),
@@ -336,22 +352,15 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
             block_nums,
             description,
             decoded,
+            logical,
         }
     }
 }
 
 /// Structured decoding of one record by the pure decoders (glassheap's own records and
 /// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records).
-fn decode(rmid: u8, info: u8, main: &[u8], blocks: &[(u8, Option<&[u8]>, bool)]) -> Value {
-    let refs: Vec<BlockRef<'_>> = blocks
-        .iter()
-        .map(|&(block_id, data, has_image)| BlockRef {
-            block_id,
-            data,
-            has_image,
-        })
-        .collect();
-    glassheap_format::waldecode::decode(rmid, info, main, &refs)
+fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
+    glassheap_format::waldecode::decode(rmid, info, main, refs)
 }
 
 #[pg_extern]
@@ -375,6 +384,7 @@ fn wal_records(
         name!(blocks, JsonB),
         name!(description, String),
         name!(decoded, JsonB),
+        name!(logical, Option<JsonB>),
     ),
 > {
     let (start, end) = validate(start_lsn, end_lsn);

@@ -34,6 +34,7 @@ use serde_json::{json, Map, Value};
 pub mod btree;
 pub mod heap;
 pub mod heap2;
+pub mod logical;
 pub mod reader;
 pub mod xact;
 pub mod xlog;
