@@ -35,7 +35,7 @@ SIZES = {
 }
 
 WORKLOADS = ("load_narrow", "load_wide", "copy_narrow", "insert_tps", "scans", "pgbench",
-             "update_vacuum")
+             "update_vacuum", "logical")
 
 # Workloads whose measurement lasts about a second get more repetitions (this factor
 # times --reps): on a shared 2-core machine one second is easily disturbed.
@@ -458,6 +458,64 @@ class Bench:
 
         self.repeat(measure)
         self.db.exec("DROP TABLE IF EXISTS b_upd")
+
+    def restart_with(self, wal_level):
+        """ALTER SYSTEM SET wal_level and restart the cluster (as its owner)."""
+        self.db.exec(f"ALTER SYSTEM SET wal_level = '{wal_level}'")
+        self.db.close()
+        cmd = [os.path.join(self.cfg["pg_bin"], "pg_ctl"), "-D", os.path.join(self.cfg["scratch"], "data"),
+               "-l", os.path.join(self.cfg["scratch"], "server.log"), "-w", "restart"]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        run_cmd(cmd)
+        self.db = Session(self.cfg, "bench")
+        got = self.db.value("SHOW wal_level")
+        if got != wal_level:
+            raise SqlError(f"wal_level is {got} after the restart, not {wal_level}")
+
+    def w_logical(self):
+        """TPC-B at wal_level = logical (the last workload: the cluster is restarted at that
+        level, then back): WAL per transaction, and how fast a test_decoding slot turns the
+        run's WAL into changes."""
+        z = self.z
+        c, j = str(z["clients"]), str(min(z["clients"], 2))
+        secs = max(10, z["tpcb_s"] // 2)
+        label = f"pgbench TPC-B at wal_level = logical, scale {z['scale']}, {c} clients, {secs} s"
+        note = ("the cluster restarted with wal_level = logical for this workload only; a test_decoding "
+                "slot created before each run decodes it afterwards with pg_logical_slot_get_changes "
+                "(changes = output lines: BEGIN, one per row change, COMMIT), timed in one statement")
+        self.define("logical_tpcb", "wal_tx", label, "WAL bytes per transaction", "bytes/tx", ("<=", 1.00), note=note)
+        self.define("logical_tpcb", "decode", label, "decoding throughput (changes/s)", "changes/s", (">=", 1.00))
+        self.define("logical_tpcb", "tps", label, "TPS", "tps")
+        self.restart_with("logical")
+
+        def measure(am):
+            s = self.db
+            db = self.pgbench_init(am)
+            d = Session(self.cfg, db)
+            try:
+                d.exec(f"SELECT pg_create_logical_replication_slot('bench_{am}', 'test_decoding')")
+                s.checkpoint()
+                lsn = s.lsn()
+                tps, done = self.pgbench(db, ["-n", "-c", c, "-j", j, "-T", str(secs)])
+                wal = s.wal_since(lsn)
+                self.record("logical_tpcb", "tps", am, tps)
+                self.record("logical_tpcb", "wal_tx", am, wal / done)
+                secs_decode, lines, err = d.run(
+                    "SELECT count(*) FROM pg_logical_slot_get_changes("
+                    f"'bench_{am}', NULL, NULL, 'include-xids', '0')")
+                if err:
+                    raise SqlError(err)
+                self.record("logical_tpcb", "decode", am, int(lines[-1]) / secs_decode)
+            finally:
+                d.close()
+            s.exec(f"SELECT pg_drop_replication_slot('bench_{am}')")
+            s.exec(f"DROP DATABASE {db}")
+
+        try:
+            self.repeat(measure)
+        finally:
+            self.restart_with("replica")
 
     # -- driver -------------------------------------------------------------------------
     def run(self, only):

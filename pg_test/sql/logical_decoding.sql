@@ -251,6 +251,22 @@ INSERT INTO lg VALUES (12, 'after', 12, NULL);
 SELECT ld_take('glassheap');
 SELECT n, glassheap FROM ld_compare();
 
+-- 12b. Origin filtering: changes written under a replication origin (as a subscriber's
+-- apply worker writes them) are left out by a plugin that wants only local changes
+SELECT 'origin' FROM pg_replication_origin_create('upstream');
+SELECT 'session' FROM pg_replication_origin_session_setup('upstream');
+INSERT INTO lh VALUES (14, 'from upstream', 14, NULL);
+SELECT 'reset' FROM pg_replication_origin_session_reset();
+INSERT INTO lh VALUES (15, 'local', 15, NULL);
+SELECT ld_take('heap', 'ld', '{only-local,1}');
+SELECT 'session' FROM pg_replication_origin_session_setup('upstream');
+INSERT INTO lg VALUES (14, 'from upstream', 14, NULL);
+SELECT 'reset' FROM pg_replication_origin_session_reset();
+INSERT INTO lg VALUES (15, 'local', 15, NULL);
+SELECT ld_take('glassheap', 'ld', '{only-local,1}');
+SELECT * FROM ld_compare();
+SELECT 'dropped' FROM pg_replication_origin_drop('upstream');
+
 -- 13. WAL at wal_level = logical: a glassheap INSERT carries its 1-byte logical part as
 -- main data; UNLOGGED and TEMP tables write no WAL and decode to nothing
 CREATE EXTENSION pg_walinspect;

@@ -42,6 +42,20 @@ is($changes, join("\n",
 	'BEGIN', 'table public.l: INSERT: a[integer]:1001', 'COMMIT',
 	'BEGIN', 'table public.l: UPDATE: a[integer]:1002', 'COMMIT'),
 	'heap and glassheap changes decode after a crash; the unlogged table writes none');
+# A slot sees only its own database's changes.
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', q{CREATE EXTENSION glassheap; CREATE TABLE o (a int) USING glassheap; INSERT INTO o VALUES (7)});
+$node->safe_psql('postgres', 'INSERT INTO l VALUES (1003)');
+is($node->safe_psql('postgres',
+	q{SELECT string_agg(data, E'\n') FROM pg_logical_slot_get_changes('s', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1')}),
+	join("\n", 'BEGIN', 'table public.l: INSERT: a[integer]:1003', 'COMMIT'),
+	"another database's glassheap changes are not decoded by this database's slot");
+$node->safe_psql('other', q{SELECT pg_create_logical_replication_slot('o', 'test_decoding')});
+$node->safe_psql('other', 'INSERT INTO o VALUES (8)');
+is($node->safe_psql('other',
+	q{SELECT string_agg(data, E'\n') FROM pg_logical_slot_get_changes('o', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1')}),
+	join("\n", 'BEGIN', 'table public.o: INSERT: a[integer]:8', 'COMMIT'),
+	"that database's own slot decodes them");
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server keeps running');
 $node->stop;
 done_testing();
