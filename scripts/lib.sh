@@ -60,6 +60,9 @@ install_extension() {
     log "building and installing glassheap (release) into the sandbox"
     (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >"$REPO_ROOT/target/install.log" 2>&1) ||
         { tail -40 "$REPO_ROOT/target/install.log"; die "cargo pgrx install failed (target/install.log)"; }
+    # released versions' install scripts (pgrx installs the current version's and the
+    # update scripts), so tests can create an old version and update it
+    cp "$REPO_ROOT"/sql/glassheap--[0-9]*.[0-9]*.[0-9]*.sql "$("$PG_CONFIG" --sharedir)/extension/" 2>/dev/null || true
     chmod -R a+rX "$SANDBOX"
 }
 
