@@ -111,7 +111,7 @@ unsafe extern "C-unwind" fn gh_decode(
         if !rec_has_block(record, 0) {
             return;
         }
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut rnode: crate::pg::compat::RelFileLocator = std::mem::zeroed();
         pg_sys::XLogRecGetBlockTag(
             record,
             0,
@@ -120,7 +120,7 @@ unsafe extern "C-unwind" fn gh_decode(
             std::ptr::null_mut(),
         );
         let slot_db = (*(*ctx).slot).data.database;
-        if rnode.dbNode != slot_db {
+        if crate::pg::compat::locator_oids(&rnode).1 != slot_db {
             return;
         }
     }
