@@ -882,7 +882,7 @@ pub fn copy_minimal_tuple(slot: *mut pg_sys::TupleTableSlot, extra: usize) -> pg
     // SAFETY: as above.
     unsafe {
         let natts = (*(*slot).tts_tupleDescriptor).natts;
-        getsomeattrs(slot, natts);
+        compat::in_slot_context(slot, || getsomeattrs(slot, natts));
         compat::heap_form_minimal_tuple(
             (*slot).tts_tupleDescriptor,
             (*slot).tts_values,

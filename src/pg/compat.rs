@@ -910,6 +910,34 @@ pub mod slot_callbacks {
     }
 }
 
+/// Runs `f` (deforming a slot's row) in the slot's own memory context from PostgreSQL 17
+/// on; before 17 in the caller's, as always. 17's tuplesort calls copy_minimal_tuple
+/// with a bump context current (unbounded sorts), which cannot pfree: an ERROR raised
+/// while deforming there (a corrupt row) ended in PANIC "ERRORDATA_STACK_SIZE exceeded"
+/// on 18 (the error path itself failing in that context, as far as can be told without
+/// a debugger; in the slot's context the ERROR is reported as on 15). The minimal tuple
+/// is still formed in the caller's context.
+///
+/// # Safety
+/// `slot` is a valid slot.
+#[inline]
+pub unsafe fn in_slot_context<R>(slot: *mut pg_sys::TupleTableSlot, f: impl FnOnce() -> R) -> R {
+    #[cfg(any(feature = "pg15", feature = "pg16"))]
+    {
+        let _ = slot;
+        f()
+    }
+    #[cfg(not(any(feature = "pg15", feature = "pg16")))]
+    // SAFETY: per the contract; the previous context is restored on return (an ERROR
+    // leaves it to PostgreSQL's error recovery, which resets the current context).
+    unsafe {
+        let old = pg_sys::MemoryContextSwitchTo((*slot).tts_mcxt);
+        let r = f();
+        pg_sys::MemoryContextSwitchTo(old);
+        r
+    }
+}
+
 /// heap_form_minimal_tuple (18 added `extra`).
 ///
 /// # Safety
