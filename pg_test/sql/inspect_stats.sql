@@ -63,7 +63,10 @@ SELECT g.tuple_count = h.tuple_count AS same_live, g.dead_tuple_count = h.dead_t
                         glassheap.page_items('g_is', blk) x, g_is t WHERE t.ctid = format('(%s,%s)', blk, x.lp)::tid)
          AS tuple_len_is_sum_of_live_lp_len
 FROM glassheap.stats('g_is') g, pgstattuple('h_is') h;
--- pgstattuple's free space rule (PageGetHeapFreeSpace) on glassheap pages too
-SELECT g.free_space = (SELECT sum(free_space) FROM generate_series(0, pg_relation_size('g_is') / 8192 - 1) b,
+-- pgstattuple's free space rule on glassheap pages too: PageGetHeapFreeSpace (the
+-- page_header's free_space on these pages) up to PostgreSQL 17, upper - lower from 18
+SELECT g.free_space = (SELECT sum(CASE WHEN current_setting('server_version_num')::int < 180000
+                                       THEN free_space ELSE upper - lower END)
+                       FROM generate_series(0, pg_relation_size('g_is') / 8192 - 1) b,
                          glassheap.page_header(glassheap.page('g_is', b))) AS free_space_is_sum
 FROM glassheap.stats('g_is') g;

@@ -1,10 +1,5 @@
--- Extensions every suite uses, and the heap-twin helpers.
+-- glassheap and the heap-twin helpers every suite uses (contrib modules: contrib.sql).
 CREATE EXTENSION glassheap;
-CREATE EXTENSION pageinspect;
-CREATE EXTENSION pg_walinspect;
-CREATE EXTENSION pgstattuple;
-CREATE EXTENSION pg_visibility;
-CREATE EXTENSION amcheck;
 
 -- twin(stmt): run a statement on the heap twin (@@ -> h_) and the glassheap table
 -- (@@ -> g_). Both must succeed or both fail the same way.

@@ -9,7 +9,7 @@ use GlassheapTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = glassheap_node('verify');
+my $node = glassheap_node('verify', no_checksums => 1);
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION glassheap;

@@ -124,7 +124,9 @@ sub fingerprint
 {
 	my ($db) = @_;
 	return $node->safe_psql($db, join("\nUNION ALL ",
-		map { "SELECT '$_', count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM $_ x" } @tables));
+		map { "SELECT '$_', count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM $_ x" } @tables)
+		# UNION ALL promises no order (on 18 the branches came back in another order)
+		. "\nORDER BY 1");
 }
 
 # constraints, indexes and sequence positions

@@ -11,7 +11,7 @@ use GlassheapTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = glassheap_node('corrupt_scan');
+my $node = glassheap_node('corrupt_scan', no_checksums => 1);
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION glassheap;

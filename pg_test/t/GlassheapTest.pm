@@ -7,11 +7,15 @@ use Exporter 'import';
 our @EXPORT = qw(glassheap_node);
 
 # A cluster with glassheap preloaded; extra postgresql.conf lines may be passed.
+# no_checksums => 1: without data checksums also where initdb enables them by default
+# (PostgreSQL 18), for tests that damage pages on purpose and want glassheap, not the
+# checksum check, to find the damage.
 sub glassheap_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => $opts{allows_streaming} // 0);
+	my @extra = ($opts{no_checksums} && $node->pg_version >= 18) ? ('--no-data-checksums') : ();
+	$node->init(allows_streaming => $opts{allows_streaming} // 0, extra => \@extra);
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'glassheap'\n" . ($opts{conf} // ''));
 	return $node;
 }

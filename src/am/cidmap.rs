@@ -36,17 +36,24 @@ thread_local! {
     static MAP: RefCell<CidMap> = RefCell::new(CidMap::default());
 }
 
-fn key(rnode: &pg_sys::RelFileNode, blk: u32) -> BlockKey {
+fn key(rnode: &crate::pg::compat::RelFileLocator, blk: u32) -> BlockKey {
+    let (spc, db, rel) = crate::pg::compat::locator_oids(rnode);
     BlockKey {
-        spc: rnode.spcNode.into(),
-        db: rnode.dbNode.into(),
-        rel: rnode.relNode.into(),
+        spc: spc.into(),
+        db: db.into(),
+        rel: rel.into(),
         blk,
     }
 }
 
 /// Remembers the raw command id (what `aux` would hold) of a tuple.
-pub fn remember(relid: pg_sys::Oid, rnode: &pg_sys::RelFileNode, blk: u32, off: u16, raw_cid: u32) {
+pub fn remember(
+    relid: pg_sys::Oid,
+    rnode: &crate::pg::compat::RelFileLocator,
+    blk: u32,
+    off: u16,
+    raw_cid: u32,
+) {
     MAP.with(|m| {
         let mut m = m.borrow_mut();
         m.relids.insert(relid.into());
@@ -57,7 +64,7 @@ pub fn remember(relid: pg_sys::Oid, rnode: &pg_sys::RelFileNode, blk: u32, off: 
     })
 }
 
-pub fn lookup(rnode: &pg_sys::RelFileNode, blk: u32, off: u16) -> Option<u32> {
+pub fn lookup(rnode: &crate::pg::compat::RelFileLocator, blk: u32, off: u16) -> Option<u32> {
     MAP.with(|m| {
         let m = m.borrow();
         if m.blocks.is_empty() {

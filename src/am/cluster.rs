@@ -46,7 +46,7 @@ struct Pending {
 /// The new relation's pages, written in order.
 struct Writer {
     new: pg_sys::Relation,
-    new_rnode: pg_sys::RelFileNode,
+    new_rnode: crate::pg::compat::RelFileLocator,
     /// Command ids are remembered under the old relation's OID: after the swap it owns
     /// the new relfilenode.
     old_relid: pg_sys::Oid,
@@ -116,7 +116,7 @@ impl Writer {
                 pg_sys::RelationGetSmgr(self.new),
                 pg_sys::ForkNumber::MAIN_FORKNUM,
                 self.blkno,
-                page,
+                page as _,
                 true,
             );
         }
@@ -142,7 +142,7 @@ impl Writer {
 struct Rewrite {
     old: pg_sys::Relation,
     new: pg_sys::Relation,
-    old_rnode: pg_sys::RelFileNode,
+    old_rnode: crate::pg::compat::RelFileLocator,
     oldest_xmin: Xid,
     is_catalog: bool,
     cutoffs: FreezeCutoffs,
@@ -264,7 +264,7 @@ impl Rewrite {
         let (bytes, formed_h) = unsafe {
             let desc = (*self.new).rd_att;
             for i in 0..(*desc).natts as usize {
-                if (*(*desc).attrs.as_ptr().add(i)).attisdropped {
+                if (*crate::pg::compat::attr(desc, i)).attisdropped {
                     self.isnull[i] = true;
                 }
             }
@@ -517,7 +517,8 @@ pub fn copy_for_cluster(
                 u32::from(rel::relid(index)) as i64,
             ];
             pg_sys::pgstat_progress_update_multi_param(2, params.as_ptr(), vals.as_ptr());
-            let iscan = pg_sys::index_beginscan(old, index, &raw mut pg_sys::SnapshotAnyData, 0, 0);
+            let snapshot_any = &raw mut pg_sys::SnapshotAnyData;
+            let iscan = crate::pg::compat::index_beginscan(old, index, snapshot_any, 0, 0);
             pg_sys::index_rescan(iscan, std::ptr::null_mut(), 0, std::ptr::null_mut(), 0);
             while pg_sys::index_getnext_slot(iscan, pg_sys::ScanDirection::ForwardScanDirection, s)
             {

@@ -9,7 +9,7 @@ use pgrx::pg_sys;
 
 pub fn set_new_filenode(
     relation: pg_sys::Relation,
-    newrnode: *const pg_sys::RelFileNode,
+    newrnode: *const crate::pg::compat::RelFileLocator,
     persistence: core::ffi::c_char,
     freeze_xid: *mut pg_sys::TransactionId,
     minmulti: *mut pg_sys::MultiXactId,
@@ -37,7 +37,7 @@ pub fn nontransactional_truncate(relation: pg_sys::Relation) {
 }
 
 /// ALTER TABLE ... SET TABLESPACE: copy every fork file (logged as full pages).
-pub fn copy_data(relation: pg_sys::Relation, newrnode: *const pg_sys::RelFileNode) {
+pub fn copy_data(relation: pg_sys::Relation, newrnode: *const crate::pg::compat::RelFileLocator) {
     // SAFETY: heapam_relation_copy_data's sequence; caller holds AccessExclusiveLock.
     unsafe {
         let persistence = rel::persistence(relation) as core::ffi::c_char;

@@ -1,4 +1,4 @@
-//! The TableAmRoutine: every callback PostgreSQL 15 defines is filled in and
+//! The TableAmRoutine: every callback PostgreSQL (15 to 18) defines is filled in and
 //! implemented. The one that cannot apply -- reading TOAST chunks from a glassheap TOAST
 //! table, which cannot exist because PostgreSQL 15's toaster writes TOAST tables with
 //! heap_insert -- raises an ERROR that says so (a missing pointer would crash, and a
@@ -8,6 +8,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::*;
+use crate::pg::compat::callbacks::with_versioned;
 use crate::pg::rel;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -250,33 +251,6 @@ unsafe extern "C-unwind" fn tuple_delete(
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn tuple_update(
-    rel_: pg_sys::Relation,
-    otid: pg_sys::ItemPointer,
-    slot: *mut pg_sys::TupleTableSlot,
-    cid: pg_sys::CommandId,
-    _snapshot: pg_sys::Snapshot,
-    crosscheck: pg_sys::Snapshot,
-    wait: bool,
-    tmfd: *mut pg_sys::TM_FailureData,
-    lockmode: *mut pg_sys::LockTupleMode::Type,
-    update_indexes: *mut bool,
-) -> pg_sys::TM_Result::Type {
-    // SAFETY: otid valid for the call.
-    modify::update(
-        rel_,
-        unsafe { &*otid },
-        slot,
-        cid,
-        crosscheck,
-        wait,
-        tmfd,
-        lockmode,
-        update_indexes,
-    )
-}
-
-#[pg_guard]
 unsafe extern "C-unwind" fn tuple_lock(
     rel_: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
@@ -292,27 +266,8 @@ unsafe extern "C-unwind" fn tuple_lock(
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn relation_set_new_filenode(
-    rel_: pg_sys::Relation,
-    newrnode: *const pg_sys::RelFileNode,
-    persistence: core::ffi::c_char,
-    freeze_xid: *mut pg_sys::TransactionId,
-    minmulti: *mut pg_sys::MultiXactId,
-) {
-    ddl::set_new_filenode(rel_, newrnode, persistence, freeze_xid, minmulti)
-}
-
-#[pg_guard]
 unsafe extern "C-unwind" fn relation_nontransactional_truncate(rel_: pg_sys::Relation) {
     ddl::nontransactional_truncate(rel_)
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn relation_copy_data(
-    rel_: pg_sys::Relation,
-    newrnode: *const pg_sys::RelFileNode,
-) {
-    ddl::copy_data(rel_, newrnode)
 }
 
 #[pg_guard]
@@ -349,15 +304,6 @@ unsafe extern "C-unwind" fn relation_vacuum(
     strategy: pg_sys::BufferAccessStrategy,
 ) {
     super::vacuum::relation_vacuum(rel_, params, strategy)
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn scan_analyze_next_block(
-    s: pg_sys::TableScanDesc,
-    blk: pg_sys::BlockNumber,
-    strategy: pg_sys::BufferAccessStrategy,
-) -> bool {
-    scan::analyze_next_block(s, blk, strategy)
 }
 
 #[pg_guard]
@@ -434,7 +380,7 @@ unsafe extern "C-unwind" fn relation_needs_toast_table(rel_: pg_sys::Relation) -
         let mut maxlength_unknown = false;
         let mut has_toastable_attrs = false;
         for i in 0..natts {
-            let att = (*tupdesc).attrs.as_ptr().add(i);
+            let att = crate::pg::compat::attr(tupdesc, i);
             if (*att).attisdropped {
                 continue;
             }
@@ -506,23 +452,6 @@ unsafe extern "C-unwind" fn relation_estimate_size(
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn scan_bitmap_next_block(
-    s: pg_sys::TableScanDesc,
-    tbmres: *mut pg_sys::TBMIterateResult,
-) -> bool {
-    scan::bitmap_next_block(s, tbmres)
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
-    s: pg_sys::TableScanDesc,
-    tbmres: *mut pg_sys::TBMIterateResult,
-    slot: *mut pg_sys::TupleTableSlot,
-) -> bool {
-    scan::bitmap_next_tuple(s, tbmres, slot)
-}
-
-#[pg_guard]
 unsafe extern "C-unwind" fn scan_sample_next_block(
     s: pg_sys::TableScanDesc,
     ss: *mut pg_sys::SampleScanState,
@@ -539,7 +468,10 @@ unsafe extern "C-unwind" fn scan_sample_next_tuple(
     scan::sample_next_tuple(s, ss, slot)
 }
 
-pub static GLASSHEAP_METHODS: pg_sys::TableAmRoutine = pg_sys::TableAmRoutine {
+/// The members whose C signatures differ by PostgreSQL version (tuple_update, the
+/// storage and ANALYZE/bitmap-scan members) are added by
+/// `compat::callbacks::with_versioned`.
+pub static GLASSHEAP_METHODS: pg_sys::TableAmRoutine = with_versioned(pg_sys::TableAmRoutine {
     type_: pg_sys::NodeTag::T_TableAmRoutine,
     slot_callbacks: Some(slot_callbacks),
     scan_begin: Some(scan_begin),
@@ -565,17 +497,13 @@ pub static GLASSHEAP_METHODS: pg_sys::TableAmRoutine = pg_sys::TableAmRoutine {
     tuple_complete_speculative: Some(tuple_complete_speculative),
     multi_insert: Some(multi_insert),
     tuple_delete: Some(tuple_delete),
-    tuple_update: Some(tuple_update),
     tuple_lock: Some(tuple_lock),
     // Optional (PostgreSQL checks for NULL): glassheap WAL-logs every page it writes,
     // so a bulk insert has nothing left to flush at the end -- heap leaves it NULL too.
     finish_bulk_insert: None,
-    relation_set_new_filenode: Some(relation_set_new_filenode),
     relation_nontransactional_truncate: Some(relation_nontransactional_truncate),
-    relation_copy_data: Some(relation_copy_data),
     relation_copy_for_cluster: Some(relation_copy_for_cluster),
     relation_vacuum: Some(relation_vacuum),
-    scan_analyze_next_block: Some(scan_analyze_next_block),
     scan_analyze_next_tuple: Some(scan_analyze_next_tuple),
     index_build_range_scan: Some(index_build_range_scan),
     index_validate_scan: Some(index_validate_scan),
@@ -584,8 +512,9 @@ pub static GLASSHEAP_METHODS: pg_sys::TableAmRoutine = pg_sys::TableAmRoutine {
     relation_toast_am: Some(relation_toast_am),
     relation_fetch_toast_slice: Some(relation_fetch_toast_slice),
     relation_estimate_size: Some(relation_estimate_size),
-    scan_bitmap_next_block: Some(scan_bitmap_next_block),
-    scan_bitmap_next_tuple: Some(scan_bitmap_next_tuple),
     scan_sample_next_block: Some(scan_sample_next_block),
     scan_sample_next_tuple: Some(scan_sample_next_tuple),
-};
+    // SAFETY: all-zero is every remaining member unset (None); with_versioned sets the
+    // version-dependent ones, which are all of the rest.
+    ..unsafe { std::mem::zeroed() }
+});

@@ -11,8 +11,9 @@ use glassheap_format::tuple::maxalign;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-/// PostgreSQL 15's BulkInsertStateData (access/hio.h), which pgrx leaves opaque.
-#[cfg(feature = "pg15")]
+/// The leading fields of BulkInsertStateData (access/hio.h), which pgrx leaves opaque:
+/// PostgreSQL 15's whole struct; 16 to 18 append fields for heap's bulk extension, which
+/// glassheap neither reads nor writes (GetBulkInsertState initializes them).
 #[repr(C)]
 struct BulkInsertStateData {
     strategy: pg_sys::BufferAccessStrategy,

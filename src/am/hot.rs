@@ -47,7 +47,11 @@ pub struct ChainMember {
 
 impl ChainWalk {
     /// From an index entry's line pointer (the chain's root).
-    pub fn from_root(rnode: pg_sys::RelFileNode, blk: pg_sys::BlockNumber, off: u16) -> Self {
+    pub fn from_root(
+        rnode: crate::pg::compat::RelFileLocator,
+        blk: pg_sys::BlockNumber,
+        off: u16,
+    ) -> Self {
         ChainWalk {
             off,
             at_start: true,
@@ -61,7 +65,7 @@ impl ChainWalk {
     /// Continuing after `off`, a member returned by an earlier walk (call_again).
     pub fn after_member(
         page: PageRef,
-        rnode: pg_sys::RelFileNode,
+        rnode: crate::pg::compat::RelFileLocator,
         blk: pg_sys::BlockNumber,
         off: u16,
     ) -> Self {
@@ -143,7 +147,7 @@ pub type StatusFn<'a> = &'a mut dyn FnMut(u16, *mut u8) -> Htsv;
 /// (enough for finding roots).
 pub fn page_items(
     page: PageRef,
-    rnode: pg_sys::RelFileNode,
+    rnode: crate::pg::compat::RelFileLocator,
     blk: pg_sys::BlockNumber,
     mut status: Option<StatusFn<'_>>,
 ) -> Vec<Item> {
@@ -179,7 +183,7 @@ pub fn page_items(
 /// The root line pointer of every version on a locked page (0 = none reaches it).
 pub fn root_offsets(
     page: PageRef,
-    rnode: pg_sys::RelFileNode,
+    rnode: crate::pg::compat::RelFileLocator,
     blk: pg_sys::BlockNumber,
 ) -> Vec<u16> {
     glassheap_format::hot::root_offsets(&page_items(page, rnode, blk, None))
@@ -190,7 +194,7 @@ pub fn root_offsets(
 /// version on this page.
 pub fn is_hot_updated(
     page: PageRef,
-    rnode: pg_sys::RelFileNode,
+    rnode: crate::pg::compat::RelFileLocator,
     blk: pg_sys::BlockNumber,
     off: u16,
     h: &TupleHeader,

@@ -551,12 +551,11 @@ pub fn validate_scan(
                 }
                 let mut v = pg_sys::Datum::from(0usize);
                 let mut null = false;
-                sorted_done = !pg_sys::tuplesort_getdatum(
+                sorted_done = !crate::pg::compat::tuplesort_getdatum(
                     state.tuplesort,
                     true,
                     &mut v,
                     &mut null,
-                    std::ptr::null_mut(),
                 );
                 cursor = (!sorted_done).then(|| decode_sorted_tid(v.value() as i64));
             }

@@ -781,77 +781,8 @@ struct ColumnsChanged {
     indexed: bool,
 }
 
-/// The relcache's sets of key columns and of columns that block HOT (every indexed
-/// column in PG15; PostgreSQL 16 leaves out columns only summarizing indexes such as
-/// BRIN use), as RelationGetIndexAttrBitmap computes them. Null is the empty set.
-struct IndexAttrSets {
-    keys: *mut pg_sys::Bitmapset,
-    hot_blocking: *mut pg_sys::Bitmapset,
-    /// The sets are palloc'd copies to free, not the relcache's own.
-    owned: bool,
-}
-
-impl IndexAttrSets {
-    /// PG15: the relcache entry's cached sets, read in place. RelationGetIndexAttrBitmap
-    /// returns a palloc'd copy of them per call (two calls, two copies and two frees per
-    /// updated row otherwise). It is called only while the cache is empty, to fill it, and
-    /// before either set is read: it opens the indexes, which can process invalidations
-    /// and rebuild the entry. Nothing after it until the sets are last read can.
-    #[cfg(feature = "pg15")]
-    fn of(relation: pg_sys::Relation) -> IndexAttrSets {
-        // SAFETY: an open relation; the relcache call fills rd_indexattr/rd_keyattr.
-        unsafe {
-            if !(*(*relation).rd_rel).relhasindex {
-                return IndexAttrSets {
-                    keys: std::ptr::null_mut(),
-                    hot_blocking: std::ptr::null_mut(),
-                    owned: false,
-                };
-            }
-            if (*relation).rd_indexattr.is_null() {
-                let kind = pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_ALL;
-                pg_sys::bms_free(pg_sys::RelationGetIndexAttrBitmap(relation, kind));
-            }
-            IndexAttrSets {
-                keys: (*relation).rd_keyattr,
-                hot_blocking: (*relation).rd_indexattr,
-                owned: false,
-            }
-        }
-    }
-
-    #[cfg(not(feature = "pg15"))]
-    fn of(relation: pg_sys::Relation) -> IndexAttrSets {
-        // SAFETY: relcache calls return palloc'd bitmapset copies (or NULL).
-        unsafe {
-            let keys = pg_sys::RelationGetIndexAttrBitmap(
-                relation,
-                pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_KEY,
-            );
-            let hot_blocking = pg_sys::RelationGetIndexAttrBitmap(
-                relation,
-                pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_HOT_BLOCKING,
-            );
-            IndexAttrSets {
-                keys,
-                hot_blocking,
-                owned: true,
-            }
-        }
-    }
-}
-
-impl Drop for IndexAttrSets {
-    fn drop(&mut self) {
-        if self.owned {
-            // SAFETY: copies made by `of` for this value alone.
-            unsafe {
-                pg_sys::bms_free(self.keys);
-                pg_sys::bms_free(self.hot_blocking);
-            }
-        }
-    }
-}
+// The index-attribute sets of an UPDATE (their source differs by PostgreSQL version).
+use crate::pg::compat::IndexAttrs as IndexAttrSets;
 
 fn columns_changed(
     relation: pg_sys::Relation,
@@ -904,7 +835,7 @@ fn columns_changed(
             if n1 || n2 {
                 return n1 != n2;
             }
-            let att = (*tupdesc).attrs.as_ptr().add(i);
+            let att = crate::pg::compat::attr(tupdesc, i);
             let (v1, v2) = (values[i], *(*newslot).tts_values.add(i));
             if (*att).attbyval {
                 // datumIsEqual's by-value case, without the call

@@ -2,6 +2,7 @@
 //! (compute_new_xmax_infomask, MultiXactIdWait, DoesMultiXactIdConflict,
 //! GetMultiXactIdHintBits, ...) expressed over glassheap's 3-bit xmax mode.
 
+use crate::pg::compat;
 use crate::pg::rel;
 use crate::pg::xact;
 use glassheap_format::tuple::{TupleHeader, XmaxMode};
@@ -198,12 +199,12 @@ pub fn acquire_tuplock(
         match wait_policy {
             pg_sys::LockWaitPolicy::LockWaitBlock => pg_sys::LockTuple(relation, tid, hwlock(mode)),
             pg_sys::LockWaitPolicy::LockWaitSkip => {
-                if !pg_sys::ConditionalLockTuple(relation, tid, hwlock(mode)) {
+                if !compat::conditional_lock_tuple(relation, tid, hwlock(mode)) {
                     return false;
                 }
             }
             _ => {
-                if !pg_sys::ConditionalLockTuple(relation, tid, hwlock(mode)) {
+                if !compat::conditional_lock_tuple(relation, tid, hwlock(mode)) {
                     lock_not_available(relation);
                 }
             }

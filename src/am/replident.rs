@@ -163,7 +163,7 @@ fn deform_old(relation: pg_sys::Relation, old: &[u8], tid: pg_sys::ItemPointerDa
 unsafe fn is_external(tupdesc: pg_sys::TupleDesc, d: &Deformed, i: usize) -> bool {
     // SAFETY: per the contract; a non-null varlena datum points at its header byte.
     unsafe {
-        let att = &*(*tupdesc).attrs.as_ptr().add(i);
+        let att = &*crate::pg::compat::attr(tupdesc, i);
         // VARATT_IS_EXTERNAL: a 1-byte header of exactly 0x01 (little-endian layout).
         !d.isnull[i] && att.attlen == -1 && *(d.values[i].cast_mut_ptr::<u8>()) == 0x01
     }
@@ -297,7 +297,7 @@ unsafe fn key_required(
             if n1 || n2 {
                 return n1 != n2;
             }
-            let att = &*(*tupdesc).attrs.as_ptr().add(i);
+            let att = &*crate::pg::compat::attr(tupdesc, i);
             let (v1, v2) = (d.values[i], *(*newslot).tts_values.add(i));
             let equal = if att.attbyval {
                 v1 == v2

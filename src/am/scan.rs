@@ -84,6 +84,10 @@ unsafe fn initscan(scan: &mut GlassScan, key: pg_sys::ScanKey) {
         scan.inited = false;
         scan.cbuf = INVALID_BUFFER;
         scan.cblock = pg_sys::InvalidBlockNumber;
+        // No page's tuples are pending (PostgreSQL 18's bitmap scans ask for a tuple
+        // before any page, also after a rescan).
+        scan.ntuples = 0;
+        scan.cindex = 0;
         if !key.is_null() && scan.base.rs_nkeys > 0 {
             std::ptr::copy_nonoverlapping(key, scan.base.rs_key, scan.base.rs_nkeys as usize);
         }
@@ -596,8 +600,9 @@ pub fn scan_set_tidrange(
         let (hb, _) = rel::tid_parts(&highest);
         s.startblock = lb;
         s.numblocks = hb - lb + 1;
-        s.base.rs_mintid = lowest;
-        s.base.rs_maxtid = highest;
+        let (min, max) = crate::pg::compat::tidrange_bounds(&mut s.base);
+        *min = lowest;
+        *max = highest;
     }
 }
 
@@ -609,8 +614,9 @@ pub fn scan_getnextslot_tidrange(
     // SAFETY: our scan.
     unsafe {
         let (min, max) = {
-            let s = &*(sscan as *mut GlassScan);
-            (s.base.rs_mintid, s.base.rs_maxtid)
+            let s = &mut *(sscan as *mut GlassScan);
+            let (min, max) = crate::pg::compat::tidrange_bounds(&mut s.base);
+            (*min, *max)
         };
         let backward = direction == pg_sys::ScanDirection::BackwardScanDirection;
         loop {
@@ -686,15 +692,16 @@ pub fn next_raw_block(
 // ---------------------------------------------------------------------------------
 
 /// table_scan_bitmap_next_block: collect the visible tuples of one bitmap page: for exact
-/// pages the visible version of each listed chain, for lossy pages every visible version.
-pub fn bitmap_next_block(
+/// pages (`offsets`: the bitmap's offsets on it) the visible version of each listed
+/// chain, for lossy pages (None) every visible version. Says whether any is visible.
+pub fn bitmap_load_block(
     sscan: pg_sys::TableScanDesc,
-    tbmres: *mut pg_sys::TBMIterateResult,
+    blk: pg_sys::BlockNumber,
+    offsets: Option<&[pg_sys::OffsetNumber]>,
 ) -> bool {
-    // SAFETY: our scan; tbmres from the bitmap iterator.
+    // SAFETY: our scan.
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
-        let blk = (*tbmres).blockno;
         s.cindex = 0;
         s.ntuples = 0;
         if blk >= s.nblocks {
@@ -729,11 +736,9 @@ pub fn bitmap_next_block(
             );
             true
         };
-        if (*tbmres).ntuples >= 0 {
+        if let Some(offs) = offsets {
             // Exact offsets are index entries, i.e. chain roots: the snapshot sees at most
             // one version of each chain (heap_hot_search_buffer).
-            let offs =
-                std::slice::from_raw_parts((*tbmres).offsets.as_ptr(), (*tbmres).ntuples as usize);
             let rnode = rel::relfilenode(s.base.rs_rd);
             for &root in offs {
                 let mut walk = super::hot::ChainWalk::from_root(rnode, blk, root);
@@ -754,11 +759,16 @@ pub fn bitmap_next_block(
     }
 }
 
-pub fn bitmap_next_tuple(
-    sscan: pg_sys::TableScanDesc,
-    _tbmres: *mut pg_sys::TBMIterateResult,
-    slot: *mut pg_sys::TupleTableSlot,
-) -> bool {
+/// Whether the page loaded by [`bitmap_load_block`] has tuples not yet returned.
+#[allow(dead_code)] // only PostgreSQL 18's bitmap scans ask
+pub fn bitmap_has_tuple(sscan: pg_sys::TableScanDesc) -> bool {
+    // SAFETY: our scan.
+    let s = unsafe { &*(sscan as *mut GlassScan) };
+    s.cindex >= 0 && s.cindex < s.ntuples
+}
+
+/// table_scan_bitmap_next_tuple: the next visible tuple of the loaded page.
+pub fn bitmap_next_tuple(sscan: pg_sys::TableScanDesc, slot: *mut pg_sys::TupleTableSlot) -> bool {
     // SAFETY: our scan; the buffer stays pinned while its tuples are returned.
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
@@ -777,28 +787,23 @@ pub fn bitmap_next_tuple(
 // ANALYZE sampling
 // ---------------------------------------------------------------------------------
 
-/// table_scan_analyze_next_block: pin and share-lock the sampled block.
-pub fn analyze_next_block(
+/// table_scan_analyze_next_block, once the sampled block `blk` is read into the pinned
+/// buffer `buf` (by block number, or from ANALYZE's read stream from PostgreSQL 17):
+/// share-lock it for analyze_next_tuple, which holds the lock until it finishes the page.
+pub fn analyze_take_block(
     sscan: pg_sys::TableScanDesc,
+    buf: pg_sys::Buffer,
     blk: pg_sys::BlockNumber,
-    strategy: pg_sys::BufferAccessStrategy,
-) -> bool {
-    // SAFETY: our scan; the lock is held until analyze_next_tuple finishes the page.
+) {
+    // SAFETY: our scan; buf pinned by the caller, its pin handed to the scan.
     unsafe {
         let s = &mut *(sscan as *mut GlassScan);
         s.cblock = blk;
         s.coff = 0;
-        s.cbuf = pg_sys::ReadBufferExtended(
-            s.base.rs_rd,
-            pg_sys::ForkNumber::MAIN_FORKNUM,
-            blk,
-            pg_sys::ReadBufferMode::RBM_NORMAL,
-            strategy,
-        );
+        s.cbuf = buf;
         lock_buffer(s.cbuf, pg_sys::BUFFER_LOCK_SHARE);
         let page = PageRef::of_buffer(s.cbuf);
         check_page(s, page, blk);
-        true
     }
 }
 

@@ -12,6 +12,7 @@
 //! past the tuple.
 
 use super::tuple;
+use crate::pg::compat;
 use crate::pg::page::read_header;
 use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
 use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
@@ -53,20 +54,25 @@ const EMPTY: u16 = pg_sys::TTS_FLAG_EMPTY as u16;
 const SHOULDFREE: u16 = pg_sys::TTS_FLAG_SHOULDFREE as u16;
 const SLOW: u16 = pg_sys::TTS_FLAG_SLOW as u16;
 
-pub static GLASS_SLOT_OPS: pg_sys::TupleTableSlotOps = pg_sys::TupleTableSlotOps {
-    base_slot_size: std::mem::size_of::<GlassSlot>(),
-    init: Some(slot_init),
-    release: Some(slot_release),
-    clear: Some(slot_clear),
-    getsomeattrs: Some(slot_getsomeattrs),
-    getsysattr: Some(slot_getsysattr),
-    materialize: Some(slot_materialize),
-    copyslot: Some(slot_copyslot),
-    get_heap_tuple: None,
-    get_minimal_tuple: None,
-    copy_heap_tuple: Some(slot_copy_heap_tuple),
-    copy_minimal_tuple: Some(slot_copy_minimal_tuple),
-};
+/// The members whose signatures differ by version (copy_minimal_tuple, and from 17
+/// is_current_xact_tuple) are added by `compat::slot_callbacks::with_versioned`.
+pub static GLASS_SLOT_OPS: pg_sys::TupleTableSlotOps =
+    compat::slot_callbacks::with_versioned(pg_sys::TupleTableSlotOps {
+        base_slot_size: std::mem::size_of::<GlassSlot>(),
+        init: Some(slot_init),
+        release: Some(slot_release),
+        clear: Some(slot_clear),
+        getsomeattrs: Some(slot_getsomeattrs),
+        getsysattr: Some(slot_getsysattr),
+        materialize: Some(slot_materialize),
+        copyslot: Some(slot_copyslot),
+        get_heap_tuple: None,
+        get_minimal_tuple: None,
+        copy_heap_tuple: Some(slot_copy_heap_tuple),
+        // SAFETY: all-zero is every remaining member unset (None); with_versioned sets
+        // them.
+        ..unsafe { std::mem::zeroed() }
+    });
 
 #[inline(always)]
 pub fn is_glass_slot(slot: *mut pg_sys::TupleTableSlot) -> bool {
@@ -391,7 +397,9 @@ pub unsafe fn deform_range(
     unsafe {
         while attnum < end {
             let i = attnum;
-            let att = (*tupdesc).attrs.as_mut_ptr().add(i);
+            let att = compat::attr(tupdesc, i);
+            // attcacheoff's home: pg_attribute itself before 18 (the same pointer)
+            let cache = compat::deform_attr(tupdesc, i);
             if has_nulls {
                 let Some(&byte) = bits.get(i >> 3) else {
                     result = Err(Corrupt::NullBitmapPastHeader);
@@ -411,7 +419,7 @@ pub unsafe fn deform_range(
             // all-fixed-width row without nulls before it); anything it declines (an
             // odd width, a field past the end) is decoded and reported below.
             if !slow {
-                if let Some((v, next)) = cached_byval(&*att, data) {
+                if let Some((v, next)) = cached_byval(&*cache, data) {
                     *values.add(i) = v;
                     off = next;
                     attnum += 1;
@@ -425,11 +433,11 @@ pub unsafe fn deform_range(
             };
             // Cached offsets are valid while no null or variable-width attribute came
             // before (the same rule, and the same cache, heap's deforming uses).
-            let start = if !slow && (*att).attcacheoff >= 0 {
-                (*att).attcacheoff as usize
+            let start = if !slow && (*cache).attcacheoff >= 0 {
+                (*cache).attcacheoff as usize
             } else if attlen == -1 {
                 if !slow && off == align_nominal(off, desc.align) {
-                    (*att).attcacheoff = off as i32;
+                    (*cache).attcacheoff = off as i32;
                     off
                 } else {
                     slow = true;
@@ -444,7 +452,7 @@ pub unsafe fn deform_range(
             } else {
                 let s = align_nominal(off, desc.align);
                 if !slow {
-                    (*att).attcacheoff = s as i32;
+                    (*cache).attcacheoff = s as i32;
                 }
                 s
             };
@@ -531,13 +539,12 @@ unsafe fn deform_cached_byval<const NULLS: bool>(
     let (mut i, mut off) = (st.attnum, st.off);
     // SAFETY: i < end <= natts of tupdesc; values/isnull sized by the caller.
     unsafe {
-        let attrs = (*tupdesc).attrs.as_ptr();
         while i < end {
             // A null (or a bitmap too short, which deform_range reports) ends the loop.
             if NULLS && bits.get(i >> 3).is_none_or(|b| b & (1 << (i & 7)) == 0) {
                 break;
             }
-            let Some((v, next)) = cached_byval(&*attrs.add(i), data) else {
+            let Some((v, next)) = cached_byval(&*compat::deform_attr(tupdesc, i), data) else {
                 break;
             };
             *values.add(i) = v;
@@ -581,10 +588,7 @@ unsafe fn deform_cached_byval_nulls(
 /// handles it, reporting the last two as corruption). The caller knows the cached
 /// offset applies (no null or variable-width attribute before this one).
 #[inline(always)]
-fn cached_byval(
-    att: &pg_sys::FormData_pg_attribute,
-    data: &[u8],
-) -> Option<(pg_sys::Datum, usize)> {
+fn cached_byval(att: &compat::DeformAttr, data: &[u8]) -> Option<(pg_sys::Datum, usize)> {
     if att.attcacheoff < 0 || !att.attbyval || att.attlen <= 0 {
         return None;
     }
@@ -872,18 +876,37 @@ unsafe extern "C-unwind" fn slot_copy_heap_tuple(
     }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn slot_copy_minimal_tuple(
-    slot: *mut pg_sys::TupleTableSlot,
-) -> pg_sys::MinimalTuple {
+/// copy_minimal_tuple, with `extra` bytes reserved before the tuple (always 0 before
+/// PostgreSQL 18).
+pub fn copy_minimal_tuple(slot: *mut pg_sys::TupleTableSlot, extra: usize) -> pg_sys::MinimalTuple {
     // SAFETY: as above.
     unsafe {
         let natts = (*(*slot).tts_tupleDescriptor).natts;
-        getsomeattrs(slot, natts);
-        pg_sys::heap_form_minimal_tuple(
+        compat::in_slot_context(slot, || getsomeattrs(slot, natts));
+        compat::heap_form_minimal_tuple(
             (*slot).tts_tupleDescriptor,
             (*slot).tts_values,
             (*slot).tts_isnull,
+            extra,
         )
+    }
+}
+
+/// is_current_xact_tuple (PostgreSQL 17+): whether the slot's stored row was inserted
+/// by this transaction (or one of its subtransactions), as heap's slot answers it.
+#[allow(dead_code)] // PostgreSQL 15 and 16 have no such callback
+pub fn is_current_xact_tuple(slot: *mut pg_sys::TupleTableSlot) -> bool {
+    let s = slot as *mut GlassSlot;
+    // SAFETY: valid slot; tuple checked non-null before reading its header.
+    unsafe {
+        if (*s).tuple.is_null() {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "don't have a storage tuple in this context"
+            );
+        }
+        let xmin = read_header((*s).tuple).xmin;
+        pg_sys::TransactionIdIsCurrentTransactionId(xmin.into())
     }
 }

@@ -234,7 +234,7 @@ unsafe fn toast_tuple(
             pg_sys::heap_compute_data_size(tupdesc, ttc.ttc_values, ttc.ttc_isnull)
         };
         let attr = |ttc: &ffi::ToastTupleContext, i: i32| ttc.ttc_attr.add(i as usize);
-        let storage = |i: i32| (*(*tupdesc).attrs.as_ptr().add(i as usize)).attstorage as u8;
+        let storage = |i: i32| (*crate::pg::compat::attr(tupdesc, i as usize)).attstorage as u8;
 
         // Round 1: compress EXTENDED attributes, biggest first; move any that is still
         // bigger than the target by itself out of line at once.
@@ -335,7 +335,7 @@ fn for_each_ondisk_pointer<B>(
                     continue;
                 }
             }
-            let att = (*tupdesc).attrs.as_ptr().add(i);
+            let att = crate::pg::compat::attr(tupdesc, i);
             let d = AttrDesc {
                 len: (*att).attlen,
                 align: (*att).attalign as u8,

@@ -116,7 +116,7 @@ pub unsafe fn form_in(
             );
         }
         let has_nulls = (0..natts).any(|i| *isnull.add(i));
-        let attr = |i: usize| &*(*tupdesc).attrs.as_ptr().add(i);
+        let attr = |i: usize| &*crate::pg::compat::attr(tupdesc, i);
         if (0..natts).all(|i| attr(i).attbyval && matches!(attr(i).attlen, 1 | 2 | 4 | 8)) {
             return form_fixed_byval(tupdesc, values, isnull, has_nulls, alloc);
         }
@@ -171,7 +171,7 @@ unsafe fn form_fixed_byval(
     unsafe {
         let natts = (*tupdesc).natts as usize;
         let attr = |i: usize| {
-            let a = &*(*tupdesc).attrs.as_ptr().add(i);
+            let a = &*crate::pg::compat::attr(tupdesc, i);
             AttrDesc {
                 len: a.attlen,
                 align: a.attalign as u8,

@@ -17,7 +17,7 @@ use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
-use crate::pg::{ffi, rel, xact};
+use crate::pg::{compat, ffi, rel, xact};
 use glassheap_format::deadtids::{tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
@@ -141,8 +141,8 @@ fn read(v: &Vac, blk: u32) -> pg_sys::Buffer {
 
 /// Step 1 for one page.
 fn scan_page(v: &mut Vac, blk: u32) {
-    // SAFETY: plain call; honours vacuum_cost_delay.
-    unsafe { pg_sys::vacuum_delay_point() };
+    // honours vacuum_cost_delay
+    compat::vacuum_delay_point();
     // Pin the map page before locking the heap page (it may need I/O), and skip pages
     // the map says need nothing: all-frozen always, all-visible unless aggressive.
     // SAFETY: valid relation; the pin is kept in v.vmbuf.
@@ -406,15 +406,14 @@ unsafe extern "C-unwind" fn tid_is_dead(
 }
 
 fn index_info(v: &Vac, i: usize, estimated: bool, heap_tuples: f64) -> pg_sys::IndexVacuumInfo {
-    pg_sys::IndexVacuumInfo {
-        index: v.indrels[i],
-        analyze_only: false,
-        report_progress: false,
-        estimated_count: estimated,
-        message_level: v.elevel,
-        num_heap_tuples: heap_tuples,
-        strategy: v.strategy,
-    }
+    compat::index_vacuum_info(
+        v.indrels[i],
+        v.rel,
+        estimated,
+        v.elevel,
+        heap_tuples,
+        v.strategy,
+    )
 }
 
 /// Steps 2 and 3 for the dead items collected so far.
@@ -439,8 +438,7 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
     }
     v.c.index_scans += 1;
     for (blk, offs) in dead.by_block() {
-        // SAFETY: plain call.
-        unsafe { pg_sys::vacuum_delay_point() };
+        compat::vacuum_delay_point();
         let buf = read(v, blk);
         // SAFETY: valid relation; pinned before the heap page is locked.
         unsafe { pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf) };
@@ -551,8 +549,7 @@ pub fn relation_vacuum(
     // SAFETY: params is vacuum.c's, valid for the call.
     let params = unsafe { &*params };
     let verbose = params.options & pg_sys::VACOPT_VERBOSE != 0;
-    // SAFETY: reads a backend-global flag.
-    let autovacuum = unsafe { ffi::IsAutoVacuumWorkerProcess() };
+    let autovacuum = compat::is_autovacuum_worker();
     let elevel = if verbose {
         pg_sys::INFO as i32
     } else {
@@ -568,31 +565,15 @@ pub fn relation_vacuum(
         );
     }
 
-    // SAFETY: vacuum.c's cutoff computation for this relation.
-    let (aggressive, oldest_xmin, oldest_mxact, freeze_limit, multi_cutoff) = unsafe {
-        let mut ox = pg_sys::TransactionId::from(0);
-        let mut om: pg_sys::MultiXactId = 0.into();
-        let mut fl = pg_sys::TransactionId::from(0);
-        let mut mc: pg_sys::MultiXactId = 0.into();
-        let a = pg_sys::vacuum_set_xid_limits(
-            relation,
-            params.freeze_min_age,
-            params.freeze_table_age,
-            params.multixact_freeze_min_age,
-            params.multixact_freeze_table_age,
-            &mut ox,
-            &mut om,
-            &mut fl,
-            &mut mc,
-        );
-        (
-            a,
-            ox.into_inner(),
-            om.into_inner(),
-            fl.into_inner(),
-            mc.into_inner(),
-        )
-    };
+    // SAFETY: reads the clock (pgstat_report_vacuum's start time from PostgreSQL 18).
+    let start_ts = unsafe { pg_sys::GetCurrentTimestamp() };
+    let compat::VacuumCutoffs {
+        aggressive,
+        oldest_xmin,
+        oldest_mxact,
+        freeze_limit,
+        multi_cutoff,
+    } = compat::vacuum_cutoffs(relation, params);
     // SAFETY: the relation's current relfrozenxid/relminmxid for the report.
     let (old_frozen, old_minmulti) = unsafe {
         (
@@ -689,17 +670,17 @@ pub fn relation_vacuum(
                 if !s.estimated_count {
                     // SAFETY: updates the index's pg_class row, as heap's VACUUM does.
                     unsafe {
-                        pg_sys::vac_update_relstats(
+                        compat::vac_update_relstats(
                             v.indrels[i],
                             s.num_pages,
                             s.num_index_tuples,
                             0,
+                            0,
                             false,
-                            0.into(),
-                            0.into(),
+                            0,
+                            0,
                             std::ptr::null_mut(),
                             std::ptr::null_mut(),
-                            false,
                         )
                     };
                 }
@@ -749,23 +730,24 @@ pub fn relation_vacuum(
     let mut minmulti_updated = false;
     // SAFETY: vacuum.c's pg_class update for this relation (non-transactional, in place).
     unsafe {
-        pg_sys::vac_update_relstats(
+        compat::vac_update_relstats(
             relation,
             v.c.rel_pages,
             new_live_tuples,
             all_visible_pages.min(v.c.rel_pages),
+            all_frozen_pages.min(v.c.rel_pages),
             !v.indrels.is_empty(),
-            new_frozen.into(),
-            new_minmulti.into(),
+            new_frozen,
+            new_minmulti,
             &mut frozen_updated,
             &mut minmulti_updated,
-            false,
         );
-        pg_sys::pgstat_report_vacuum(
+        compat::pgstat_report_vacuum(
             rel::relid(relation),
             (*(*relation).rd_rel).relisshared,
             new_live_tuples as i64,
             v.c.recently_dead as i64,
+            start_ts,
         );
     }
 

@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 /// Where the tuple under test lives (for command ids kept in the cid map).
 #[derive(Clone, Copy)]
 pub struct TupleLoc {
-    pub rnode: pg_sys::RelFileNode,
+    pub rnode: crate::pg::compat::RelFileLocator,
     pub blk: pg_sys::BlockNumber,
     pub off: u16,
 }
@@ -164,7 +164,7 @@ pub struct VisCtx {
     pub rel: pg_sys::Relation,
     pub snapshot: pg_sys::Snapshot,
     pub kind: SnapshotKind,
-    pub rnode: pg_sys::RelFileNode,
+    pub rnode: crate::pg::compat::RelFileLocator,
     /// CheckForSerializableConflictOutNeeded, evaluated once per page.
     pub ssi: bool,
 }

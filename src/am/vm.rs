@@ -99,7 +99,12 @@ impl Drop for VmPin {
 /// `certain` is false when the record's block data was replaced by a full-page image
 /// and the `vm_cleared` flag is unknown: then bits are cleared only if set, without
 /// creating the map fork.
-pub fn redo_clear(rnode: pg_sys::RelFileNode, blk: pg_sys::BlockNumber, flags: u8, certain: bool) {
+pub fn redo_clear(
+    rnode: crate::pg::compat::RelFileLocator,
+    blk: pg_sys::BlockNumber,
+    flags: u8,
+    certain: bool,
+) {
     // SAFETY: redo-time fake relcache entry and map page access, as heap's redo.
     unsafe {
         let reln = pg_sys::CreateFakeRelcacheEntry(rnode);

@@ -5,6 +5,7 @@
 //! subscriber receives it (`logical`).
 
 use super::values::{datum_of, output};
+use crate::pg::compat::{self, RelFileLocator};
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
 use glassheap_format::logical::{HEAP_HASNULL, HEAP_TUPLE_HEADER_SIZE};
 use glassheap_format::waldecode::logical::{view, OldKind, View};
@@ -20,14 +21,14 @@ struct Rel {
 }
 
 impl Rel {
-    fn of(rnode: &pg_sys::RelFileNode) -> Option<Rel> {
+    fn of(rnode: &RelFileLocator) -> Option<Rel> {
         // SAFETY: catalog lookups and relation_open in the caller's transaction; a
         // relation that no longer exists (or was rewritten) is simply not found.
         unsafe {
-            if rnode.dbNode != pg_sys::MyDatabaseId {
+            if compat::locator_oids(rnode).1 != pg_sys::MyDatabaseId {
                 return None;
             }
-            let oid = crate::pg::ffi::RelidByRelfilenode(rnode.spcNode, rnode.relNode);
+            let oid = compat::relid_by_locator(rnode);
             if oid == pg_sys::Oid::INVALID {
                 return None;
             }
@@ -76,7 +77,7 @@ fn columns(rel: &Rel, tuple: &[u8], skip_nulls: bool) -> Value {
         let desc = (*rel.rel).rd_att;
         (0..(*desc).natts as usize)
             .map(|i| {
-                let a = &*(*desc).attrs.as_ptr().add(i);
+                let a = &*compat::attr(desc, i);
                 (
                     CStr::from_ptr(a.attname.data.as_ptr())
                         .to_string_lossy()
@@ -128,7 +129,7 @@ pub(super) fn logical_json(
     info: u8,
     main: &[u8],
     blocks: &[BlockRef<'_>],
-    rnode0: Option<&pg_sys::RelFileNode>,
+    rnode0: Option<&RelFileLocator>,
 ) -> Value {
     match view(rmid, info, main, blocks) {
         None => Value::Null,

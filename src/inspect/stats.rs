@@ -91,7 +91,7 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
                     c.dead_len += len as i64;
                 }
             }
-            c.free = pg_sys::PageGetHeapFreeSpace(page.0) as i64;
+            c.free = crate::pg::compat::pgstattuple_free_space(page.0) as i64;
             crate::pg::bufmgr::unlock_release(buf);
             pages.push(c);
         }

@@ -10,11 +10,15 @@ use pgrx::{pg_sys, JsonB};
 
 /// "relation fork block" for a block reference: the relation's name when it belongs to
 /// this database, its relfilenode otherwise.
-fn block_name(rnode: &pg_sys::RelFileNode, fork: pg_sys::ForkNumber::Type, blk: u32) -> String {
+fn block_name(
+    rnode: &crate::pg::compat::RelFileLocator,
+    fork: pg_sys::ForkNumber::Type,
+    blk: u32,
+) -> String {
     // SAFETY: catalog lookups in the current transaction.
     let rel = unsafe {
-        if rnode.dbNode == pg_sys::MyDatabaseId {
-            let oid = crate::pg::ffi::RelidByRelfilenode(rnode.spcNode, rnode.relNode);
+        if crate::pg::compat::locator_oids(rnode).1 == pg_sys::MyDatabaseId {
+            let oid = crate::pg::compat::relid_by_locator(rnode);
             if oid != pg_sys::Oid::INVALID {
                 let n = pg_sys::get_rel_name(oid);
                 (!n.is_null()).then(|| std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned())
@@ -26,12 +30,8 @@ fn block_name(rnode: &pg_sys::RelFileNode, fork: pg_sys::ForkNumber::Type, blk: 
         }
     };
     let rel = rel.unwrap_or_else(|| {
-        format!(
-            "{}/{}/{}",
-            u32::from(rnode.spcNode),
-            u32::from(rnode.dbNode),
-            u32::from(rnode.relNode)
-        )
+        let (spc, db, rel) = crate::pg::compat::locator_oids(rnode);
+        format!("{}/{}/{}", u32::from(spc), u32::from(db), u32::from(rel))
     });
     format!("{rel} {} {blk}", fork_name(fork))
 }

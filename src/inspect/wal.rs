@@ -3,6 +3,7 @@
 //! by glassheap_format's pure decoders.
 
 use super::types::{Lsn, Xid};
+use crate::pg::compat;
 use glassheap_format::waldecode::BlockRef;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -140,7 +141,7 @@ impl Drop for Reader {
 pub(super) fn read_records(
     start: Lsn,
     end: Lsn,
-    target: Option<&pg_sys::RelFileNode>,
+    target: Option<&crate::pg::compat::RelFileLocator>,
 ) -> Vec<RecordInfo> {
     let mut reader = Reader::open(start);
     let mut out = Vec::new();
@@ -154,7 +155,7 @@ pub(super) fn read_records(
             if !ri
                 .rnodes
                 .iter()
-                .any(|n| n.relNode == t.relNode && n.dbNode == t.dbNode && n.spcNode == t.spcNode)
+                .any(|n| compat::locator_oids(n) == compat::locator_oids(t))
             {
                 continue;
             }
@@ -234,7 +235,7 @@ pub(super) struct RecordInfo {
     pub(super) main_len: u32,
     pub(super) fpi_len: u32,
     pub(super) blocks: Value,
-    pub(super) rnodes: Vec<pg_sys::RelFileNode>,
+    pub(super) rnodes: Vec<crate::pg::compat::RelFileLocator>,
     /// fork and block of each block reference, in the order of `rnodes`
     pub(super) block_nums: Vec<(pg_sys::ForkNumber::Type, u32)>,
     pub(super) description: String,
@@ -290,12 +291,14 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
             if b.has_image {
                 fpi_len += b.bimg_len as u32;
             }
-            rnodes.push(b.rnode);
+            let locator = compat::bkp_locator(b);
+            let (spc, db, rel) = compat::locator_oids(&locator);
+            rnodes.push(locator);
             block_nums.push((b.forknum, b.blkno));
             if with_details {
                 blocks.push(json!({
                     "block_id": id,
-                    "relfilenode": { "spc": u32::from(b.rnode.spcNode), "db": u32::from(b.rnode.dbNode), "rel": u32::from(b.rnode.relNode) },
+                    "relfilenode": { "spc": u32::from(spc), "db": u32::from(db), "rel": u32::from(rel) },
                     "fork": fork_name(b.forknum),
                     "blkno": b.blkno,
                     "has_image": b.has_image,
@@ -330,7 +333,8 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
                 })
                 .collect();
             let block0 = &*(*r).blocks.as_ptr();
-            let rnode0 = ((*r).max_block_id >= 0 && block0.in_use).then_some(block0.rnode);
+            let rnode0 =
+                ((*r).max_block_id >= 0 && block0.in_use).then(|| compat::bkp_locator(block0));
             let logical = super::logical::logical_json(rmid, info, main, &refs, rnode0.as_ref());
             (d, decode(rmid, info, main, &refs), logical)
         } else {

@@ -1,6 +1,8 @@
 #![allow(non_snake_case)]
-//! PostgreSQL 15 functions that pgrx 0.18.1 does not bind (their headers are not in its
-//! binding set). Signatures are copied from the PG15 headers named on each group.
+//! PostgreSQL functions that pgrx 0.18.1 does not bind (their headers are not in its
+//! binding set). Signatures are copied from the PG15 headers named on each group and are
+//! the same in 16 and 18 (RelFileNode is `compat::RelFileLocator`); those that differ
+//! by version are declared in `compat`.
 //! `#[pg_guard]` wraps every call so a PostgreSQL ERROR becomes a Rust panic instead of a
 //! longjmp across Rust frames.
 
@@ -32,11 +34,11 @@ unsafe extern "C-unwind" {
         tuple_xid: pg_sys::TransactionId,
     );
 
-    // postmaster/autovacuum.h
-    pub fn IsAutoVacuumWorkerProcess() -> bool;
-
     // catalog/storage_xlog.h
-    pub fn log_smgrcreate(rnode: *const pg_sys::RelFileNode, forknum: pg_sys::ForkNumber::Type);
+    pub fn log_smgrcreate(
+        rnode: *const crate::pg::compat::RelFileLocator,
+        forknum: pg_sys::ForkNumber::Type,
+    );
 
     // access/bufmask.h
     pub fn mask_page_lsn_and_checksum(page: pg_sys::Page);
@@ -88,12 +90,6 @@ unsafe extern "C-unwind" {
 /// snapbuild.h's SnapBuildState value from which changes are decoded.
 pub const SNAPBUILD_FULL_SNAPSHOT: core::ffi::c_int = 1;
 
-#[pg_guard]
-unsafe extern "C-unwind" {
-    // utils/relfilenodemap.h
-    pub fn RelidByRelfilenode(reltablespace: pg_sys::Oid, relfilenode: pg_sys::Oid) -> pg_sys::Oid;
-}
-
 // postmaster/autovacuum.h (a GUC variable; not a function, so no guard is needed)
 unsafe extern "C" {
     pub static mut autovacuum_work_mem: core::ffi::c_int;
@@ -101,7 +97,7 @@ unsafe extern "C" {
 
 // access/toast_helper.h: the table-AM toaster (heaptoast.c is its heap user). The two
 // structs are declared here because pgrx does not bind this header; field order and
-// types are copied from PostgreSQL 15's toast_helper.h.
+// types are copied from PostgreSQL 15's toast_helper.h (unchanged in 16 and 18).
 
 /// ToastAttrInfo: the toaster's state for one column of the tuple being toasted.
 #[repr(C)]

@@ -3,6 +3,7 @@
 //! that dereferences a PostgreSQL pointer outside the access-method callbacks lives here.
 
 pub mod bufmgr;
+pub mod compat;
 pub mod crit;
 pub mod ffi;
 pub mod page;

@@ -1,5 +1,6 @@
 //! Relation accessors (rel.h macros) and item pointer helpers.
 
+use crate::pg::compat::{self, TableCounter};
 use pgrx::pg_sys;
 use std::ffi::CStr;
 
@@ -20,9 +21,8 @@ pub fn relid(rel: pg_sys::Relation) -> pg_sys::Oid {
 }
 
 #[inline]
-pub fn relfilenode(rel: pg_sys::Relation) -> pg_sys::RelFileNode {
-    // SAFETY: valid relation.
-    unsafe { (*rel).rd_node }
+pub fn relfilenode(rel: pg_sys::Relation) -> crate::pg::compat::RelFileLocator {
+    crate::pg::compat::rel_locator(rel)
 }
 
 #[inline]
@@ -47,7 +47,7 @@ pub fn needs_wal(rel: pg_sys::Relation) -> bool {
     // SAFETY: reads a GUC variable and relation fields.
     unsafe {
         pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32
-            || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0)
+            || ((*rel).rd_createSubid == 0 && compat::first_relfilelocator_subid(rel) == 0)
     }
 }
 
@@ -151,7 +151,7 @@ fn pgstat_assoc(rel: pg_sys::Relation) -> Option<*mut pg_sys::PgStat_TableStatus
 pub fn count_scan(rel: pg_sys::Relation) {
     if let Some(p) = pgstat(rel) {
         // SAFETY: p is this backend's pending stats entry.
-        unsafe { (*p).t_counts.t_numscans += 1 }
+        unsafe { compat::count_table(p, TableCounter::Scans) }
     }
 }
 
@@ -160,7 +160,7 @@ pub fn count_scan(rel: pg_sys::Relation) {
 pub fn count_returned(rel: pg_sys::Relation) {
     if let Some(p) = pgstat(rel) {
         // SAFETY: as above.
-        unsafe { (*p).t_counts.t_tuples_returned += 1 }
+        unsafe { compat::count_table(p, TableCounter::Returned) }
     }
 }
 
@@ -169,7 +169,7 @@ pub fn count_returned(rel: pg_sys::Relation) {
 pub fn count_fetched(rel: pg_sys::Relation) {
     if let Some(p) = pgstat(rel) {
         // SAFETY: as above.
-        unsafe { (*p).t_counts.t_tuples_fetched += 1 }
+        unsafe { compat::count_table(p, TableCounter::Fetched) }
     }
 }
 
@@ -209,31 +209,23 @@ pub fn count_inserted(rel: pg_sys::Relation, n: i64) {
 }
 
 /// pgstat_count_heap_update. `hot`: the new version joined the old one's same-page
-/// chain; `newpage`: it went to another page (PostgreSQL 16 counts those too).
-#[cfg(feature = "pg15")]
+/// chain; `newpage`: it went to another page (PostgreSQL 16 and later count those too).
 #[inline]
-pub fn count_updated(rel: pg_sys::Relation, hot: bool, _newpage: bool) {
+pub fn count_updated(rel: pg_sys::Relation, hot: bool, newpage: bool) {
     match xact_counters(rel) {
-        // SAFETY: see xact_counters. t_tuples_hot_updated is not transactional, so it is
-        // counted on the entry itself, as PostgreSQL does.
+        // SAFETY: see xact_counters. The hot and new-page counts are not transactional,
+        // so they are counted on the entry itself, as PostgreSQL does.
         Some((p, tr)) => unsafe {
             (*tr).tuples_updated += 1;
             if hot {
-                (*p).t_counts.t_tuples_hot_updated += 1;
+                compat::count_table(p, TableCounter::HotUpdated);
+            } else if newpage {
+                compat::count_table(p, TableCounter::NewpageUpdated);
             }
         },
         // SAFETY: pgstat call on an open relation.
-        None => unsafe { pg_sys::pgstat_count_heap_update(rel, hot) },
+        None => unsafe { compat::pgstat_count_heap_update(rel, hot, newpage) },
     }
-}
-
-/// pgstat_count_heap_update (PostgreSQL 16's signature; the in-place fast path is
-/// PG15's, whose counter fields are the ones verified).
-#[cfg(not(feature = "pg15"))]
-#[inline]
-pub fn count_updated(rel: pg_sys::Relation, hot: bool, newpage: bool) {
-    // SAFETY: pgstat call on an open relation.
-    unsafe { pg_sys::pgstat_count_heap_update(rel, hot, newpage) }
 }
 
 /// pgstat_count_heap_delete

@@ -141,8 +141,7 @@ pub fn wait(
 }
 /// ConditionalXactLockTableWait
 pub fn wait_conditional(x: u32) -> bool {
-    // SAFETY: lock manager.
-    unsafe { pg_sys::ConditionalXactLockTableWait(t(x)) }
+    super::compat::conditional_xact_lock_table_wait(t(x))
 }
 /// MultiXactIdSetOldestMember, called before every row update or delete, as heap does.
 /// It returns at its first test once this transaction has set its oldest member; the

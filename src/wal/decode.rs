@@ -26,6 +26,7 @@ pub struct XLogRecordBuffer {
     record: *mut pg_sys::XLogReaderState,
 }
 
+use crate::pg::compat::{self, ChangeTuple, RelFileLocator};
 use crate::pg::ffi::{SnapBuildCurrentState, SnapBuildProcessChange, SNAPBUILD_FULL_SNAPSHOT};
 
 type Ctx = *mut pg_sys::LogicalDecodingContext;
@@ -115,13 +116,13 @@ pub unsafe fn decode(ctx: Ctx, buf: *mut XLogRecordBuffer) {
 }
 
 /// XLogRecGetBlockTag of block 0: the relation the change belongs to.
-fn block0_rnode(record: Rec, lsn: u64) -> pg_sys::RelFileNode {
+fn block0_rnode(record: Rec, lsn: u64) -> RelFileLocator {
     if !rec_has_block(record, 0) {
         undecodable(lsn, "the record references no block");
     }
     // SAFETY: block 0 exists; the out-pointers are ours.
     unsafe {
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut rnode: RelFileLocator = std::mem::zeroed();
         pg_sys::XLogRecGetBlockTag(
             record,
             0,
@@ -144,20 +145,13 @@ fn filtered_by_origin(ctx: Ctx, origin: pg_sys::RepOriginId) -> bool {
 
 /// A heap tuple of `natts` attributes from a glassheap body, in a reorder-buffer tuple
 /// buffer.
-fn tuple_buf(
-    ctx: Ctx,
-    lsn: u64,
-    natts: u16,
-    has_nulls: bool,
-    body: &[u8],
-) -> *mut pg_sys::ReorderBufferTupleBuf {
+fn tuple_buf(ctx: Ctx, lsn: u64, natts: u16, has_nulls: bool, body: &[u8]) -> ChangeTuple {
     let heap = ok(lsn, heap_tuple_from_body(natts, has_nulls, body));
-    // SAFETY: ReorderBufferGetTupleBuf returns a buffer with room for the header plus
-    // tuple_len bytes at t_data; we fill exactly heap.len() bytes there.
+    // SAFETY: the reorder buffer's tuple has room for the header plus tuple_len bytes at
+    // t_data; we fill exactly heap.len() bytes there.
     unsafe {
-        let tb =
-            pg_sys::ReorderBufferGetTupleBuf((*ctx).reorder, heap.len() - HEAP_TUPLE_HEADER_SIZE);
-        let t = &mut (*tb).tuple;
+        let (tb, t) = compat::rb_alloc_tuple((*ctx).reorder, heap.len() - HEAP_TUPLE_HEADER_SIZE);
+        let t = &mut *t;
         std::ptr::copy_nonoverlapping(heap.as_ptr(), t.t_data as *mut u8, heap.len());
         t.t_len = heap.len() as u32;
         // Not a tuple on disk; its table is known only after reassembly.
@@ -169,22 +163,18 @@ fn tuple_buf(
 
 struct Change {
     action: pg_sys::ReorderBufferChangeType::Type,
-    old: Option<*mut pg_sys::ReorderBufferTupleBuf>,
-    new: Option<*mut pg_sys::ReorderBufferTupleBuf>,
+    old: Option<ChangeTuple>,
+    new: Option<ChangeTuple>,
     clear_toast_afterwards: bool,
 }
 
-fn queue(ctx: Ctx, record: Rec, lsn: u64, xid: u32, rnode: pg_sys::RelFileNode, c: Change) {
+fn queue(ctx: Ctx, record: Rec, lsn: u64, xid: u32, rnode: RelFileLocator, c: Change) {
     // SAFETY: a fresh change from the reorder buffer, filled and handed back to it.
     unsafe {
-        let change = pg_sys::ReorderBufferGetChange((*ctx).reorder);
+        let change = compat::rb_alloc_change((*ctx).reorder);
         (*change).action = c.action;
         (*change).origin_id = origin(record);
-        let tp = &mut (*change).data.tp;
-        tp.relnode = rnode;
-        tp.oldtuple = c.old.unwrap_or(std::ptr::null_mut());
-        tp.newtuple = c.new.unwrap_or(std::ptr::null_mut());
-        tp.clear_toast_afterwards = c.clear_toast_afterwards;
+        compat::rb_set_tuples(change, rnode, c.old, c.new, c.clear_toast_afterwards);
         pg_sys::ReorderBufferQueueChange((*ctx).reorder, xid.into(), lsn, change, false);
     }
 }
@@ -198,7 +188,7 @@ fn decode_change(ctx: Ctx, record: Rec, lsn: u64, xid: u32, op: u8) {
     let logical = ok(lsn, LogicalPart::decode(main));
     let rnode = block0_rnode(record, lsn);
     // SAFETY: a live decoding context and its slot.
-    if rnode.dbNode != unsafe { (*(*ctx).slot).data.database } {
+    if compat::locator_oids(&rnode).1 != unsafe { (*(*ctx).slot).data.database } {
         return;
     }
     if filtered_by_origin(ctx, origin(record)) {

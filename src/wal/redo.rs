@@ -79,10 +79,10 @@ fn decode<T>(r: Result<T, WalError>) -> T {
 }
 
 /// XLogRecGetBlockTag: the relation and block number of block `id` (which exists).
-fn block_tag(record: Rec, id: u8) -> (pg_sys::RelFileNode, pg_sys::BlockNumber) {
+fn block_tag(record: Rec, id: u8) -> (crate::pg::compat::RelFileLocator, pg_sys::BlockNumber) {
     // SAFETY: the caller names a block the record references; the out-pointers are ours.
     unsafe {
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut rnode: crate::pg::compat::RelFileLocator = std::mem::zeroed();
         let mut blk: pg_sys::BlockNumber = 0;
         pg_sys::XLogRecGetBlockTag(record, id, &mut rnode, std::ptr::null_mut(), &mut blk);
         (rnode, blk)
@@ -369,7 +369,7 @@ fn resolve_conflict_on(record: Rec, id: u8, xid: u32) {
         {
             return;
         }
-        let mut rnode: pg_sys::RelFileNode = std::mem::zeroed();
+        let mut rnode: crate::pg::compat::RelFileLocator = std::mem::zeroed();
         pg_sys::XLogRecGetBlockTag(
             record,
             id,
@@ -377,7 +377,7 @@ fn resolve_conflict_on(record: Rec, id: u8, xid: u32) {
             std::ptr::null_mut(),
             std::ptr::null_mut(),
         );
-        pg_sys::ResolveRecoveryConflictWithSnapshot(xid.into(), rnode);
+        crate::pg::compat::resolve_recovery_conflict(xid, rnode);
     }
 }
 
