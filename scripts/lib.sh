@@ -49,11 +49,19 @@ ensure_sandbox() {
     chmod -R a+rX "$SANDBOX"
 }
 
-# Build the extension in release mode and install it into the sandbox.
+# Build the extension in release mode and install it into the sandbox. `install_extension
+# test` (scripts/test) adds the test-only cargo feature fault-injection (the
+# glassheap.fault_injection setting the crash tests use); without it -- the demo, the
+# benchmarks, and the build users get -- there is no such setting.
 install_extension() {
+    local features=() what="release"
+    if [ "${1:-}" = test ]; then
+        features=(--features fault-injection)
+        what="release, fault-injection"
+    fi
     ensure_sandbox
-    log "building and installing glassheap (release) into the sandbox"
-    (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >"$REPO_ROOT/target/install.log" 2>&1) ||
+    log "building and installing glassheap ($what) into the sandbox"
+    (cd "$REPO_ROOT" && cargo pgrx install --release "${features[@]}" --pg-config "$PG_CONFIG" >"$REPO_ROOT/target/install.log" 2>&1) ||
         { tail -40 "$REPO_ROOT/target/install.log"; die "cargo pgrx install failed (target/install.log)"; }
     chmod -R a+rX "$SANDBOX"
 }

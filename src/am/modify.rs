@@ -304,6 +304,7 @@ pub fn insert(
             );
         }
         let init_page = off == 1 && page.max_offset() == 1;
+        crate::pg::fault::point(crate::pg::fault::Kind::Insert);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             log::insert(
@@ -397,6 +398,7 @@ pub fn multi_insert(
                 placed.push((off, done));
                 done += 1;
             }
+            crate::pg::fault::point(crate::pg::fault::Kind::MultiInsert);
             crit.mark_dirty(buffer);
             if needs_wal {
                 let rec = MultiInsertBlock {
@@ -453,6 +455,7 @@ pub fn complete_speculative(
         transition::confirm(&mut h);
         h.aux = cid;
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Confirm);
         crit.mark_dirty(t.buffer);
         if needs_wal {
             log::confirm(&crit, t.buffer, t.off);
@@ -484,6 +487,7 @@ pub fn complete_speculative(
         t.page.set_prunable(prune_xid);
         transition::delete(&mut h, &d);
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::SuperDelete);
         crit.mark_dirty(t.buffer);
         if needs_wal {
             log::delete(&crit, t.buffer, &d);
@@ -734,6 +738,7 @@ pub fn delete(
             h.set_flags(TupleFlags::COMBO_CID);
         }
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Delete);
         crit.mark_dirty(t.buffer);
         if rel::needs_wal(relation) {
             log::delete(&crit, t.buffer, &d);
@@ -1053,6 +1058,7 @@ pub fn update(
                 h.set_flags(TupleFlags::COMBO_CID);
             }
             t.set_header(&h);
+            crate::pg::fault::point(crate::pg::fault::Kind::UpdateLock);
             crit.mark_dirty(t.buffer);
             if needs_wal {
                 log::lock(&crit, t.buffer, &l);
@@ -1117,6 +1123,7 @@ pub fn update(
             h.set_flags(TupleFlags::COMBO_CID);
         }
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Update);
         if !same_page {
             crit.mark_dirty(newbuf);
         }

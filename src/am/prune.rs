@@ -165,6 +165,7 @@ pub fn prune_page(
         apply(page, &plan);
         set_prune_xid(page, new_prune_xid);
         clear_full(page);
+        crate::pg::fault::point(crate::pg::fault::Kind::Prune);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             crate::wal::log::prune(&crit, buffer, &plan);

@@ -240,6 +240,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
                 write_header(tup, &h);
             }
         }
+        crate::pg::fault::point(crate::pg::fault::Kind::Freeze);
         crit.mark_dirty(buf);
         if rel::needs_wal(v.rel) {
             crate::wal::log::freeze(&crit, buf, &freeze);
@@ -385,6 +386,7 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     };
     let crit = CritSection::enter();
     set_unused(page, offs);
+    crate::pg::fault::point(crate::pg::fault::Kind::Vacuum);
     crit.mark_dirty(buf);
     if rel::needs_wal(v.rel) {
         crate::wal::log::vacuum(&crit, buf, &rec);

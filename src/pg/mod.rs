@@ -4,6 +4,7 @@
 
 pub mod bufmgr;
 pub mod crit;
+pub mod fault;
 pub mod ffi;
 pub mod page;
 pub mod rel;
