@@ -81,10 +81,19 @@ impl Target {
             len: 0,
         }
     }
-    /// After locking: locate the tuple; errors when the line pointer is not a tuple.
+    /// After locking: locate the tuple; errors when the line pointer is not a tuple, or
+    /// when the page or the tuple is damaged in a way the change would rely on (the
+    /// header, the tuple's extent and header, checked before any critical section).
     pub fn locate(&mut self, relation: pg_sys::Relation) {
         match self.page.tuple_bytes(self.off) {
             Some(b) => {
+                if let Err(d) =
+                    glassheap_format::pagecheck::check_item_for_change(self.page.bytes(), self.off)
+                {
+                    // SAFETY: we hold the lock and pin.
+                    unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+                    super::prune::damaged_page(relation, self.blk, &d);
+                }
                 self.len = b.len();
                 self.ptr = b.as_mut_ptr();
             }

@@ -11,6 +11,7 @@ pub mod items;
 pub mod layout;
 pub mod locks;
 pub mod page;
+pub mod pagecheck;
 pub mod rewrite;
 pub mod transition;
 pub mod tuple;
