@@ -140,17 +140,25 @@ ensure_sandbox() {
 }
 
 # Build the extension in release mode for the selected version and install it into its
-# sandbox. try_install_extension returns non-zero (after showing the log's tail) when the
-# build fails; install_extension exits then.
+# sandbox. `install_extension test` / `try_install_extension test` (scripts/test) add the
+# test-only cargo feature fault-injection (the glassheap.fault_injection setting the
+# crash tests use); without it -- the demo, the benchmarks, and the build users get --
+# there is no such setting. try_install_extension returns non-zero (after showing the
+# log's tail) when the build fails; install_extension exits then.
 install_extension() {
-    try_install_extension || die "cargo pgrx install failed"
+    try_install_extension "$@" || die "cargo pgrx install failed"
 }
 try_install_extension() {
+    local features=() what="release"
+    if [ "${1:-}" = test ]; then
+        features=(--features fault-injection)
+        what="release, fault-injection"
+    fi
     ensure_sandbox
     local out="$REPO_ROOT/target/install-pg$PG_MAJOR.log"
-    log "building and installing glassheap for PostgreSQL $PG_MAJOR (release) into its sandbox"
+    log "building and installing glassheap for PostgreSQL $PG_MAJOR ($what) into its sandbox"
     # shellcheck disable=SC2046 # cargo_features is a word list
-    if ! (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" $(cargo_features) >"$out" 2>&1); then
+    if ! (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" $(cargo_features) "${features[@]}" >"$out" 2>&1); then
         tail -40 "$out"
         log "cargo pgrx install failed for PostgreSQL $PG_MAJOR (target/install-pg$PG_MAJOR.log)"
         return 1

@@ -34,6 +34,8 @@ pub extern "C-unwind" fn _PG_init() {
             "Add glassheap to shared_preload_libraries in postgresql.conf and restart the server."
         );
     }
+    pg::crit::install_panic_hook();
+    pg::fault::register();
     wal::rmgr::register();
     wal::rmgr::include_in_consistency_checking_all();
     // SAFETY: registering a callback for the lifetime of the process.

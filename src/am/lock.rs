@@ -56,6 +56,7 @@ fn apply_lock(relation: pg_sys::Relation, t: &Target, xmax: XmaxInfo, updated_ve
         h.aux = c;
     }
     t.set_header(&h);
+    crate::pg::fault::point(crate::pg::fault::Kind::Lock);
     crit.mark_dirty(t.buffer);
     if rel::needs_wal(relation) {
         log::lock(&crit, t.buffer, &l);

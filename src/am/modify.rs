@@ -82,10 +82,19 @@ impl Target {
             len: 0,
         }
     }
-    /// After locking: locate the tuple; errors when the line pointer is not a tuple.
+    /// After locking: locate the tuple; errors when the line pointer is not a tuple, or
+    /// when the page or the tuple is damaged in a way the change would rely on (the
+    /// header, the tuple's extent and header, checked before any critical section).
     pub fn locate(&mut self, relation: pg_sys::Relation) {
         match self.page.tuple_bytes(self.off) {
             Some(b) => {
+                if let Err(d) =
+                    glassheap_format::pagecheck::check_item_for_change(self.page.bytes(), self.off)
+                {
+                    // SAFETY: we hold the lock and pin.
+                    unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+                    super::prune::damaged_page(relation, self.blk, &d);
+                }
                 self.len = b.len();
                 self.ptr = b.as_mut_ptr();
             }
@@ -306,6 +315,7 @@ pub fn insert(
             );
         }
         let init_page = off == 1 && page.max_offset() == 1;
+        crate::pg::fault::point(crate::pg::fault::Kind::Insert);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             log::insert(
@@ -401,6 +411,7 @@ pub fn multi_insert(
                 placed.push((off, done));
                 done += 1;
             }
+            crate::pg::fault::point(crate::pg::fault::Kind::MultiInsert);
             crit.mark_dirty(buffer);
             if needs_wal {
                 let rec = MultiInsertBlock {
@@ -463,6 +474,7 @@ pub fn complete_speculative(
         transition::confirm(&mut h);
         h.aux = cid;
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Confirm);
         crit.mark_dirty(t.buffer);
         if needs_wal {
             log::confirm(&crit, t.buffer, t.off, logical.as_ref());
@@ -496,6 +508,7 @@ pub fn complete_speculative(
         t.page.set_prunable(prune_xid);
         transition::delete(&mut h, &d);
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::SuperDelete);
         crit.mark_dirty(t.buffer);
         if needs_wal {
             log::delete(&crit, t.buffer, &d, logical.as_ref());
@@ -751,6 +764,7 @@ pub fn delete(
             h.set_flags(TupleFlags::COMBO_CID);
         }
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Delete);
         crit.mark_dirty(t.buffer);
         if rel::needs_wal(relation) {
             log::delete(&crit, t.buffer, &d, logical.as_ref());
@@ -1001,6 +1015,7 @@ pub fn update(
                 h.set_flags(TupleFlags::COMBO_CID);
             }
             t.set_header(&h);
+            crate::pg::fault::point(crate::pg::fault::Kind::UpdateLock);
             crit.mark_dirty(t.buffer);
             if needs_wal {
                 log::lock(&crit, t.buffer, &l);
@@ -1070,6 +1085,7 @@ pub fn update(
             h.set_flags(TupleFlags::COMBO_CID);
         }
         t.set_header(&h);
+        crate::pg::fault::point(crate::pg::fault::Kind::Update);
         if !same_page {
             crit.mark_dirty(newbuf);
         }

@@ -34,6 +34,32 @@ pub struct PruneOutcome {
     pub kept: Vec<(u16, Htsv)>,
 }
 
+/// A page whose state a change relies on is damaged (`glassheap_format::pagecheck`):
+/// the statement fails with an ERROR naming the relation, the block and the damage,
+/// raised before any critical section is entered, so the page stays as it was. (Buffer
+/// locks and pins the caller holds are released by the abort.)
+pub fn damaged_page(
+    relation: pg_sys::Relation,
+    blk: pg_sys::BlockNumber,
+    damage: &glassheap_format::pagecheck::PageDamage,
+) -> ! {
+    pgrx::ereport!(
+        ERROR,
+        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: block {} of relation \"{}\" is damaged: {}",
+            blk,
+            rel::name(relation),
+            damage
+        ),
+        "The page was not changed."
+    );
+    #[allow(unreachable_code)]
+    {
+        unreachable!("ereport(ERROR) returned")
+    }
+}
+
 /// Sets line pointer states as a PRUNE record says, then defragments. Shared by the
 /// primary and redo so both reach the same bytes.
 pub fn apply(page: PageRef, p: &PruneBlock) {
@@ -107,6 +133,11 @@ pub fn prune_page(
     let page = unsafe { PageRef::of_buffer(buffer) };
     // SAFETY: buffer is pinned.
     let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
+    // Pruning rewrites line pointers and defragments (PageRepairFragmentation) in a
+    // critical section: everything that relies on is checked first.
+    if let Err(d) = glassheap_format::pagecheck::check_page_for_change(page.bytes()) {
+        damaged_page(relation, blk, &d);
+    }
     let mut out = PruneOutcome::default();
     let mut new_prune_xid: Xid = 0;
     let rnode = rel::relfilenode(relation);
@@ -165,6 +196,7 @@ pub fn prune_page(
         apply(page, &plan);
         set_prune_xid(page, new_prune_xid);
         clear_full(page);
+        crate::pg::fault::point(crate::pg::fault::Kind::Prune);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             crate::wal::log::prune(&crit, buffer, &plan);

@@ -240,6 +240,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
                 write_header(tup, &h);
             }
         }
+        crate::pg::fault::point(crate::pg::fault::Kind::Freeze);
         crit.mark_dirty(buf);
         if rel::needs_wal(v.rel) {
             crate::wal::log::freeze(&crit, buf, &freeze);
@@ -380,11 +381,37 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
 fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     // SAFETY: exclusively (or cleanup-) locked buffer.
     let page = unsafe { PageRef::of_buffer(buf) };
+    // set_unused and PageTruncateLinePointerArray run in the critical section: what they
+    // rely on (the header, each item in the array and LP_DEAD) is checked first.
+    let max = page.max_offset();
+    let check = glassheap_format::pagecheck::check_header_for_change(
+        page.lower(),
+        page.upper(),
+        page.special(),
+    )
+    .and_then(|_| {
+        match offs
+            .iter()
+            .find(|&&o| o == 0 || o > max || page.lp(o).0 != LP_DEAD)
+        {
+            Some(&o) => Err(glassheap_format::pagecheck::PageDamage {
+                offnum: Some(o),
+                problem: "is not LP_DEAD (VACUUM collected it as dead)".into(),
+            }),
+            None => Ok(max),
+        }
+    });
+    if let Err(d) = check {
+        // SAFETY: pinned buffer.
+        let blk = unsafe { crate::pg::page::buffer_block_number(buf) };
+        prune::damaged_page(v.rel, blk, &d);
+    }
     let rec = VacuumBlock {
         unused: offs.to_vec(),
     };
     let crit = CritSection::enter();
     set_unused(page, offs);
+    crate::pg::fault::point(crate::pg::fault::Kind::Vacuum);
     crit.mark_dirty(buf);
     if rel::needs_wal(v.rel) {
         crate::wal::log::vacuum(&crit, buf, &rec);

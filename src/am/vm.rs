@@ -162,6 +162,7 @@ pub fn set_bits(
         if (*byte >> shift) & bits != bits {
             let crit = crate::pg::crit::CritSection::enter();
             *byte |= bits << shift;
+            crate::pg::fault::point(crate::pg::fault::Kind::Visible);
             crit.mark_dirty(vmbuf);
             if crate::pg::rel::needs_wal(relation) {
                 let rec = glassheap_format::wal::VisibleBlock {

@@ -1,11 +1,18 @@
 //! START_CRIT_SECTION / END_CRIT_SECTION. Inside a critical section any ERROR is promoted
 //! to PANIC by elog.c, which is exactly what must happen if a page was changed but its
 //! WAL record could not be written.
+//!
+//! A Rust panic inside one (an index out of bounds, an `unwrap`, a pgrx `error!`) does
+//! not go through elog.c: it unwinds. If it were allowed to unwind out of the section,
+//! pgrx's guard would turn it into an ordinary ERROR and the page would stay changed
+//! without its WAL record. So dropping a `CritSection` while unwinding PANICs the server
+//! instead, with the panic's message (recorded by [`install_panic_hook`]).
 
 use pgrx::pg_sys;
+use std::cell::RefCell;
 
-/// A critical section for as long as this value lives. Dropping it (normally, never by
-/// unwinding: an error inside would already have become a PANIC) ends the section.
+/// A critical section for as long as this value lives. Dropping it ends the section;
+/// dropping it while a panic unwinds PANICs the server (see the module comment).
 pub struct CritSection(());
 
 impl CritSection {
@@ -23,12 +30,101 @@ impl CritSection {
 impl Drop for CritSection {
     #[inline]
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            panic_in_critical_section();
+        }
         // SAFETY: paired with the increment in `enter`.
         unsafe {
             debug_assert!(pg_sys::CritSectionCount > 0);
             pg_sys::CritSectionCount -= 1;
         }
     }
+}
+
+thread_local! {
+    /// The message and location of a panic raised inside a critical section, recorded by
+    /// the panic hook for the PANIC that [`CritSection`]'s `drop` raises.
+    static CRIT_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Chains a panic hook in front of pgrx's (installed by `Pg_magic_func`, before
+/// `_PG_init`): a panic raised while `CritSectionCount` > 0 has its message and location
+/// recorded, because the unwinding that follows carries the payload only to the
+/// `catch_unwind` at the guard, past the `CritSection` that must report it. Other panics
+/// (pgrx's ERRORs among them) only pass through.
+pub fn install_panic_hook() {
+    let next = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // SAFETY: a backend-local counter, read on the backend's only thread.
+        if unsafe { pg_sys::CritSectionCount } > 0 {
+            let payload = info.payload();
+            let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                s.clone()
+            } else if let Some(e) =
+                payload.downcast_ref::<pgrx::pg_sys::panic::ErrorReportWithLevel>()
+            {
+                e.message().to_string()
+            } else {
+                "(a panic without a message)".to_string()
+            };
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            CRIT_PANIC.with(|c| *c.borrow_mut() = Some(format!("{msg}{at}")));
+        }
+        next(info)
+    }));
+}
+
+/// elog.c's entry points, declared without pgrx's guard: at PANIC, errfinish writes the
+/// report and calls abort(); it never returns and never longjmps, so there is nothing to
+/// guard (pgrx's own `ereport!` cannot be used here: at ERROR it panics, and a panic
+/// while unwinding aborts the process without a report).
+mod elog {
+    unsafe extern "C" {
+        pub fn errstart(elevel: core::ffi::c_int, domain: *const core::ffi::c_char) -> bool;
+        pub fn errcode(sqlerrcode: core::ffi::c_int) -> core::ffi::c_int;
+        pub fn errmsg_internal(fmt: *const core::ffi::c_char, ...) -> core::ffi::c_int;
+        pub fn errfinish(
+            filename: *const core::ffi::c_char,
+            lineno: core::ffi::c_int,
+            funcname: *const core::ffi::c_char,
+        );
+    }
+}
+
+/// A panic is unwinding through a critical section: a page may be changed without its
+/// WAL record. PANIC, as elog.c does for any error there: the server restarts and
+/// recovers from the WAL, which never saw the change.
+#[cold]
+#[inline(never)]
+fn panic_in_critical_section() -> ! {
+    let what = CRIT_PANIC
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_else(|| "(message not recorded)".to_string());
+    let msg = std::ffi::CString::new(format!(
+        "glassheap: Rust panic in a critical section: {what}"
+    ))
+    .unwrap_or_else(|_| c"glassheap: Rust panic in a critical section".to_owned());
+    // SAFETY: elog.c's protocol (errstart, the err* calls, errfinish) on the backend's
+    // thread; at PANIC errstart always returns true and errfinish emits the report and
+    // calls abort(). The strings outlive the calls. Nothing here unwinds.
+    unsafe {
+        if elog::errstart(pg_sys::PANIC as core::ffi::c_int, std::ptr::null()) {
+            elog::errcode(pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR as core::ffi::c_int);
+            elog::errmsg_internal(c"%s".as_ptr(), msg.as_ptr());
+            elog::errfinish(
+                c"crit.rs".as_ptr(),
+                line!() as core::ffi::c_int,
+                c"CritSection::drop".as_ptr(),
+            );
+        }
+    }
+    // errfinish(PANIC) does not return.
+    std::process::abort()
 }
 
 /// The calls made between changing a page and stamping its LSN, declared here without

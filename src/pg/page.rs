@@ -41,6 +41,11 @@ impl PageRef {
         unsafe { (*self.hdr()).pd_upper as usize }
     }
     #[inline]
+    pub fn special(&self) -> usize {
+        // SAFETY: as above.
+        unsafe { (*self.hdr()).pd_special as usize }
+    }
+    #[inline]
     pub fn is_new(&self) -> bool {
         self.upper() == 0
     }
@@ -52,6 +57,14 @@ impl PageRef {
         } else {
             ((lower - glassheap_format::PAGE_HEADER_SIZE) / layout::ITEM_ID_SIZE) as u16
         }
+    }
+
+    /// The whole page as bytes, for the pure checks of `glassheap_format::pagecheck`.
+    #[inline]
+    pub fn bytes<'a>(&self) -> &'a [u8] {
+        // SAFETY: a page is BLCKSZ bytes of a pinned buffer (or a page-sized copy) that
+        // stays valid while the caller uses it.
+        unsafe { std::slice::from_raw_parts(self.0 as *const u8, pg_sys::BLCKSZ as usize) }
     }
 
     /// The line pointer for `off` (1-based). Caller checks 1 <= off <= max_offset.

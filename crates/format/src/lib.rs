@@ -12,6 +12,7 @@ pub mod layout;
 pub mod locks;
 pub mod logical;
 pub mod page;
+pub mod pagecheck;
 pub mod rewrite;
 pub mod transition;
 pub mod tuple;
