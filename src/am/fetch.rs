@@ -28,6 +28,7 @@ pub fn fetch(
     let (blk, off) = rel::tid_parts(tid);
     let mut t = Target::read(relation, tid);
     lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+    super::scan::check_page(relation, t.page, blk);
     let bytes = match t.page.tuple_bytes(off) {
         Some(b) => b,
         None => {
@@ -163,6 +164,7 @@ pub fn index_fetch_tuple(
         let buffer = (*f).cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = crate::pg::page::PageRef::of_buffer(buffer);
+        super::scan::check_page(relation, page, blk);
         let mut ctx = VisCtx::new(relation, snapshot);
         ctx.refresh_ssi();
         let mut walk = if first_call {

@@ -91,7 +91,7 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     } else if !page.is_glassheap() {
         // SAFETY: pinned buffer.
         let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
-        super::scan::not_a_glassheap_page(relation, blk);
+        super::scan::not_a_glassheap_page(relation, blk, page);
     } else {
         // Adding an item (in a critical section) relies on the header's pointers.
         if let Err(d) = glassheap_format::pagecheck::check_header_for_change(

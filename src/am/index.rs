@@ -193,7 +193,7 @@ pub fn build_range_scan(
                 lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
                 let page = PageRef::of_buffer(buffer);
                 if !page.is_new() && !page.is_glassheap() {
-                    scan::not_a_glassheap_page(table, blk);
+                    scan::not_a_glassheap_page(table, blk, page);
                 }
                 if off > page.max_offset() {
                     lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);

@@ -86,6 +86,10 @@ impl Target {
     /// when the page or the tuple is damaged in a way the change would rely on (the
     /// header, the tuple's extent and header, checked before any critical section).
     pub fn locate(&mut self, relation: pg_sys::Relation) {
+        if !self.page.is_glassheap() {
+            // (the abort releases the buffer's lock and pin)
+            super::scan::not_a_glassheap_page(relation, self.blk, self.page);
+        }
         match self.page.tuple_bytes(self.off) {
             Some(b) => {
                 if let Err(d) =

@@ -239,7 +239,7 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
         let buffer = s.cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = PageRef::of_buffer(buffer);
-        check_page(s, page, blk);
+        check_page(s.base.rs_rd, page, blk);
         s.vis.refresh_ssi();
         let all_visible = page.is_all_visible() && !(*s.base.rs_snapshot).takenDuringRecovery;
         // Hinted, old versions -- undeleted, or deleted by a transaction that finished
@@ -281,9 +281,31 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
     }
 }
 
-/// The error for a block of a glassheap relation that is not a glassheap page.
+/// The error for a block of a glassheap relation that is not a glassheap page this build
+/// can read: one in another page format version (written by another glassheap release)
+/// is refused naming both versions, never misread; anything else is damage.
 #[allow(unreachable_code)]
-pub(super) fn not_a_glassheap_page(relation: pg_sys::Relation, blk: pg_sys::BlockNumber) -> ! {
+pub(crate) fn not_a_glassheap_page(
+    relation: pg_sys::Relation,
+    blk: pg_sys::BlockNumber,
+    page: PageRef,
+) -> ! {
+    if let glassheap_format::layout::PageKind::OtherVersion(v) = page.kind() {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "glassheap: block {} of relation \"{}\" is in {}",
+                blk,
+                rel::name(relation),
+                glassheap_format::layout::other_version_message(v)
+            ),
+            format!(
+                "This is glassheap {}. Install the glassheap release that wrote the page, or one that reads its format.",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
     ereport!(
         ERROR,
         PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
@@ -297,9 +319,10 @@ pub(super) fn not_a_glassheap_page(relation: pg_sys::Relation, blk: pg_sys::Bloc
 }
 
 /// A block of a glassheap relation must be a glassheap page (or never initialised).
-fn check_page(s: &GlassScan, page: PageRef, blk: pg_sys::BlockNumber) {
+#[inline]
+pub(crate) fn check_page(relation: pg_sys::Relation, page: PageRef, blk: pg_sys::BlockNumber) {
     if !page.is_new() && !page.is_glassheap() {
-        not_a_glassheap_page(s.base.rs_rd, blk);
+        not_a_glassheap_page(relation, blk, page);
     }
 }
 
@@ -408,7 +431,7 @@ unsafe fn next_tuple(s: &mut GlassScan, backward: bool) -> Option<(u16, *mut u8,
                 let buffer = s.cbuf;
                 lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
                 let page = PageRef::of_buffer(buffer);
-                check_page(s, page, s.cblock);
+                check_page(s.base.rs_rd, page, s.cblock);
                 s.vis.refresh_ssi();
                 let max = page.max_offset();
                 let mut found = None;
@@ -713,7 +736,7 @@ pub fn bitmap_load_block(
         let buffer = s.cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = PageRef::of_buffer(buffer);
-        check_page(s, page, blk);
+        check_page(s.base.rs_rd, page, blk);
         s.vis.refresh_ssi();
         let snapshot = s.base.rs_snapshot;
         let mut n = 0usize;
@@ -803,7 +826,7 @@ pub fn analyze_take_block(
         s.cbuf = buf;
         lock_buffer(s.cbuf, pg_sys::BUFFER_LOCK_SHARE);
         let page = PageRef::of_buffer(s.cbuf);
-        check_page(s, page, blk);
+        check_page(s.base.rs_rd, page, blk);
     }
 }
 

@@ -191,7 +191,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     if !page.is_glassheap() {
         // SAFETY: as above.
         unsafe { crate::pg::bufmgr::unlock_release(buf) };
-        super::scan::not_a_glassheap_page(v.rel, blk);
+        super::scan::not_a_glassheap_page(v.rel, blk, page);
     }
 
     let pruned = prune::prune_page(v.rel, buf, v.vistest, true);

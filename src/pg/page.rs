@@ -161,8 +161,19 @@ impl PageRef {
             }
         }
     }
-    /// Is this page formatted as a glassheap page?
+    /// Is this page formatted as a glassheap page (in the format version this build reads)?
     pub fn is_glassheap(&self) -> bool {
+        self.kind() == layout::PageKind::Glassheap
+    }
+
+    /// What the page's special space says it is (a page whose pd_special is not where
+    /// glassheap puts it is foreign).
+    pub fn kind(&self) -> layout::PageKind {
+        // SAFETY: header read.
+        let special_at = unsafe { (*self.hdr()).pd_special as usize };
+        if special_at != layout::SPECIAL_OFFSET {
+            return layout::PageKind::Foreign;
+        }
         // SAFETY: reads the last 8 bytes of an 8 kB page.
         let special = unsafe {
             std::slice::from_raw_parts(
@@ -170,9 +181,7 @@ impl PageRef {
                 layout::SPECIAL_SIZE,
             )
         };
-        // SAFETY: header read.
-        let special_at = unsafe { (*self.hdr()).pd_special as usize };
-        special_at == layout::SPECIAL_OFFSET && layout::special_is_valid(special)
+        layout::special_kind(special)
     }
 
     /// PageInit with glassheap's special space.

@@ -42,9 +42,37 @@ pub fn special_bytes() -> [u8; SPECIAL_SIZE] {
 
 /// Does this special space say "glassheap page, version we understand"?
 pub fn special_is_valid(special: &[u8]) -> bool {
-    special.len() == SPECIAL_SIZE
-        && u16::from_ne_bytes([special[0], special[1]]) == PAGE_MAGIC
-        && special[2] == PAGE_VERSION
+    special_kind(special) == PageKind::Glassheap
+}
+
+/// What a page's special space says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// A glassheap page in the format version this build reads ([`PAGE_VERSION`]).
+    Glassheap,
+    /// glassheap's magic with another format version: written by another release of
+    /// glassheap; this build must refuse it rather than misread it.
+    OtherVersion(u8),
+    /// Not a glassheap page at all (no magic): another access method's page or damage.
+    Foreign,
+}
+
+/// The rule for format changes (docs/FORMAT.md, "Format versions"): a release that
+/// changes how pages are laid out or read writes a new version byte; every build reads
+/// only the versions it names and refuses others with an error naming both.
+pub fn special_kind(special: &[u8]) -> PageKind {
+    if special.len() != SPECIAL_SIZE || u16::from_ne_bytes([special[0], special[1]]) != PAGE_MAGIC {
+        PageKind::Foreign
+    } else if special[2] == PAGE_VERSION {
+        PageKind::Glassheap
+    } else {
+        PageKind::OtherVersion(special[2])
+    }
+}
+
+/// The message for a page in a format version this build cannot read.
+pub fn other_version_message(version: u8) -> String {
+    format!("page format version {version}, but this build of glassheap reads page format version {PAGE_VERSION} only")
 }
 
 /// Free space for a new tuple, like heap's PageGetHeapFreeSpace: the gap between

@@ -187,6 +187,11 @@ pub fn check_item_for_change(page: &[u8], off: u16) -> Result<(), PageDamage> {
 pub fn check_page_for_change(page: &[u8]) -> Result<(), PageDamage> {
     let (lower, upper, special) = header_pointers(page)?;
     let nline = check_header_for_change(lower, upper, special)?;
+    if let crate::layout::PageKind::OtherVersion(v) =
+        crate::layout::special_kind(&page[SPECIAL_OFFSET..])
+    {
+        return Err(damage(None, crate::layout::other_version_message(v)));
+    }
     if !special_is_valid(&page[SPECIAL_OFFSET..]) {
         return Err(damage(
             None,

@@ -188,6 +188,12 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
     for problem in h.problems(page.len()) {
         out.push(p(None, problem));
     }
+    if let crate::layout::PageKind::OtherVersion(v) =
+        crate::layout::special_kind(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE])
+    {
+        out.push(p(None, crate::layout::other_version_message(v)));
+        return out;
+    }
     if h.special as usize != SPECIAL_OFFSET
         || !special_is_valid(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE])
     {
