@@ -161,3 +161,13 @@ DELETE FROM g_vac_temp WHERE a > 500;
 VACUUM ANALYZE g_vac_temp;
 SELECT relpages, reltuples FROM pg_class WHERE relname = 'g_vac_temp';
 SELECT count(*), sum(a) FROM g_vac_temp;
+
+-- VACUUM (PARALLEL n): heap may vacuum indexes in parallel workers; glassheap vacuums
+-- them one after another and says so with a WARNING instead of ignoring the request
+CREATE TABLE g_vac_par (a int PRIMARY KEY, b int) USING glassheap;
+CREATE INDEX g_vac_par_b ON g_vac_par (b);
+INSERT INTO g_vac_par SELECT g, g FROM generate_series(1, 1000) g;
+DELETE FROM g_vac_par WHERE a % 2 = 0;
+VACUUM (PARALLEL 2) g_vac_par;
+VACUUM (PARALLEL 0) g_vac_par;
+SELECT count(*), sum(a) FROM g_vac_par;

@@ -624,6 +624,19 @@ pub fn relation_vacuum(
         // SAFETY: vac_open_indexes returned an array of nind relations.
         .map(|i| unsafe { *indarr.add(i) })
         .collect();
+    // VACUUM (PARALLEL n): heap vacuums indexes in parallel workers; glassheap does not
+    // yet, and says so (as heap does when it cannot, e.g. for temporary tables) rather
+    // than ignoring the request.
+    if params.nworkers > 0 && nind > 0 {
+        ereport!(
+            WARNING,
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "disabling parallel option of vacuum on \"{}\" --- glassheap vacuums indexes one after another",
+                rel::name(relation)
+            )
+        );
+    }
     // SAFETY: reads GUCs.
     let mem_kb = unsafe {
         if autovacuum && ffi::autovacuum_work_mem != -1 {
