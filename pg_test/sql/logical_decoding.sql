@@ -304,3 +304,23 @@ SELECT ld_take('glassheap');
 DELETE FROM ld_out;
 
 SELECT 'dropped' FROM pg_drop_replication_slot('ld');
+
+-- 15. A record that cannot be decoded is refused with an ERROR naming its LSN, never
+-- skipped: test builds write one on request (fault injection: a logical part with
+-- unknown flag bits); the slot then stops at it
+SELECT 'slot' FROM pg_create_logical_replication_slot('bad', 'test_decoding');
+SELECT pg_current_wal_insert_lsn() AS bad_before \gset
+SET glassheap.fault_injection = 'bad_logical_part';
+INSERT INTO lg VALUES (16, 'undecodable', 16, NULL);
+RESET glassheap.fault_injection;
+SELECT set_config('ld.bad_before', :'bad_before', false) IS NOT NULL AS remembered;
+DO $$
+BEGIN
+  PERFORM pg_logical_slot_get_changes('bad', NULL, NULL);
+  RAISE WARNING 'decoded without an error';
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'refused (%): %; the LSN named is the INSERT''s: %', SQLSTATE,
+    regexp_replace(SQLERRM, '[0-9A-F]+/[0-9A-F]+', 'X/Y'),
+    substring(SQLERRM from '([0-9A-F]+/[0-9A-F]+)')::pg_lsn >= current_setting('ld.bad_before')::pg_lsn;
+END $$;
+SELECT 'dropped' FROM pg_drop_replication_slot('bad');

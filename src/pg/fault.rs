@@ -40,6 +40,10 @@ pub enum Kind {
     Freeze,
     #[cfg_attr(feature = "fault-injection", name = c"visible")]
     Visible,
+    /// Not a panic: DML records get a logical part with unknown flag bits, which logical
+    /// decoding must refuse with an ERROR naming the record's LSN.
+    #[cfg_attr(feature = "fault-injection", name = c"bad_logical_part")]
+    BadLogicalPart,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -63,9 +67,14 @@ mod imp {
 
     #[inline]
     pub fn point(kind: Kind) {
-        if FAULT.get() == kind && kind != Kind::None {
+        if FAULT.get() == kind && kind != Kind::None && kind != Kind::BadLogicalPart {
             panic!("glassheap fault injection: {kind:?} critical section");
         }
+    }
+
+    #[inline]
+    pub fn is(kind: Kind) -> bool {
+        FAULT.get() == kind
     }
 }
 
@@ -92,3 +101,17 @@ pub fn point(kind: Kind) {
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub fn point(_kind: Kind) {}
+
+/// Does `glassheap.fault_injection` name `kind` (a fault that is not a panic)?
+#[cfg(feature = "fault-injection")]
+#[inline]
+pub fn is(kind: Kind) -> bool {
+    imp::is(kind)
+}
+
+/// Without the feature: never.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn is(_kind: Kind) -> bool {
+    false
+}

@@ -43,7 +43,17 @@ fn stamp(buffers: &[pg_sys::Buffer], lsn: u64) {
 fn with_logical<R>(logical: Option<&LogicalPart<'_>>, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
     match logical {
         None => f(None),
-        Some(l) => with_payload(2, |d| l.encode(d), |d| f(Some(d))),
+        Some(l) => with_payload(
+            2,
+            |d| {
+                l.encode(d);
+                // test builds: a logical part decoding must refuse (fault injection)
+                if crate::pg::fault::is(crate::pg::fault::Kind::BadLogicalPart) {
+                    d[0] |= 0x80;
+                }
+            },
+            |d| f(Some(d)),
+        ),
     }
 }
 
