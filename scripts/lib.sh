@@ -118,10 +118,15 @@ ensure_sandbox() {
             # headers are not copied: pg_config reports the relocated include path
             ln -sfn /usr/include "$SANDBOX/usr/include"
         fi
-        # plugins installed into the system tree after the copy was made (wal2json)
+        # modules installed into the system tree after the copy was made (wal2json,
+        # pg_dirtyread): their libraries and extension files
         local f
         for f in "$sys_prefix"/lib/*.so; do
             [ -e "$PG_PREFIX/lib/$(basename "$f")" ] || cp -a "$f" "$PG_PREFIX/lib/"
+        done
+        for f in "$sys_share"/extension/*; do
+            [ -e "$SANDBOX/usr/share/postgresql/15/extension/$(basename "$f")" ] ||
+                cp -a "$f" "$SANDBOX/usr/share/postgresql/15/extension/"
         done
     else
         local src="$WHEEL_DIR/$(wheel_pkg "$PG_MAJOR")/pginstall/bin/postgres"

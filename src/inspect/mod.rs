@@ -13,6 +13,7 @@ mod trace;
 mod types;
 mod values;
 mod verify;
+mod versions;
 mod wal;
 
 use pgrx::pg_sys;
