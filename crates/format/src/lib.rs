@@ -3,6 +3,7 @@
 //! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
 
 pub mod attrs;
+pub mod chains;
 pub mod cidruns;
 pub mod deadtids;
 pub mod heap;
@@ -13,6 +14,7 @@ pub mod locks;
 pub mod logical;
 pub mod page;
 pub mod rewrite;
+pub mod snapshot;
 pub mod transition;
 pub mod tuple;
 pub mod vacuum;
