@@ -115,6 +115,10 @@ SELECT tm_err($$SELECT * FROM glassheap.visibility('g_tm', '3:3:')$$);
 SELECT tm_err($$SELECT * FROM glassheap.visibility('h_tm', '3:3:')$$);
 SELECT tm_err($$SELECT * FROM glassheap.explain_visibility('g_tm', '(0,1)', '4000000000:4000000001:')$$);
 DROP FUNCTION tm_err(text);
+-- NULL arguments are named (the functions are not STRICT: snapshot may be NULL)
+SELECT count(*) FROM glassheap.visibility('g_tm', NULL);
+SELECT * FROM glassheap.visibility(NULL);
+SELECT * FROM glassheap.explain_visibility('g_tm', NULL);
 
 -- errors
 SELECT * FROM glassheap.explain_visibility('g_tm', '(0,999)');

@@ -9,6 +9,7 @@
 
 use super::table_am;
 use super::types::{PgSnapshot, Xid};
+use super::wal::required;
 use crate::am::visibility::VisCtx;
 use crate::pg::page::PageRef;
 use crate::pg::xact;
@@ -457,7 +458,7 @@ fn nblocks(rel: &PgRelation) -> u32 {
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn visibility(
-    rel: PgRelation,
+    rel: Option<PgRelation>,
     snapshot: default!(Option<PgSnapshot>, "NULL"),
 ) -> TableIterator<
     'static,
@@ -474,6 +475,8 @@ fn visibility(
         name!(xmax_members, Option<String>),
     ),
 > {
+    // not STRICT (snapshot may be NULL): a NULL relation is an error naming it
+    let rel = required(rel, "rel");
     let am = table_am(&rel);
     let judge = judge_snapshot(&rel, snapshot);
     let mut rows = Vec::new();
@@ -519,8 +522,8 @@ fn check_tid(rel: &PgRelation, blk: u32, off: u16) {
 /// The visibility decision for one tuple, step by step.
 #[pg_extern]
 fn explain_visibility(
-    rel: PgRelation,
-    t: pg_sys::ItemPointerData,
+    rel: Option<PgRelation>,
+    t: Option<pg_sys::ItemPointerData>,
     snapshot: default!(Option<PgSnapshot>, "NULL"),
 ) -> TableIterator<
     'static,
@@ -531,6 +534,9 @@ fn explain_visibility(
         name!(outcome, String),
     ),
 > {
+    // not STRICT (snapshot may be NULL): NULL arguments are errors naming them
+    let rel = required(rel, "rel");
+    let t = required(t, "t");
     let am = table_am(&rel);
     let (blk, off) = crate::pg::rel::tid_parts(&t);
     check_tid(&rel, blk, off);
