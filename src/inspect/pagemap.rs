@@ -22,6 +22,8 @@ fn fill(p: &PageCensus) -> f64 {
 fn state_letter(p: &PageCensus) -> char {
     if p.is_new {
         'n'
+    } else if p.undecodable > 0 {
+        'X'
     } else if p.live + p.dead == 0 {
         '.'
     } else if p.dead > p.live {
@@ -67,7 +69,20 @@ fn text_map(name: &str, pages: &[PageCensus]) -> String {
     s.push_str(&format!(
         "totals: {live} live, {dead} dead, {frozen} frozen versions; {visible} all-visible pages\n"
     ));
+    s.push_str(&damage_line(pages));
     s
+}
+
+/// The warning for items that could not be decoded (empty when there are none).
+fn damage_line(pages: &[PageCensus]) -> String {
+    let items: i64 = pages.iter().map(|p| p.undecodable).sum();
+    if items == 0 {
+        return String::new();
+    }
+    let damaged = pages.iter().filter(|p| p.undecodable > 0).count();
+    format!(
+        "WARNING: {items} items on {damaged} pages (marked X) could not be decoded and are not counted; glassheap.page_items names them\n"
+    )
 }
 
 fn xml_escape(s: &str) -> String {
@@ -130,14 +145,19 @@ fn svg_map(name: &str, pages: &[PageCensus]) -> String {
             ("#9e9e9e", 1)
         };
         s.push_str(&format!(
-            "<g><title>block {i}: {:.0}% full, {} live, {} dead, {} frozen{}</title>\
+            "<g><title>block {i}: {:.0}% full, {} live, {} dead, {} frozen{}{}</title>\
              <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cell:.1}\" height=\"{cell:.1}\" fill=\"{EMPTY}\"/>{segs}\
              <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cell:.1}\" height=\"{cell:.1}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{sw}\"/></g>\n",
             f * 100.0,
             p.live,
             p.dead,
             p.frozen,
-            if p.all_visible { ", all-visible" } else { "" }
+            if p.all_visible { ", all-visible" } else { "" },
+            if p.undecodable > 0 {
+                format!(", {} items could not be decoded", p.undecodable)
+            } else {
+                String::new()
+            }
         ));
     }
     for r in 0..rows {
@@ -145,6 +165,13 @@ fn svg_map(name: &str, pages: &[PageCensus]) -> String {
         s.push_str(&format!(
             "<text x=\"4\" y=\"{y:.1}\" font-size=\"10\">{}</text>\n",
             r * CELLS_PER_ROW
+        ));
+    }
+    let warn = damage_line(pages);
+    if !warn.is_empty() {
+        s.push_str(&format!(
+            "<text x=\"10\" y=\"34\" fill=\"{DEAD}\">{}</text>\n",
+            xml_escape(warn.trim_end())
         ));
     }
     let ly = 50.0 + grid_h;

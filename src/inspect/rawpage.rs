@@ -4,6 +4,7 @@
 use super::types::{Lsn, Name, Xid};
 use super::{check_not_other_temp, table_am};
 use glassheap_format::items::{page_items as decode_items, Am, ItemRow};
+use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::page::PageHeader;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -176,6 +177,16 @@ fn item_rows(
             "not a glassheap page: the special space does not hold glassheap's magic and version",
         );
     }
+    // No heap or glassheap page holds more line pointers than MaxHeapTuplesPerPage (an
+    // index could not address them); a longer array is damage, not rows to decode.
+    let nlp = header_of(page).line_pointer_count();
+    if !header_of(page).is_new() && nlp > MAX_TUPLES_PER_PAGE {
+        super::raise_detail(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("invalid page: {nlp} line pointers; a heap or glassheap page holds at most {MAX_TUPLES_PER_PAGE}"),
+            "pd_lower says how long the line pointer array is; MaxHeapTuplesPerPage is 291 for 8 kB pages.",
+        );
+    }
     let rows = decode_items(page, am, blkno).unwrap_or_else(|e| {
         super::raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -268,10 +279,15 @@ fn page_items_bytes(
             "Use 'heap' or 'glassheap'.",
         )
     });
-    if !(0..=u32::MAX as i64).contains(&blkno) {
-        super::raise(
+    // 4294967295 is InvalidBlockNumber: no page has it (MaxBlockNumber is one less)
+    if !(0..u32::MAX as i64).contains(&blkno) {
+        super::raise_detail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("block number {blkno} is out of range"),
+            format!(
+                "A block number is between 0 and {} (4294967295 is InvalidBlockNumber).",
+                u32::MAX - 1
+            ),
         );
     }
     item_rows(page, am, blkno as u32)

@@ -5,7 +5,8 @@
 use super::{check_not_other_temp, table_am};
 use crate::am::visibility::VisCtx;
 use crate::pg::page::{PageRef, LP_NORMAL};
-use glassheap_format::items::Am;
+use glassheap_format::items::{page_items as decode_items, Am};
+use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;
@@ -24,6 +25,9 @@ pub(super) struct PageCensus {
     /// PD_ALL_VISIBLE
     pub all_visible: bool,
     pub is_new: bool,
+    /// normal line pointers whose item could not be decoded (page_items gives them a
+    /// `problem`): neither live nor dead, not judged at all
+    pub undecodable: i64,
 }
 
 /// Counts every page of `rel` under a dirty snapshot (pgstattuple's rule), without
@@ -57,10 +61,29 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
                 all_visible: !page.is_new() && page.is_all_visible(),
                 ..Default::default()
             };
-            let max = if page.is_new() { 0 } else { page.max_offset() };
-            for off in 1..=max {
+            // Decode the line pointers and headers first (the pure decoder page_items
+            // uses): an item it cannot decode is counted as such and never judged, and
+            // a page whose header does not give a line pointer array is not read further.
+            let bytes = std::slice::from_raw_parts(page.0 as *const u8, pg_sys::BLCKSZ as usize);
+            let rows = if page.is_new() {
+                Vec::new()
+            } else {
+                match decode_items(bytes, am, blk) {
+                    Ok(rows) => rows,
+                    Err(_) => {
+                        c.undecodable += page.max_offset().min(MAX_TUPLES_PER_PAGE as u16) as i64;
+                        Vec::new()
+                    }
+                }
+            };
+            for row in &rows {
+                let off = row.lp;
                 let (flags, o, len) = page.lp(off);
-                if flags != LP_NORMAL || o + len > pg_sys::BLCKSZ as usize {
+                if flags != LP_NORMAL || len == 0 {
+                    continue;
+                }
+                if row.error.is_some() || o + len > pg_sys::BLCKSZ as usize {
+                    c.undecodable += 1;
                     continue;
                 }
                 let tup = page.item(off);
@@ -116,6 +139,7 @@ fn stats(
         name!(dead_tuple_percent, f64),
         name!(free_space, i64),
         name!(free_percent, f64),
+        name!(undecodable_count, i64),
     ),
 > {
     let pages = census(&rel);
@@ -126,6 +150,7 @@ fn stats(
         dead: a.dead + p.dead,
         dead_len: a.dead_len + p.dead_len,
         free: a.free + p.free,
+        undecodable: a.undecodable + p.undecodable,
         ..a
     });
     let table_len = nblocks as i64 * pg_sys::BLCKSZ as i64;
@@ -149,5 +174,6 @@ fn stats(
         pct(c.dead_len),
         c.free,
         pct(c.free),
+        c.undecodable,
     ))
 }

@@ -36,6 +36,56 @@ fn block_name(
     format!("{rel} {} {blk}", fork_name(fork))
 }
 
+/// Refuses, before anything runs, the statements SPI cannot run inside the caller's
+/// transaction: transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
+/// PREPARE TRANSACTION, ...) and COPY from STDIN or to STDOUT (there is no client
+/// connection inside a function). Each statement of `statement` is checked.
+fn check_statement_kinds(statement: &str) {
+    let c = std::ffi::CString::new(statement).unwrap_or_else(|_| {
+        super::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "the traced statement contains a zero byte",
+        )
+    });
+    // SAFETY: raw_parser only parses (a syntax error raises ERROR as for any query);
+    // the list and its nodes live in the current memory context and are only read.
+    unsafe {
+        let list = pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT);
+        let list = pgrx::PgList::<pg_sys::RawStmt>::from_pg(list);
+        for raw in list.iter_ptr() {
+            let stmt = (*raw).stmt;
+            let tag_name = || {
+                let tag = pg_sys::CreateCommandTag(stmt);
+                std::ffi::CStr::from_ptr(pg_sys::GetCommandTagName(tag))
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            match (*stmt).type_ {
+                pg_sys::NodeTag::T_TransactionStmt => super::raise_detail(
+                    PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                    format!("glassheap.trace cannot run {}: it runs the statement inside the caller's transaction", tag_name()),
+                    "Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION) cannot be traced; run it around the trace() call instead.",
+                ),
+                pg_sys::NodeTag::T_CopyStmt => {
+                    let copy = stmt as *mut pg_sys::CopyStmt;
+                    if (*copy).filename.is_null() {
+                        super::raise_detail(
+                            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                            if (*copy).is_from {
+                                "glassheap.trace cannot run COPY ... FROM STDIN"
+                            } else {
+                                "glassheap.trace cannot run COPY ... TO STDOUT"
+                            },
+                            "There is no client connection inside trace(); COPY from or to a file, or INSERT ... SELECT, can be traced.",
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn trace(
@@ -69,6 +119,7 @@ fn trace(
             "glassheap.trace cannot run during recovery",
         );
     }
+    check_statement_kinds(statement);
     if let Err(e) = Spi::run(statement) {
         super::raise(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

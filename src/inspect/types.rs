@@ -159,3 +159,45 @@ impl std::fmt::Display for Lsn {
         write!(f, "{:X}/{:X}", self.0 >> 32, self.0 as u32)
     }
 }
+
+/// `pg_snapshot` (what pg_current_snapshot() returns), as the bytes of its detoasted
+/// varlena; `glassheap_format::snapshot` decodes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgSnapshot(pub Vec<u8>);
+
+impl FromDatum for PgSnapshot {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _typoid: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null || datum.is_null() {
+            return None;
+        }
+        // SAFETY: a pg_snapshot datum is a varlena; pg_detoast_datum returns it (or a
+        // palloc'd copy) with a 4-byte header, varsize_any bytes long.
+        unsafe {
+            let v = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>());
+            let len = pgrx::varlena::varsize_any(v);
+            Some(PgSnapshot(
+                std::slice::from_raw_parts(v as *const u8, len).to_vec(),
+            ))
+        }
+    }
+}
+
+// SAFETY: FromDatum reads the argument as a pg_snapshot varlena.
+unsafe impl<'fcx> ArgAbi<'fcx> for PgSnapshot {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx hands us an argument of our declared SQL type.
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+    unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
+        // SAFETY: as above; a SQL NULL gives None.
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+pgrx::impl_sql_translatable!(PgSnapshot, "pg_snapshot");

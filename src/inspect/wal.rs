@@ -22,11 +22,13 @@ fn err(msg: String, detail: Option<String>) -> ! {
 /// The range to read: pg_walinspect's rules (no future LSNs, start before end), plus a
 /// clear error when the start lies in WAL that has already been removed.
 pub(super) fn validate(start: Lsn, end: Option<Lsn>) -> (Lsn, Lsn) {
-    // SAFETY: reads of the WAL position counters.
+    // SAFETY: reads of the WAL position counters; outside recovery, everything inserted
+    // so far is flushed first (as a commit would), so WAL just written is readable.
     let (curr, seg_size, last_removed) = unsafe {
         let curr = if pg_sys::RecoveryInProgress() {
             pg_sys::GetXLogReplayRecPtr(std::ptr::null_mut())
         } else {
+            flush_to(pg_sys::GetXLogInsertRecPtr());
             pg_sys::GetFlushRecPtr(std::ptr::null_mut())
         };
         (
@@ -46,16 +48,48 @@ pub(super) fn validate(start: Lsn, end: Option<Lsn>) -> (Lsn, Lsn) {
     if start >= end {
         err("WAL start LSN must be less than end LSN".into(), None);
     }
-    if last_removed > 0 && start.0 / seg_size <= last_removed {
+    // The oldest segment still there: after the last one this server removed, and not
+    // before the oldest file in pg_wal (segments removed before a restart are not in
+    // the server's counter).
+    let mut oldest = if last_removed > 0 {
+        last_removed + 1
+    } else {
+        0
+    };
+    if let Some(on_disk) = oldest_segment_on_disk(seg_size) {
+        oldest = oldest.max(on_disk);
+    }
+    if start.0 / seg_size < oldest {
         err(
             format!("WAL at {start} has already been removed"),
             Some(format!(
                 "The oldest WAL still available starts at {}.",
-                Lsn((last_removed + 1) * seg_size)
+                Lsn(oldest * seg_size)
             )),
         );
     }
     (start, end)
+}
+
+/// The lowest segment number among the WAL segment files in pg_wal (the server's working
+/// directory is the data directory), None when none can be listed.
+fn oldest_segment_on_disk(seg_size: u64) -> Option<u64> {
+    let segs_per_id = 0x1_0000_0000u64 / seg_size;
+    std::fs::read_dir("pg_wal")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.len() == 24 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter_map(|n| {
+            let hi = u64::from_str_radix(&n[8..16], 16).ok()?;
+            let lo = u64::from_str_radix(&n[16..24], 16).ok()?;
+            Some(hi * segs_per_id + lo)
+        })
+        .min()
+}
+
+/// A NULL where the function needs a value: an error naming the argument.
+pub(super) fn required<T>(v: Option<T>, what: &str) -> T {
+    v.unwrap_or_else(|| err(format!("{what} must not be NULL"), None))
 }
 
 /// An XLogReader over local WAL that stops (instead of waiting) at the end of WAL.
@@ -89,7 +123,10 @@ impl Reader {
                     "out of memory while allocating a WAL reading processor",
                 );
             }
-            let first = pg_sys::XLogFindNextRecord(state, start.0);
+            let mut first = pg_sys::XLogFindNextRecord(state, start.0);
+            if first == 0 {
+                first = Self::find_after_padding(state, private, start);
+            }
             if first == 0 {
                 pg_sys::XLogReaderFree(state);
                 err(
@@ -101,8 +138,50 @@ impl Reader {
         }
     }
 
+    /// A start that XLogFindNextRecord cannot resolve may lie in the unused rest of a
+    /// segment after an XLOG SWITCH record (pg_switch_wal): its pages hold no records.
+    /// Read the segment from its first record instead; the reader steps over the switch
+    /// to the next segment, and the first record starting at or after `start` is the
+    /// answer (0 when there is none, e.g. the next segment is not written yet).
+    ///
+    /// # Safety
+    /// `state` was allocated by XLogReaderAllocate with `private` as its private data.
+    unsafe fn find_after_padding(
+        state: *mut pg_sys::XLogReaderState,
+        private: *mut pg_sys::ReadLocalXLogPageNoWaitPrivate,
+        start: Lsn,
+    ) -> u64 {
+        // SAFETY: per the function's contract; the reader is restarted with
+        // XLogBeginRead at the record found.
+        unsafe {
+            let seg_start = start.0 - start.0 % pg_sys::wal_segment_size as u64;
+            if seg_start == start.0 {
+                return 0;
+            }
+            (*private).end_of_wal = false;
+            if pg_sys::XLogFindNextRecord(state, seg_start) == 0 {
+                return 0;
+            }
+            let mut errormsg: *mut core::ffi::c_char = std::ptr::null_mut();
+            loop {
+                pgrx::check_for_interrupts!();
+                if pg_sys::XLogReadRecord(state, &mut errormsg).is_null() {
+                    (*private).end_of_wal = false;
+                    return 0;
+                }
+                let at = (*state).ReadRecPtr;
+                if at >= start.0 {
+                    pg_sys::XLogBeginRead(state, at);
+                    return at;
+                }
+            }
+        }
+    }
+
     /// The next record, or None at the end of the available WAL.
     fn next(&mut self) -> Option<*mut pg_sys::XLogReaderState> {
+        // a long range can take a while: honour cancels and statement_timeout
+        pgrx::check_for_interrupts!();
         let mut errormsg: *mut core::ffi::c_char = std::ptr::null_mut();
         // SAFETY: reader allocated by open().
         unsafe {
@@ -370,7 +449,7 @@ fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn wal_records(
-    start_lsn: Lsn,
+    start_lsn: Option<Lsn>,
     end_lsn: default!(Option<Lsn>, "NULL"),
     rel: default!(Option<PgRelation>, "NULL"),
 ) -> TableIterator<
@@ -391,7 +470,7 @@ fn wal_records(
         name!(logical, Option<JsonB>),
     ),
 > {
-    let (start, end) = validate(start_lsn, end_lsn);
+    let (start, end) = validate(required(start_lsn, "start_lsn"), end_lsn);
     let target = rel.map(|r| {
         if !super::has_storage(&r) {
             super::raise(
@@ -421,7 +500,7 @@ struct Stat {
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn wal_stats(
-    start_lsn: Lsn,
+    start_lsn: Option<Lsn>,
     end_lsn: default!(Option<Lsn>, "NULL"),
 ) -> TableIterator<
     'static,
@@ -438,7 +517,7 @@ fn wal_stats(
         name!(combined_size_percent, f64),
     ),
 > {
-    let (start, end) = validate(start_lsn, end_lsn);
+    let (start, end) = validate(required(start_lsn, "start_lsn"), end_lsn);
     let mut reader = Reader::open(start);
     let mut by_type: BTreeMap<(u8, String, String), Stat> = BTreeMap::new();
     while let Some(state) = reader.next() {

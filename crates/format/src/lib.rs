@@ -3,6 +3,7 @@
 //! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
 
 pub mod attrs;
+pub mod chains;
 pub mod cidruns;
 pub mod deadtids;
 pub mod heap;
@@ -14,6 +15,7 @@ pub mod logical;
 pub mod page;
 pub mod pagecheck;
 pub mod rewrite;
+pub mod snapshot;
 pub mod transition;
 pub mod tuple;
 pub mod vacuum;

@@ -3,6 +3,7 @@
 //! against the relation's horizons, and version pointers.
 
 use crate::attrs::{split, AttrDesc};
+use crate::chains::{chain_problems, cycle_text, ChainNode, ChainProblem};
 use crate::layout::{special_is_valid, MAX_TUPLES_PER_PAGE, SPECIAL_OFFSET, SPECIAL_SIZE};
 use crate::page::{line_pointers, PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED};
 use crate::tuple::{bitmap_len, TupleFlags, TupleHeader, HEADER_SIZE};
@@ -284,6 +285,50 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
             ));
         }
     }
+    // Update chains on this page: loops, and committed heap-only versions no chain
+    // root (a redirect or a version that is not heap-only) leads to.
+    let mut nodes = Vec::new();
+    for lp in &lps {
+        match lp.flags {
+            LP_REDIRECT => nodes.push(ChainNode {
+                off: lp.lp,
+                next: (lp.off >= 1 && lp.off <= max_off).then_some(lp.off),
+                root: true,
+                must_be_reached: false,
+            }),
+            LP_NORMAL => {
+                let (o, l) = (lp.off as usize, lp.len as usize);
+                if l < HEADER_SIZE || o < h.upper as usize || o + l > SPECIAL_OFFSET {
+                    continue; // reported above
+                }
+                let t = TupleHeader::read(&page[o..]);
+                let heap_only = t.has(TupleFlags::HEAP_ONLY);
+                nodes.push(ChainNode {
+                    off: lp.lp,
+                    next: t
+                        .next_tid(ctx.blkno)
+                        .filter(|_| !t.has(TupleFlags::NEXT_ON_OTHER_PAGE))
+                        .map(|(_, n)| n)
+                        .filter(|&n| n >= 1 && n <= max_off),
+                    root: !heap_only,
+                    must_be_reached: heap_only && (t.xmin_committed() || t.xmin_frozen()),
+                });
+            }
+            _ => {}
+        }
+    }
+    for cp in chain_problems(&nodes) {
+        match cp {
+            ChainProblem::Cycle(offs) => out.push(p(
+                offs.first().copied(),
+                format!("update chain loops: {}", cycle_text(ctx.blkno, &offs)),
+            )),
+            ChainProblem::Unreached(off) => out.push(p(
+                Some(off),
+                "heap-only version with a committed xmin is not reached from any chain root on this page".into(),
+            )),
+        }
+    }
     extents.sort();
     for w in extents.windows(2) {
         if w[1].0 < w[0].1 {
@@ -376,6 +421,42 @@ mod tests {
         assert!(verify_page(&updated(TupleFlags::XMAX_COMMITTED), &ctx())[0]
             .problem
             .contains("does not name another line pointer"));
+    }
+
+    /// (0,1) -> (0,2) -> (0,3) -> (0,1): the loop is named, once.
+    #[test]
+    fn update_chain_loop_is_reported() {
+        let linked = |xmin: u32, next: u16, heap_only: bool| {
+            let mut h = crate::tuple::TupleHeader::new_insert(xmin, 0, 2, false);
+            h.xmax = xmin + 1;
+            h.clear_flags(TupleFlags::XMAX_INVALID);
+            h.set_flags(TupleFlags::XMIN_COMMITTED | TupleFlags::XMAX_COMMITTED);
+            if heap_only {
+                h.set_flags(TupleFlags::HEAP_ONLY);
+            }
+            h.set_next_off(next);
+            let mut t = h.to_bytes().to_vec();
+            t.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0]);
+            t
+        };
+        let page = glassheap_page(&[
+            linked(500, 2, false),
+            linked(501, 3, true),
+            linked(502, 1, true),
+        ]);
+        let probs = verify_page(&page, &ctx());
+        assert_eq!(
+            probs,
+            vec![p(
+                Some(1),
+                "update chain loops: (0,1) -> (0,2) -> (0,3) -> (0,1)".into()
+            )]
+        );
+        // the same loop among heap-only versions only: nothing leads into it
+        let page = glassheap_page(&[linked(500, 2, true), linked(501, 1, true)]);
+        let probs = verify_page(&page, &ctx());
+        assert_eq!(probs.len(), 3, "{probs:?}");
+        assert!(probs[1].problem.contains("not reached from any chain root"));
     }
 
     #[test]
