@@ -32,6 +32,7 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE inspector LOGIN;
 	GRANT USAGE ON SCHEMA glassheap TO inspector;
 	GRANT EXECUTE ON FUNCTION glassheap.page_items(regclass, bigint) TO inspector;
+	GRANT EXECUTE ON FUNCTION glassheap.visibility(regclass) TO inspector;
 	GRANT SELECT ON acct TO inspector;
 });
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'glassheap'}),
@@ -67,6 +68,8 @@ is($updated_wo_grant, $fresh, 'the updated extension has exactly the objects of 
   or diag("updated:\n$updated\n\nfresh:\n$fresh");
 like($updated, qr/page_items\(regclass,bigint\).*inspector=X\/postgres/,
 	"the role's grant on a toolkit function survived");
+like($updated, qr/visibility\(regclass,pg_snapshot\).*inspector=X\/postgres/,
+	"the grant on a function whose arguments changed moved to its new definition");
 
 is($node->safe_psql('postgres', $digest), $before, 'the table reads the same after the update');
 is($node->safe_psql('postgres', q{SELECT count(*) > 0 FROM glassheap.page_items('acct', 0)}, extra_params => ['-U', 'inspector']),
