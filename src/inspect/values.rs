@@ -21,6 +21,26 @@ fn damaged(tid: (u32, u16), what: String) -> ! {
     );
 }
 
+/// The relation's attributes: (name, type, dropped, storage description), for the
+/// checked splitting of stored rows (tuple_values, all_versions).
+pub(super) fn table_attrs(rel: &PgRelation) -> Vec<(String, pg_sys::Oid, bool, AttrDesc)> {
+    rel.tuple_desc()
+        .iter()
+        .map(|a| {
+            (
+                a.name().to_string(),
+                a.type_oid().value(),
+                a.is_dropped(),
+                AttrDesc {
+                    len: a.attlen,
+                    align: a.attalign as u8,
+                    byval: a.attbyval,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Datum for `bytes` of an attribute of type (len, byval): by-value types are read the
 /// way fetch_att does (sign-extended); others get an aligned palloc'd copy.
 pub(super) fn datum_of(bytes: &[u8], d: &AttrDesc) -> pg_sys::Datum {
@@ -141,21 +161,7 @@ fn tuple_values(
         )
     });
     let tupdesc = rel.tuple_desc();
-    let attrs: Vec<(String, pg_sys::Oid, bool, AttrDesc)> = tupdesc
-        .iter()
-        .map(|a| {
-            (
-                a.name().to_string(),
-                a.type_oid().value(),
-                a.is_dropped(),
-                AttrDesc {
-                    len: a.attlen,
-                    align: a.attalign as u8,
-                    byval: a.attbyval,
-                },
-            )
-        })
-        .collect();
+    let attrs = table_attrs(&rel);
     let descs: Vec<AttrDesc> = attrs.iter().map(|a| a.3).collect();
     if natts > descs.len() {
         damaged(

@@ -17,7 +17,7 @@
 
 use super::rawpage::read_block;
 use super::table_am;
-use super::values::datum_of;
+use super::values::{datum_of, table_attrs};
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
 use glassheap_format::heap::HeapHeader;
 use glassheap_format::items::Am;
@@ -43,25 +43,6 @@ enum Source {
 
 fn err(code: PgSqlErrorCode, msg: String) -> ! {
     super::raise(code, msg)
-}
-
-/// The relation's attributes: (name, type, dropped, storage description).
-fn table_attrs(rel: &PgRelation) -> Vec<(String, pg_sys::Oid, bool, AttrDesc)> {
-    rel.tuple_desc()
-        .iter()
-        .map(|a| {
-            (
-                a.name().to_string(),
-                a.type_oid().value(),
-                a.is_dropped(),
-                AttrDesc {
-                    len: a.attlen,
-                    align: a.attalign as u8,
-                    byval: a.attbyval,
-                },
-            )
-        })
-        .collect()
 }
 
 /// Matches the column definition list with the table (pg_dirtyread's rules).
