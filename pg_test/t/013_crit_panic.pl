@@ -66,6 +66,10 @@ for my $r (@rounds)
 	my ($rc, $out, $err) = $node->psql('postgres', "SET glassheap.fault_injection = '$kind'; $sql");
 	isnt($rc, 0, "$kind: the statement does not complete");
 	my $panic = $name_of->($kind);
+	# The postmaster may not have seen the PANICking backend die yet when the first
+	# query after it runs: wait for crash recovery to finish (the log says so), then
+	# for the server to answer.
+	$node->wait_for_log(qr/all server processes terminated; reinitializing(?s:.*)database system is ready to accept connections/, $log_at);
 	ok($node->poll_query_until('postgres', 'SELECT true'), "$kind: the server is back");
 	my $log = substr(slurp_file($node->logfile), $log_at);
 	like($log,
