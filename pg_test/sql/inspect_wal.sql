@@ -201,3 +201,20 @@ SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lh VALUES
 WHERE rmgr IN ('Heap', 'Btree');
 SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lg VALUES (1)')
 WHERE rmgr IN ('glassheap', 'Btree');
+
+-- wal_stats per relation: each record counted under the relation of its first block
+-- reference, named with its role (index of, TOAST of); the same totals as per type
+CREATE TABLE iw_rel (id int PRIMARY KEY, big text) USING glassheap;
+INSERT INTO iw_range VALUES ('rel_start', pg_current_wal_insert_lsn());
+INSERT INTO iw_rel SELECT g, CASE WHEN g = 1 THEN (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i) END
+FROM generate_series(1, 10) g;
+UPDATE iw_rel SET big = 'small' WHERE id = 2;
+INSERT INTO iw_range VALUES ('rel_end', pg_current_wal_insert_lsn());
+SELECT regexp_replace(relation, '\d+', 'N', 'g') AS relation, rmgr, record_type, count
+FROM glassheap.wal_stats((SELECT lsn FROM iw_range WHERE name = 'rel_start'),
+                         (SELECT lsn FROM iw_range WHERE name = 'rel_end'), per_relation => true)
+WHERE relation ~ 'iw_rel' ORDER BY 1, 2, 3;
+SELECT (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e, per_relation => true)) =
+       (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e)) AS same_total,
+       (SELECT count(*) FROM glassheap.wal_stats(r.s, r.e) WHERE relation IS NOT NULL) AS relation_without_per_relation
+FROM (SELECT (SELECT lsn FROM iw_range WHERE name = 'rel_start') s, (SELECT lsn FROM iw_range WHERE name = 'rel_end') e) r;

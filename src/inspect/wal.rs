@@ -502,6 +502,7 @@ struct Stat {
 fn wal_stats(
     start_lsn: Option<Lsn>,
     end_lsn: default!(Option<Lsn>, "NULL"),
+    per_relation: default!(bool, "false"),
 ) -> TableIterator<
     'static,
     (
@@ -515,19 +516,35 @@ fn wal_stats(
         name!(fpi_size_percent, f64),
         name!(combined_size, i64),
         name!(combined_size_percent, f64),
+        name!(relation, Option<String>),
     ),
 > {
     let (start, end) = validate(required(start_lsn, "start_lsn"), end_lsn);
     let mut reader = Reader::open(start);
-    let mut by_type: BTreeMap<(u8, String, String), Stat> = BTreeMap::new();
+    let mut by_type: BTreeMap<(String, u8, String, String), Stat> = BTreeMap::new();
+    let mut names = BTreeMap::new();
     while let Some(state) = reader.next() {
         // SAFETY: state is the reader's current record.
         if Lsn(unsafe { (*state).EndRecPtr }) > end {
             break;
         }
         let ri = record_info(state, false);
+        let relation = if per_relation {
+            match ri.rnodes.first() {
+                Some(l) => names
+                    .entry({
+                        let (s, d, r) = compat::locator_oids(l);
+                        (u32::from(s), u32::from(d), u32::from(r))
+                    })
+                    .or_insert_with(|| relation_label(l))
+                    .clone(),
+                None => "(no relation)".to_string(),
+            }
+        } else {
+            String::new()
+        };
         let s = by_type
-            .entry((ri.rmid, ri.rmgr, ri.record_type))
+            .entry((relation, ri.rmid, ri.rmgr, ri.record_type))
             .or_default();
         s.count += 1;
         s.record += (ri.total_len - ri.fpi_len) as i64;
@@ -547,7 +564,7 @@ fn wal_stats(
     };
     let rows: Vec<_> = by_type
         .into_iter()
-        .map(|((_, rmgr, rt), s)| {
+        .map(|((relation, _, rmgr, rt), s)| {
             (
                 rmgr,
                 rt,
@@ -559,8 +576,67 @@ fn wal_stats(
                 pct(s.fpi, total.fpi),
                 s.record + s.fpi,
                 pct(s.record + s.fpi, total.record + total.fpi),
+                per_relation.then_some(relation),
             )
         })
         .collect();
     TableIterator::new(rows)
+}
+
+/// How `wal_stats(..., per_relation => true)` names the relation of a record's first
+/// block reference: `schema.name` for a table, `schema.index (index of schema.table)`,
+/// `pg_toast.pg_toast_N (TOAST of schema.table)` (the TOAST table's name carries its
+/// table's OID); a relation of another database, or one dropped or rewritten since
+/// (whose relfilenode is no longer current), by its `tablespace/database/relfilenode`.
+fn relation_label(l: &compat::RelFileLocator) -> String {
+    let (spc, db, rel) = compat::locator_oids(l);
+    let numeric = || format!("{}/{}/{}", u32::from(spc), u32::from(db), u32::from(rel));
+    // SAFETY: catalog lookups in the caller's transaction; each returns NULL / InvalidOid
+    // for what does not exist.
+    unsafe {
+        if db != pg_sys::MyDatabaseId {
+            return numeric();
+        }
+        let oid = compat::relid_by_locator(l);
+        if oid == pg_sys::Oid::INVALID {
+            return numeric();
+        }
+        let qualified = |oid: pg_sys::Oid| -> Option<String> {
+            let name = pg_sys::get_rel_name(oid);
+            if name.is_null() {
+                return None;
+            }
+            let nsp = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(oid));
+            let nsp = if nsp.is_null() {
+                "?".into()
+            } else {
+                CStr::from_ptr(nsp).to_string_lossy().into_owned()
+            };
+            Some(format!("{nsp}.{}", CStr::from_ptr(name).to_string_lossy()))
+        };
+        let Some(me) = qualified(oid) else {
+            return numeric();
+        };
+        match pg_sys::get_rel_relkind(oid) as u8 {
+            pg_sys::RELKIND_INDEX => {
+                let table = pg_sys::IndexGetRelation(oid, true);
+                match qualified(table) {
+                    Some(t) => format!("{me} (index of {t})"),
+                    None => me,
+                }
+            }
+            pg_sys::RELKIND_TOASTVALUE => {
+                let owner = me
+                    .rsplit("pg_toast_")
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .and_then(|n| qualified(pg_sys::Oid::from(n)));
+                match owner {
+                    Some(t) => format!("{me} (TOAST of {t})"),
+                    None => me,
+                }
+            }
+            _ => me,
+        }
+    }
 }
