@@ -1,5 +1,6 @@
 //! Everything that differs between the PostgreSQL major versions glassheap builds for
-//! (cargo features `pg15`, `pg16`, `pg17`, `pg18`; 17 compiles but is untested). One
+//! (cargo features `pg15`, `pg16`, `pg17`, `pg18`; 17 has never been built here: no
+//! PostgreSQL 17 installation is available, so its items are untested). One
 //! small item per concern, each with the versions it covers; the rest of the crate calls
 //! these and has no version `cfg` of its own. On PostgreSQL 15 every item is the code
 //! that was there before the port, so 15's WAL and page bytes are unchanged.
