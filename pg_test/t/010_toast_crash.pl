@@ -128,7 +128,7 @@ my $copy_pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity W
 ok($copy_pid =~ /^\d+$/, 'the COPY is running');
 kill 'KILL', $copy_pid;
 eval { $copy->quit };
-$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+wait_until_up($node)
 	or die 'the server did not come back after the crash';
 check_after_crash('after kill -9 of the COPY backend');
 

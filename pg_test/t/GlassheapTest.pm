@@ -4,7 +4,7 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use Exporter 'import';
-our @EXPORT = qw(glassheap_node);
+our @EXPORT = qw(glassheap_node wait_until_up);
 
 # A cluster with glassheap preloaded; extra postgresql.conf lines may be passed.
 # no_checksums => 1: without data checksums also where initdb enables them by default
@@ -18,6 +18,22 @@ sub glassheap_node
 	$node->init(allows_streaming => $opts{allows_streaming} // 0, extra => \@extra);
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'glassheap'\n" . ($opts{conf} // ''));
 	return $node;
+}
+
+# Waits (up to 3 minutes) until the server accepts queries again after a crash restart.
+# poll_query_until can die instead of retrying: while the postmaster reinitializes, psql
+# may exit before reading the query from its stdin (IPC::Run: "Broken pipe"; seen with
+# PostgreSQL 18's binaries).
+sub wait_until_up
+{
+	my ($node) = @_;
+	for (1 .. 180)
+	{
+		my $up = eval { $node->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') };
+		return 1 if defined $up && $up eq 't';
+		sleep 1;
+	}
+	return 0;
 }
 
 1;

@@ -43,7 +43,7 @@ pub fn cmin(h: &TupleHeader, raw: u32) -> u32 {
     }
     let mut f = fake_heap_header(h, raw);
     // SAFETY: combocid.c only reads t_infomask and t_cid here.
-    unsafe { pg_sys::HeapTupleHeaderGetCmin(&mut f) }
+    unsafe { pg_sys::HeapTupleHeaderGetCmin(&raw mut f) }
 }
 
 /// cmax of a tuple whose raw command id word is `raw`.
@@ -54,7 +54,7 @@ pub fn cmax(h: &TupleHeader, raw: u32) -> u32 {
     let mut f = fake_heap_header(h, raw);
     // SAFETY: as above (the Assert on the updating xid only exists in assert builds and
     // reads fields we filled in).
-    unsafe { pg_sys::HeapTupleHeaderGetCmax(&mut f) }
+    unsafe { pg_sys::HeapTupleHeaderGetCmax(&raw mut f) }
 }
 
 /// HeapTupleHeaderAdjustCmax: the raw word to store when the current transaction deletes,
@@ -70,6 +70,6 @@ pub fn adjust_cmax(h: &TupleHeader, raw_cmin: u32, cmax: u32) -> (u32, bool) {
     let mut cid = cmax;
     let mut iscombo = false;
     // SAFETY: combocid.c reads xmin/infomask/t_cid and may allocate a combo id.
-    unsafe { pg_sys::HeapTupleHeaderAdjustCmax(&mut f, &mut cid, &mut iscombo) };
+    unsafe { pg_sys::HeapTupleHeaderAdjustCmax(&raw mut f, &mut cid, &mut iscombo) };
     (cid, iscombo)
 }

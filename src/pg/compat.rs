@@ -1,5 +1,6 @@
 //! Everything that differs between the PostgreSQL major versions glassheap builds for
-//! (cargo features `pg15`, `pg16`, `pg17`, `pg18`; 17 compiles but is untested). One
+//! (cargo features `pg15`, `pg16`, `pg17`, `pg18`; 17 has never been built here: no
+//! PostgreSQL 17 installation is available, so its items are untested). One
 //! small item per concern, each with the versions it covers; the rest of the crate calls
 //! these and has no version `cfg` of its own. On PostgreSQL 15 every item is the code
 //! that was there before the port, so 15's WAL and page bytes are unchanged.
@@ -13,13 +14,17 @@
 //! | VACUUM cutoffs | vacuum_set_xid_limits | vacuum_get_cutoffs | same | same |
 //! | pgstat counters | t_counts.t_* | counts.* | same | same |
 //! | attribute array | TupleDesc.attrs | same | same | TupleDescAttr, CompactAttribute |
+//! | pgstattuple's free space | PageGetHeapFreeSpace | same | same | PageGetExactFreeSpace |
+//! | deforming for copy_minimal_tuple | caller's context | same | slot's context (tuplesort's bump context) | same |
 //!
 //! Smaller ones: index_beginscan's instrumentation argument (18), vacuum_delay_point's
 //! is_analyze (18), vac_update_relstats' all-frozen pages and pgstat_report_vacuum's start
 //! time (18), ConditionalLockTuple/ConditionalXactLockTableWait's log_lock_failures (18),
 //! the slot callbacks is_current_xact_tuple (17) and copy_minimal_tuple's `extra` (18),
 //! ResolveRecoveryConflictWithSnapshot's isCatalogRel (16), IndexVacuumInfo.heaprel (16),
-//! TID-range bounds in TableScanDesc.st (18), RelidByRelfilenode's rename (16).
+//! TID-range bounds in TableScanDesc.st (18), RelidByRelfilenode's rename (16),
+//! IsAutoVacuumWorkerProcess (a macro from 17), tuplesort_getdatum's `copy` (16). Last,
+//! CREATE EXTENSION's version check (one SQL statement per version).
 
 #![allow(clippy::too_many_arguments, non_snake_case)]
 
