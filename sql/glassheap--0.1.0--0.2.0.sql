@@ -253,7 +253,8 @@ BEGIN
   EXECUTE $create$
 CREATE  FUNCTION "wal_stats"(
 	"start_lsn" pg_lsn, /* Option < Lsn > */
-	"end_lsn" pg_lsn DEFAULT NULL /* Option < Lsn > */
+	"end_lsn" pg_lsn DEFAULT NULL, /* Option < Lsn > */
+	"per_relation" bool DEFAULT false /* bool */
 ) RETURNS TABLE (
 	"rmgr" TEXT,  /* String */
 	"record_type" TEXT,  /* String */
@@ -264,14 +265,15 @@ CREATE  FUNCTION "wal_stats"(
 	"fpi_size" bigint,  /* i64 */
 	"fpi_size_percent" double precision,  /* f64 */
 	"combined_size" bigint,  /* i64 */
-	"combined_size_percent" double precision  /* f64 */
+	"combined_size_percent" double precision,  /* f64 */
+	"relation" TEXT  /* Option < String > */
 )
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'wal_stats_wrapper';
 $create$;
-  REVOKE EXECUTE ON FUNCTION glassheap.wal_stats(pg_lsn, pg_lsn) FROM PUBLIC;
+  REVOKE EXECUTE ON FUNCTION glassheap.wal_stats(pg_lsn, pg_lsn, bool) FROM PUBLIC;
   FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
-    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.wal_stats(pg_lsn, pg_lsn) TO %s%s',
+    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.wal_stats(pg_lsn, pg_lsn, bool) TO %s%s',
                    CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
                    CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
