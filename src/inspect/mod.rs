@@ -11,6 +11,7 @@ mod rawpage;
 mod stats;
 mod trace;
 mod types;
+mod horizon;
 mod values;
 mod verify;
 mod versions;
