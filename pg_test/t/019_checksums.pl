@@ -99,8 +99,10 @@ for my $t ('g', 'h')
 	my ($ret, $out, $err) = $node->psql('postgres', "SELECT pad FROM $t WHERE id = 1 AND pad IS NOT NULL");
 	my $rel = $path{$t} =~ s{.*/(base/)}{$1}r;
 	isnt($ret, 0, "$t: reading the damaged page fails");
-	like($err, qr/WARNING:  page verification failed, calculated checksum \d+ but expected \d+/,
-		"$t: page verification failed warning");
+	# PostgreSQL 18 logs the checksum line on the server only; the client gets the ERROR
+	like($node->pg_version >= 18 ? slurp_file($node->logfile) : $err,
+		qr/(WARNING|LOG):  page verification failed, calculated checksum \d+ but expected \d+/,
+		"$t: page verification failed message");
 	like($err, qr/ERROR:  invalid page in block 0 of relation "?\Q$rel\E/, "$t: invalid page in block 0 of relation $rel");
 	$read{$t} = $err =~ s/\d+/N/gr =~ s/"[gh]"/REL/gr =~ s{base/N/N}{PATH}gr;
 	note("$t: $err");
@@ -108,7 +110,7 @@ for my $t ('g', 'h')
 	($ret, $out, $err) = $node->psql('postgres',
 		"SET ignore_checksum_failure = on; SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT pad FROM $t WHERE id = 1");
 	is($ret, 0, "$t: with ignore_checksum_failure the read proceeds");
-	like($err, qr/WARNING:  page verification failed/, "$t: with a warning");
+	like($err, qr/WARNING:  (page verification failed|ignoring checksum failure in block 0)/, "$t: with a warning");
 	is($out, 'pZ', "$t: and returns the damaged value (was $id1)");
 	note("$t with ignore_checksum_failure: [$out] $err");
 }
