@@ -4,7 +4,8 @@
 # (full_page_writes = on, the default): the table equals its digest and verify() is
 # clean. With full_page_writes = off the same tear survives recovery (docs/FORMAT.md,
 # "Torn pages"): old versions come back beside their new ones (verify cannot tell), or,
-# when the page was pruned before the crash, rows read wrong bytes and verify reports it.
+# when the page was pruned before the crash, rows read wrong bytes and verify reports it;
+# with data checksums the tear is found by redo and recovery stops.
 use strict;
 use warnings;
 use FindBin;
@@ -117,4 +118,40 @@ SKIP:
 }
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'pruned page: the server is still up after reading the page');
 $node->stop;
+
+# full_page_writes = off with data checksums: the updated block 0 reaches the disk with
+# its checksum (evicted from 16 shared buffers by an index scan of another table), then
+# its second half is torn back. Redo reads the page, the checksum fails, recovery stops.
+$node = glassheap_node('torn_nofpw_checksums', checksums => 1,
+	conf => "full_page_writes = off\nshared_buffers = 128kB\n");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION glassheap;
+	CREATE TABLE t (id int PRIMARY KEY, v int, pad text) USING glassheap;
+	INSERT INTO t SELECT i, 0, 'row ' || i FROM generate_series(1, 2000) i;
+	CREATE TABLE filler (id int PRIMARY KEY, pad text);
+	INSERT INTO filler SELECT i, repeat('f', 200) FROM generate_series(1, 5000) i;
+	SELECT count(*) FROM t;
+	CHECKPOINT;
+});
+my $path = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('t')});
+my $old = substr(slurp_file($path), 0, 8192);
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;');
+$node->safe_psql('postgres', q{UPDATE t SET v = v + 1, pad = pad || ' updated' WHERE id <= 10});
+$node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT sum(length(pad)) FROM filler WHERE id > 0});
+my $written = substr(slurp_file($path), 0, 8192);
+isnt($written, $old, 'checksums: the updated block 0 was written to the data file before the crash');
+$node->stop('immediate');
+$holder->{run}->finish if $holder->{run};
+open my $fh, '+<:raw', $path or die "open $path: $!";
+sysseek($fh, 4096, 0);
+syswrite($fh, substr($old, 4096, 4096), 4096) == 4096 or die 'write';
+close $fh;
+ok(!$node->start(fail_ok => 1), 'checksums: recovery fails on the torn page');
+my $log = slurp_file($node->logfile);
+like($log, qr/page verification failed, calculated checksum \d+ but expected \d+/, 'checksums: the checksum of block 0 fails');
+like($log, qr/FATAL:  invalid page in block 0 of relation "?base\/\d+\/\d+"?\n[^\n]*CONTEXT:  WAL redo at [0-9A-F\/]+ for glassheap\//,
+	'checksums: redo of a glassheap record stops with FATAL invalid page in block 0');
+note(join "\n", grep { /invalid page|verification failed|WAL redo/ } split /\n/, $log);
 done_testing();
