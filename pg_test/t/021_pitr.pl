@@ -94,9 +94,11 @@ for my $t (@targets)
 	is($copy->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*) FROM acct WHERE k = 3}),
 		$copy->safe_psql('postgres', q{SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT count(*) FROM acct WHERE k = 3}),
 		"$name: index and sequential scans agree");
+	my $rows = $copy->safe_psql('postgres', 'SELECT count(*) FROM acct');
 	$copy->safe_psql('postgres', q{INSERT INTO acct VALUES (-1, 0, 0, 'after promote'); UPDATE acct SET bal = 1 WHERE id = 1});
+	is($copy->safe_psql('postgres', q{SELECT count(*) FROM acct WHERE id IN (-1, 1) AND bal IN (0, 1)}), '2', "$name: writable after promotion");
 	like(slurp_file($copy->logfile), qr/recovery stopping/, "$name: recovery stopped at the target");
-	note("$name: recovered to transaction $last of $n; rows: " . $copy->safe_psql('postgres', 'SELECT count(*) FROM acct'));
+	note("$name: recovered to transaction $last of $n; acct rows compared: $rows, ledger rows: $last");
 	$copy->stop;
 }
 note("transactions: $n; points recovered: " . scalar(@targets));
