@@ -10,12 +10,18 @@ our @EXPORT = qw(glassheap_node wait_until_up);
 # no_checksums => 1: without data checksums also where initdb enables them by default
 # (PostgreSQL 18), for tests that damage pages on purpose and want glassheap, not the
 # checksum check, to find the damage.
+# checksums => 1: initdb --data-checksums (every version).
+# has_archiving => 1: archive_mode = on, archiving into the node's archive directory.
 sub glassheap_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	my @extra = ($opts{no_checksums} && $node->pg_version >= 18) ? ('--no-data-checksums') : ();
-	$node->init(allows_streaming => $opts{allows_streaming} // 0, extra => \@extra);
+	push @extra, '--data-checksums' if $opts{checksums};
+	$node->init(
+		allows_streaming => $opts{allows_streaming} // 0,
+		has_archiving => $opts{has_archiving} // 0,
+		extra => \@extra);
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'glassheap'\n" . ($opts{conf} // ''));
 	return $node;
 }
