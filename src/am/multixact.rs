@@ -96,6 +96,8 @@ pub fn compute_new_xmax(
             return (new, mode_of_multi(new), true);
         }
         if old.xmax_committed() {
+            // hinted committed: pg_xact is not asked, so check the xid is real
+            xact::check_assigned(xmax);
             let st = if keys_updated { UPDATE } else { NO_KEY_UPDATE };
             let new = xact::multi_create(xmax, st, add, mx_status(mode, is_update));
             return (new, mode_of_multi(new), true);
@@ -108,10 +110,14 @@ pub fn compute_new_xmax(
                 invalid = true;
                 continue;
             }
+            // the proc array calls any xid past the latest completed one running, so a
+            // damaged xmax lands here: check it is real before it joins a MultiXact
+            xact::check_assigned(xmax);
             let new = xact::multi_create(xmax, old_status, add, mx_status(mode, is_update));
             return (new, mode_of_multi(new), true);
         }
         if !lock_only && xact::did_commit(xmax) {
+            xact::check_assigned(xmax);
             let st = if keys_updated { UPDATE } else { NO_KEY_UPDATE };
             let new = xact::multi_create(xmax, st, add, mx_status(mode, is_update));
             return (new, mode_of_multi(new), true);

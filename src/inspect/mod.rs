@@ -4,6 +4,7 @@
 //! functions only fetch bytes through PostgreSQL and turn decoded structs into rows.
 //! All are superuser-only by default (EXECUTE revoked from PUBLIC), like contrib's.
 
+mod horizon;
 mod logical;
 mod mvcc;
 mod pagemap;
@@ -11,7 +12,6 @@ mod rawpage;
 mod stats;
 mod trace;
 mod types;
-mod horizon;
 mod values;
 mod verify;
 mod versions;

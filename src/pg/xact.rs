@@ -165,6 +165,21 @@ pub fn multi_create(x1: u32, s1: u32, x2: u32, s2: u32) -> u32 {
     // SAFETY: creates a multixact (WAL-logged by multixact.c).
     unsafe { pg_sys::MultiXactIdCreate(t(x1), s1, t(x2), s2).into_inner() }
 }
+/// Refuses a plain xid that this cluster has not assigned (normal, and before the next
+/// xid): a damaged header's xmax must not reach a MultiXact, whose WAL record would carry
+/// it -- and redo advances the next xid past every member, so recovery would then ask
+/// pg_xact about transactions that never existed and fail to start.
+pub fn check_assigned(x: u32) {
+    // SAFETY: reads the next xid under XidGenLock (varsup.c).
+    let next = unsafe { pg_sys::ReadNextFullTransactionId() }.value as u32;
+    if !glassheap_format::xid_is_normal(x) || !xid_precedes(x, next) {
+        pgrx::ereport!(
+            ERROR,
+            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("glassheap: a row's xmax {x} is not a transaction id this cluster has assigned (the next is {next}): the row is damaged")
+        );
+    }
+}
 /// MultiXactIdExpand
 pub fn multi_expand(m: u32, x: u32, s: u32) -> u32 {
     // SAFETY: as above.
