@@ -145,7 +145,7 @@ pub(super) fn logical_json(
                 .iter()
                 .map(|c| {
                     let mut o = Map::new();
-                    o.insert("action".into(), c.action.into());
+                    o.insert("action".into(), c.action.name().into());
                     if let Some((kind, t)) = &c.old {
                         let key = match kind {
                             OldKind::Key => "old_key",

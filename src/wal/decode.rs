@@ -3,7 +3,8 @@
 //! with a logical part (docs/FORMAT.md, "Logical decoding") becomes the reorder-buffer
 //! change heap's record would: INSERT / UPDATE / DELETE, or the speculative-insertion
 //! kinds for INSERT ... ON CONFLICT. The tuples queued are heap tuples built from the
-//! record alone (`glassheap_format::logical::heap_tuple_from_body`); PostgreSQL
+//! record alone by the one decoder of glassheap records, which the toolkit's `logical`
+//! column uses too (`glassheap_format::waldecode::logical::glassheap`); PostgreSQL
 //! interprets them at commit (or when streaming) with the historic snapshot, reassembles
 //! TOASTed values from the TOAST table's heap records and hands them to the output
 //! plugin, exactly as for heap. Transactions, commits, aborts, two-phase and streaming
@@ -11,10 +12,9 @@
 //! written by tablecmds.c for every logically logged table, whatever its access method.
 
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
-use glassheap_format::logical::{heap_tuple_from_body, LogicalPart, HEAP_TUPLE_HEADER_SIZE};
-use glassheap_format::wal::{
-    self, DeleteBlock, InsertBlock, MultiInsertBlock, UpdateNew, WalError,
-};
+use glassheap_format::logical::HEAP_TUPLE_HEADER_SIZE;
+use glassheap_format::wal;
+use glassheap_format::waldecode::logical::{self, Action, View};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -45,10 +45,6 @@ fn undecodable(lsn: u64, what: impl std::fmt::Display) -> ! {
         )
     );
     unreachable!()
-}
-
-fn ok<T>(lsn: u64, r: Result<T, WalError>) -> T {
-    r.unwrap_or_else(|e| undecodable(lsn, e))
 }
 
 /// XLogRecGetData / XLogRecGetDataLen: the record's main data (its logical part).
@@ -143,10 +139,8 @@ fn filtered_by_origin(ctx: Ctx, origin: pg_sys::RepOriginId) -> bool {
     }
 }
 
-/// A heap tuple of `natts` attributes from a glassheap body, in a reorder-buffer tuple
-/// buffer.
-fn tuple_buf(ctx: Ctx, lsn: u64, natts: u16, has_nulls: bool, body: &[u8]) -> ChangeTuple {
-    let heap = ok(lsn, heap_tuple_from_body(natts, has_nulls, body));
+/// A reorder-buffer tuple holding the heap tuple `heap` (header, bitmap, data).
+fn tuple_buf(ctx: Ctx, heap: &[u8]) -> ChangeTuple {
     // SAFETY: the reorder buffer's tuple has room for the header plus tuple_len bytes at
     // t_data; we fill exactly heap.len() bytes there.
     unsafe {
@@ -185,7 +179,6 @@ fn decode_change(ctx: Ctx, record: Rec, lsn: u64, xid: u32, op: u8) {
     let Some(main) = main_data(record) else {
         return;
     };
-    let logical = ok(lsn, LogicalPart::decode(main));
     let rnode = block0_rnode(record, lsn);
     // SAFETY: a live decoding context and its slot.
     if compat::locator_oids(&rnode).1 != unsafe { (*(*ctx).slot).data.database } {
@@ -194,87 +187,29 @@ fn decode_change(ctx: Ctx, record: Rec, lsn: u64, xid: u32, op: u8) {
     if filtered_by_origin(ctx, origin(record)) {
         return;
     }
-    let block0 = || {
-        rec_block_data(record, 0).unwrap_or_else(|| {
-            undecodable(
-                lsn,
-                "block 0 carries no data (full-page image without kept data)",
-            )
-        })
-    };
-    let old = |l: &LogicalPart<'_>| {
-        l.old
-            .as_ref()
-            .map(|o| tuple_buf(ctx, lsn, o.natts, o.has_nulls, o.body))
+    // The one decoder of glassheap's records (the toolkit's `logical` column uses it too).
+    let changes = match logical::glassheap(op, main, rec_block_data(record, 0)) {
+        Some(Ok(View::Changes(changes))) => changes,
+        Some(Ok(View::NotDecoded(why))) => undecodable(lsn, why),
+        Some(Err(e)) | Some(Ok(View::Corrupt(e))) => undecodable(lsn, e),
+        None => unreachable!("decode_change is called for DML records only"),
     };
     use pg_sys::ReorderBufferChangeType::*;
-    match op {
-        wal::XLOG_GH_INSERT => {
-            let i = ok(lsn, InsertBlock::decode(block0()));
-            let change = Change {
-                action: if i.speculative {
-                    REORDER_BUFFER_CHANGE_INTERNAL_SPEC_INSERT
-                } else {
-                    REORDER_BUFFER_CHANGE_INSERT
-                },
-                old: None,
-                new: Some(tuple_buf(ctx, lsn, i.natts, i.has_nulls, i.body)),
-                clear_toast_afterwards: true,
-            };
-            queue(ctx, record, lsn, xid, rnode, change);
-        }
-        wal::XLOG_GH_MULTI_INSERT => {
-            let m = ok(lsn, MultiInsertBlock::decode(block0()));
-            let n = m.tuples.len();
-            for (k, t) in m.tuples.iter().enumerate() {
-                let change = Change {
-                    action: REORDER_BUFFER_CHANGE_INSERT,
-                    old: None,
-                    new: Some(tuple_buf(ctx, lsn, t.natts, t.has_nulls, t.body)),
-                    clear_toast_afterwards: logical.last_in_multi && k + 1 == n,
-                };
-                queue(ctx, record, lsn, xid, rnode, change);
-            }
-        }
-        wal::XLOG_GH_UPDATE => {
-            let u = ok(lsn, UpdateNew::decode(block0()));
-            if u.prefix_len != 0 || u.suffix_len != 0 {
-                undecodable(
-                    lsn,
-                    "the new row is logged without its prefix/suffix, which a logically logged update never is",
-                );
-            }
-            let change = Change {
-                action: REORDER_BUFFER_CHANGE_UPDATE,
-                old: old(&logical),
-                new: Some(tuple_buf(ctx, lsn, u.natts, u.has_nulls, u.body)),
-                clear_toast_afterwards: true,
-            };
-            queue(ctx, record, lsn, xid, rnode, change);
-        }
-        wal::XLOG_GH_DELETE => {
-            let d = ok(lsn, DeleteBlock::decode(block0()));
-            let change = Change {
-                action: if d.super_delete {
-                    REORDER_BUFFER_CHANGE_INTERNAL_SPEC_ABORT
-                } else {
-                    REORDER_BUFFER_CHANGE_DELETE
-                },
-                old: old(&logical),
-                new: None,
-                clear_toast_afterwards: true,
-            };
-            queue(ctx, record, lsn, xid, rnode, change);
-        }
-        wal::XLOG_GH_CONFIRM => {
-            let change = Change {
-                action: REORDER_BUFFER_CHANGE_INTERNAL_SPEC_CONFIRM,
-                old: None,
-                new: None,
-                clear_toast_afterwards: true,
-            };
-            queue(ctx, record, lsn, xid, rnode, change);
-        }
-        _ => unreachable!("decode_change is called for DML records only"),
+    for c in changes {
+        let action = match c.action {
+            Action::Insert => REORDER_BUFFER_CHANGE_INSERT,
+            Action::Update => REORDER_BUFFER_CHANGE_UPDATE,
+            Action::Delete => REORDER_BUFFER_CHANGE_DELETE,
+            Action::SpecInsert => REORDER_BUFFER_CHANGE_INTERNAL_SPEC_INSERT,
+            Action::SpecConfirm => REORDER_BUFFER_CHANGE_INTERNAL_SPEC_CONFIRM,
+            Action::SpecAbort => REORDER_BUFFER_CHANGE_INTERNAL_SPEC_ABORT,
+        };
+        let change = Change {
+            action,
+            old: c.old.map(|(_, t)| tuple_buf(ctx, &t)),
+            new: c.new.map(|t| tuple_buf(ctx, &t)),
+            clear_toast_afterwards: c.clear_toast_afterwards,
+        };
+        queue(ctx, record, lsn, xid, rnode, change);
     }
 }

@@ -12,9 +12,10 @@
 
 use super::heap::{
     XLH_DELETE_CONTAINS_OLD_KEY, XLH_DELETE_CONTAINS_OLD_TUPLE, XLH_DELETE_IS_SUPER,
-    XLH_INSERT_CONTAINS_NEW_TUPLE, XLH_INSERT_IS_SPECULATIVE, XLH_UPDATE_CONTAINS_NEW_TUPLE,
-    XLH_UPDATE_CONTAINS_OLD_KEY, XLH_UPDATE_CONTAINS_OLD_TUPLE, XLOG_HEAP_CONFIRM,
-    XLOG_HEAP_DELETE, XLOG_HEAP_HOT_UPDATE, XLOG_HEAP_INSERT, XLOG_HEAP_OPMASK, XLOG_HEAP_UPDATE,
+    XLH_INSERT_CONTAINS_NEW_TUPLE, XLH_INSERT_IS_SPECULATIVE, XLH_INSERT_LAST_IN_MULTI,
+    XLH_UPDATE_CONTAINS_NEW_TUPLE, XLH_UPDATE_CONTAINS_OLD_KEY, XLH_UPDATE_CONTAINS_OLD_TUPLE,
+    XLOG_HEAP_CONFIRM, XLOG_HEAP_DELETE, XLOG_HEAP_HOT_UPDATE, XLOG_HEAP_INSERT, XLOG_HEAP_OPMASK,
+    XLOG_HEAP_UPDATE,
 };
 use super::BlockRef;
 use crate::logical::{heap_tuple_from_body, LogicalPart, HEAP_TUPLE_HEADER_SIZE};
@@ -39,15 +40,42 @@ pub enum OldKind {
     Full,
 }
 
+/// What a change does: INSERT, UPDATE, DELETE, or a step of a speculative insertion
+/// (which output plugins see as an INSERT, or nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Insert,
+    Update,
+    Delete,
+    SpecInsert,
+    SpecConfirm,
+    SpecAbort,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Insert => "INSERT",
+            Action::Update => "UPDATE",
+            Action::Delete => "DELETE",
+            Action::SpecInsert => "SPEC_INSERT",
+            Action::SpecConfirm => "SPEC_CONFIRM",
+            Action::SpecAbort => "SPEC_ABORT",
+        }
+    }
+}
+
 /// One change logical decoding queues for a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// INSERT, UPDATE, DELETE, or the speculative-insertion kinds SPEC_INSERT,
-    /// SPEC_CONFIRM, SPEC_ABORT (which output plugins see as an INSERT, or nothing).
-    pub action: &'static str,
+    pub action: Action,
     /// The relation is block 0's.
     pub new: Option<Vec<u8>>,
     pub old: Option<(OldKind, Vec<u8>)>,
+    /// The reorder buffer may forget the transaction's reassembled TOAST chunks after
+    /// this change: always, but within a multi-insert call only after its last row
+    /// (heap's XLH_INSERT_LAST_IN_MULTI, glassheap's LAST_IN_MULTI).
+    pub clear_toast_afterwards: bool,
 }
 
 /// What logical decoding makes of a record.
@@ -122,14 +150,15 @@ fn heap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, Strin
             }
             let new = from_xl_heap_header(need(block0, "heap INSERT")?, "heap INSERT")?;
             let action = if flags & XLH_INSERT_IS_SPECULATIVE != 0 {
-                "SPEC_INSERT"
+                Action::SpecInsert
             } else {
-                "INSERT"
+                Action::Insert
             };
             Ok(View::Changes(vec![Change {
                 action,
                 new: Some(new),
                 old: None,
+                clear_toast_afterwards: true,
             }]))
         })(),
         XLOG_HEAP_DELETE => (|| {
@@ -145,14 +174,15 @@ fn heap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, Strin
                 "heap DELETE old row",
             )?;
             let action = if flags & XLH_DELETE_IS_SUPER != 0 {
-                "SPEC_ABORT"
+                Action::SpecAbort
             } else {
-                "DELETE"
+                Action::Delete
             };
             Ok(View::Changes(vec![Change {
                 action,
                 new: None,
                 old,
+                clear_toast_afterwards: true,
             }]))
         })(),
         XLOG_HEAP_UPDATE | XLOG_HEAP_HOT_UPDATE => (|| {
@@ -172,15 +202,17 @@ fn heap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, Strin
                 "heap UPDATE old row",
             )?;
             Ok(View::Changes(vec![Change {
-                action: "UPDATE",
+                action: Action::Update,
                 new: Some(new),
                 old,
+                clear_toast_afterwards: true,
             }]))
         })(),
         XLOG_HEAP_CONFIRM => Ok(View::Changes(vec![Change {
-            action: "SPEC_CONFIRM",
+            action: Action::SpecConfirm,
             new: None,
             old: None,
+            clear_toast_afterwards: true,
         }])),
         _ => return None,
     })
@@ -214,15 +246,19 @@ fn heap_multi_insert(main: &[u8], block0: Option<&[u8]>) -> Result<View, String>
         t[HEAP_TUPLE_HEADER_SIZE..].copy_from_slice(body);
         at += len;
         changes.push(Change {
-            action: "INSERT",
+            action: Action::Insert,
             new: Some(t),
             old: None,
+            clear_toast_afterwards: main[0] & XLH_INSERT_LAST_IN_MULTI != 0 && i + 1 == n,
         });
     }
     Ok(View::Changes(changes))
 }
 
-fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, String>> {
+/// What logical decoding makes of a glassheap record with opcode `op`, its main data
+/// and block 0's data: the one decoder of glassheap's records, used by `rm_decode`
+/// (src/wal/decode.rs) and by the toolkit's view. None for records that change no row.
+pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, String>> {
     if !matches!(
         op,
         wal::XLOG_GH_INSERT
@@ -251,34 +287,36 @@ fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, 
                 action,
                 new,
                 old: old.clone(),
+                clear_toast_afterwards: true,
             }]))
         };
         match op {
             wal::XLOG_GH_INSERT => {
                 let i = InsertBlock::decode(need(block0, "glassheap INSERT")?).map_err(e)?;
                 let new = heap_tuple_from_body(i.natts, i.has_nulls, i.body).map_err(e)?;
-                one(
-                    if i.speculative {
-                        "SPEC_INSERT"
-                    } else {
-                        "INSERT"
-                    },
-                    Some(new),
-                )
+                let action = if i.speculative {
+                    Action::SpecInsert
+                } else {
+                    Action::Insert
+                };
+                one(action, Some(new))
             }
             wal::XLOG_GH_MULTI_INSERT => {
                 let m =
                     MultiInsertBlock::decode(need(block0, "glassheap MULTI_INSERT")?).map_err(e)?;
+                let n = m.tuples.len();
                 let changes = m
                     .tuples
                     .iter()
-                    .map(|t| {
+                    .enumerate()
+                    .map(|(k, t)| {
                         Ok(Change {
-                            action: "INSERT",
+                            action: Action::Insert,
                             new: Some(
                                 heap_tuple_from_body(t.natts, t.has_nulls, t.body).map_err(e)?,
                             ),
                             old: None,
+                            clear_toast_afterwards: part.last_in_multi && k + 1 == n,
                         })
                     })
                     .collect::<Result<Vec<_>, String>>()?;
@@ -292,20 +330,18 @@ fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, 
                     );
                 }
                 let new = heap_tuple_from_body(u.natts, u.has_nulls, u.body).map_err(e)?;
-                one("UPDATE", Some(new))
+                one(Action::Update, Some(new))
             }
             wal::XLOG_GH_DELETE => {
                 let d = DeleteBlock::decode(need(block0, "glassheap DELETE")?).map_err(e)?;
-                one(
-                    if d.super_delete {
-                        "SPEC_ABORT"
-                    } else {
-                        "DELETE"
-                    },
-                    None,
-                )
+                let action = if d.super_delete {
+                    Action::SpecAbort
+                } else {
+                    Action::Delete
+                };
+                one(action, None)
             }
-            _ => one("SPEC_CONFIRM", None),
+            _ => one(Action::SpecConfirm, None),
         }
     })())
 }
