@@ -60,64 +60,14 @@ pub fn damaged_page(
     }
 }
 
-/// Sets line pointer states as a PRUNE record says, then defragments. Shared by the
-/// primary and redo so both reach the same bytes.
+/// Sets line pointer states as a PRUNE record says, then defragments
+/// (`PageMut::apply_prune`, which redo runs too). The caller checked the page
+/// (`pagecheck`) before its critical section, so a refusal here is an ERROR that the
+/// critical section turns into a PANIC, as PageRepairFragmentation's would be.
 pub fn apply(page: PageRef, p: &PruneBlock) {
-    let max = page.max_offset();
-    let set = |off: u16, flags: u32, to: u32| {
-        if off == 0 || off > max {
-            pgrx::error!("glassheap prune: offset {off} beyond the line pointer array ({max})");
-        }
-        // SAFETY: off is within the line pointer array; the caller holds a cleanup lock
-        // (or is redo, which has the page to itself).
-        unsafe {
-            let iid = &mut *page.item_id(off);
-            iid.set_lp_flags(flags);
-            iid.set_lp_off(to);
-            iid.set_lp_len(0);
-        }
-    };
-    for &(from, to) in &p.redirected {
-        set(from, LP_REDIRECT, to as u32);
+    if let Err(e) = page.change(|pm| pm.apply_prune(p)) {
+        pgrx::error!("glassheap prune: {e}");
     }
-    for &d in &p.dead {
-        set(d, LP_DEAD, 0);
-    }
-    for &u in &p.unused {
-        set(u, LP_UNUSED, 0);
-    }
-    // SAFETY: a valid page under cleanup lock; PageRepairFragmentation checks the
-    // header itself and compacts LP_NORMAL storage (glassheap tuples start MAXALIGNed,
-    // as heap's do).
-    unsafe { pg_sys::PageRepairFragmentation(page.0) };
-}
-
-/// PageSetPrunable's counterpart for the whole page: the oldest xid that may make a
-/// remaining version prunable (0 = nothing to prune later).
-fn set_prune_xid(page: PageRef, xid: Xid) {
-    // SAFETY: cleanup-locked page header.
-    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_prune_xid = xid.into() };
-}
-
-fn prune_xid(page: PageRef) -> Xid {
-    // SAFETY: header read of a pinned page.
-    unsafe {
-        (*(page.0 as *mut pg_sys::PageHeaderData))
-            .pd_prune_xid
-            .into_inner()
-    }
-}
-
-const PD_PAGE_FULL: u16 = 0x0002;
-
-fn page_is_full(page: PageRef) -> bool {
-    // SAFETY: header read of a pinned page.
-    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_flags & PD_PAGE_FULL != 0 }
-}
-
-fn clear_full(page: PageRef) {
-    // SAFETY: cleanup-locked page header.
-    unsafe { (*(page.0 as *mut pg_sys::PageHeaderData)).pd_flags &= !PD_PAGE_FULL };
 }
 
 /// Prunes a cleanup-locked page. `vistest` decides which deleters are old enough.
@@ -194,17 +144,17 @@ pub fn prune_page(
     if !plan.is_empty() {
         let crit = CritSection::enter();
         apply(page, &plan);
-        set_prune_xid(page, new_prune_xid);
-        clear_full(page);
+        page.set_prune_xid(new_prune_xid);
+        page.clear_full();
         crate::pg::fault::point(crate::pg::fault::Kind::Prune);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
             crate::wal::log::prune(&crit, buffer, &plan);
         }
-    } else if prune_xid(page) != new_prune_xid || page_is_full(page) {
+    } else if page.prune_xid() != new_prune_xid || page.is_full() {
         // Only hints changed: no WAL, like heap.
-        set_prune_xid(page, new_prune_xid);
-        clear_full(page);
+        page.set_prune_xid(new_prune_xid);
+        page.clear_full();
         // SAFETY: locked buffer; a hint-level change.
         unsafe { crate::pg::page::mark_dirty_hint(buffer) };
     }
@@ -218,7 +168,7 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     let page = unsafe { PageRef::of_buffer(buffer) };
     // The page's own hint first: most pages (every page of a table that is only read)
     // have nothing to prune, and this costs no call into the server.
-    let pxid = prune_xid(page);
+    let pxid = page.prune_xid();
     if !xid_is_normal(pxid) || page.is_new() || !page.is_glassheap() {
         return;
     }
@@ -236,7 +186,7 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     // and testing that reads the page header only, where the removal-horizon tests below
     // are three calls into the server. Unlocked, like heap's; rechecked under the lock.
     let minfree = rel::target_page_free_space(relation).max(pg_sys::BLCKSZ as usize / 10);
-    if !(page_is_full(page) || page.free_space() < minfree) {
+    if !(page.is_full() || page.free_space() < minfree) {
         return;
     }
     // SAFETY: plain flag reads.
@@ -254,7 +204,7 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
         return;
     }
     // Recheck under the lock: someone may have pruned meanwhile.
-    if page_is_full(page) || page.free_space() < minfree {
+    if page.is_full() || page.free_space() < minfree {
         prune_page(relation, buffer, vistest, false);
     }
     // SAFETY: locked by us above.

@@ -105,19 +105,9 @@ fn lock(buf: pg_sys::Buffer, mode: u32) {
 /// LP_DEAD items become LP_UNUSED and the unused tail of the line pointer array is cut
 /// off. Shared by VACUUM and its redo.
 pub fn set_unused(page: PageRef, offs: &[u16]) {
-    let max = page.max_offset();
-    for &off in offs {
-        if off == 0 || off > max || page.lp(off).0 != LP_DEAD {
-            pgrx::error!("glassheap vacuum: item {off} is not LP_DEAD");
-        }
-        // SAFETY: off is within the array; the caller holds an exclusive lock.
-        unsafe {
-            (page.item_id(off) as *mut u32)
-                .write(glassheap_format::page::LinePointer::word(0, LP_UNUSED, 0));
-        }
+    if let Err(e) = page.change(|p| p.set_unused(offs)) {
+        pgrx::error!("glassheap vacuum: {e}");
     }
-    // SAFETY: exclusively locked page; only trailing LP_UNUSED entries are removed.
-    unsafe { pg_sys::PageTruncateLinePointerArray(page.0) };
 }
 
 fn record_free_space(v: &Vac, blk: u32, free: usize) {

@@ -40,9 +40,13 @@ unsafe extern "C-unwind" {
         forknum: pg_sys::ForkNumber::Type,
     );
 
-    // access/bufmask.h
+    // access/bufmask.h (glassheap masks with glassheap_format::pageview; these are the
+    // reference the in-server comparison test checks it against)
+    #[allow(dead_code)]
     pub fn mask_page_lsn_and_checksum(page: pg_sys::Page);
+    #[allow(dead_code)]
     pub fn mask_page_hint_bits(page: pg_sys::Page);
+    #[allow(dead_code)]
     pub fn mask_unused_space(page: pg_sys::Page);
 
     // utils/datum.h

@@ -3,15 +3,13 @@
 //! a change needs; these helpers only do the address arithmetic.
 
 use glassheap_format::layout;
+use glassheap_format::pageview::{Page, PageBytes, PageMut};
 use glassheap_format::tuple::TupleHeader;
 use pgrx::pg_sys;
 
 pub const LP_UNUSED: u32 = 0;
 pub const LP_NORMAL: u32 = 1;
 pub const LP_DEAD: u32 = 3;
-
-const PD_HAS_FREE_LINES: u16 = 0x0001;
-const PD_ALL_VISIBLE: u16 = 0x0004;
 
 #[derive(Clone, Copy)]
 pub struct PageRef(pub pg_sys::Page);
@@ -28,6 +26,27 @@ impl PageRef {
     #[inline]
     fn hdr(&self) -> *mut pg_sys::PageHeaderData {
         self.0 as *mut pg_sys::PageHeaderData
+    }
+
+    /// The page as a safe read-only view, for as long as the caller holds the pin.
+    #[inline]
+    pub fn view<'a>(&self) -> Page<'a> {
+        // SAFETY: a page is BLCKSZ bytes of a pinned buffer (or a page-sized copy) that
+        // stays valid while the caller uses it; BLCKSZ is glassheap_format::BLCKSZ.
+        Page::new(unsafe { &*(self.0 as *const PageBytes) })
+    }
+
+    /// Runs a change of `glassheap_format::pageview` on the page: the one
+    /// implementation of page changes that the write path, pruning, VACUUM and redo
+    /// share.
+    #[inline]
+    pub fn change<R>(&self, f: impl FnOnce(&mut PageMut<'_>) -> R) -> R {
+        // SAFETY: the caller holds what the change needs (an exclusive or cleanup lock,
+        // or the page is being replayed or is a private copy), and the view lives only
+        // for this call.
+        f(&mut PageMut::new(unsafe {
+            &mut *(self.0 as *mut PageBytes)
+        }))
     }
 
     #[inline]
@@ -115,51 +134,42 @@ impl PageRef {
 
     #[inline]
     pub fn set_lsn(&self, lsn: u64) {
-        // SAFETY: caller holds an exclusive lock (or is in redo).
-        unsafe {
-            (*self.hdr()).pd_lsn.xlogid = (lsn >> 32) as u32;
-            (*self.hdr()).pd_lsn.xrecoff = lsn as u32;
-        }
-    }
-    #[inline]
-    fn flags(&self) -> u16 {
-        // SAFETY: header read.
-        unsafe { (*self.hdr()).pd_flags }
-    }
-    #[inline]
-    fn set_flag(&self, f: u16, on: bool) {
-        // SAFETY: caller holds the lock the change needs.
-        unsafe {
-            if on {
-                (*self.hdr()).pd_flags |= f
-            } else {
-                (*self.hdr()).pd_flags &= !f
-            }
-        }
+        self.change(|p| p.set_lsn(lsn))
     }
     #[inline]
     pub fn is_all_visible(&self) -> bool {
-        self.flags() & PD_ALL_VISIBLE != 0
+        self.view().is_all_visible()
     }
     /// PageSetAllVisible (VACUUM, under a cleanup or exclusive lock).
     #[inline]
     pub fn set_all_visible(&self) {
-        self.set_flag(PD_ALL_VISIBLE, true)
+        self.change(|p| p.set_all_visible())
     }
     #[inline]
     pub fn clear_all_visible(&self) {
-        self.set_flag(PD_ALL_VISIBLE, false)
+        self.change(|p| p.clear_all_visible())
     }
     /// PageSetPrunable: remember the oldest xid that might make something prunable.
     #[inline]
     pub fn set_prunable(&self, xid: u32) {
-        // SAFETY: caller holds an exclusive lock.
-        unsafe {
-            let cur = (*self.hdr()).pd_prune_xid.into_inner();
-            if cur == 0 || glassheap_format::xid_precedes(xid, cur) {
-                (*self.hdr()).pd_prune_xid = xid.into();
-            }
-        }
+        self.change(|p| p.set_prunable(xid))
+    }
+    #[inline]
+    pub fn prune_xid(&self) -> u32 {
+        self.view().prune_xid()
+    }
+    #[inline]
+    pub fn set_prune_xid(&self, xid: u32) {
+        self.change(|p| p.set_prune_xid(xid))
+    }
+    /// PD_PAGE_FULL: an UPDATE found no room here (a hint for on-access pruning).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.view().is_full()
+    }
+    #[inline]
+    pub fn clear_full(&self) {
+        self.change(|p| p.clear_full())
     }
     /// Is this page formatted as a glassheap page (in the format version this build reads)?
     pub fn is_glassheap(&self) -> bool {
@@ -169,122 +179,59 @@ impl PageRef {
     /// What the page's special space says it is (a page whose pd_special is not where
     /// glassheap puts it is foreign).
     pub fn kind(&self) -> layout::PageKind {
-        // SAFETY: header read.
-        let special_at = unsafe { (*self.hdr()).pd_special as usize };
-        if special_at != layout::SPECIAL_OFFSET {
-            return layout::PageKind::Foreign;
-        }
-        // SAFETY: reads the last 8 bytes of an 8 kB page.
-        let special = unsafe {
-            std::slice::from_raw_parts(
-                (self.0 as *const u8).add(layout::SPECIAL_OFFSET),
-                layout::SPECIAL_SIZE,
-            )
-        };
-        layout::special_kind(special)
+        self.view().kind()
     }
 
     /// PageInit with glassheap's special space.
     pub fn init(&self) {
-        // SAFETY: the caller owns the page exclusively (new buffer, or redo of an
-        // init-page record); PageInit zeroes and formats BLCKSZ bytes.
-        unsafe {
-            pg_sys::PageInit(self.0, pg_sys::BLCKSZ as usize, layout::SPECIAL_SIZE);
-            let sp = (self.0 as *mut u8).add(layout::SPECIAL_OFFSET);
-            std::ptr::copy_nonoverlapping(
-                layout::special_bytes().as_ptr(),
-                sp,
-                layout::SPECIAL_SIZE,
-            );
-        }
+        self.change(|p| p.init())
     }
 
-    /// PageGetHeapFreeSpace: room for one more tuple plus its line pointer, honouring the
-    /// 291 line pointer limit. Computed here (`layout::heap_free_space`) rather than
-    /// through a guarded call into bufpage.c: inserts ask for every row.
+    /// PageGetHeapFreeSpace: room for one more tuple plus its line pointer, honouring
+    /// the 291 line pointer limit (computed here rather than through a guarded call into
+    /// bufpage.c: inserts ask for every row).
     #[inline]
     pub fn free_space(&self) -> usize {
-        let nline = self.max_offset() as usize;
-        // Only a full line pointer array needs the (rare) search for an unused entry.
-        let has_unused = nline >= layout::MAX_TUPLES_PER_PAGE
-            && self.flags() & PD_HAS_FREE_LINES != 0
-            && (1..=nline as u16).any(|o| self.lp(o).0 == LP_UNUSED);
-        layout::heap_free_space(self.lower(), self.upper(), nline, has_unused)
+        self.view().free_space()
     }
 
     /// Adds an item; `off` = 0 picks the place exactly as PageAddItemExtended(PAI_IS_HEAP)
-    /// does (reusing an unused line pointer), computed by `layout::plan_add_item`;
-    /// otherwise the item goes exactly there (redo, through PostgreSQL's function, whose
-    /// placement WAL consistency checking compares with ours). Returns the offset, or 0
-    /// when it does not fit.
+    /// does (reusing an unused line pointer), otherwise the item goes exactly at `off`
+    /// (redo; PageAddItemExtended with PAI_OVERWRITE). Returns the offset, or 0 when it
+    /// does not fit. A page whose pointers are inconsistent was checked before the
+    /// caller's critical section (`pagecheck`); meeting one here is a PANIC, as in
+    /// PageAddItemExtended.
     pub fn add_item(&self, bytes: &[u8], off: u16) -> u16 {
-        if off == 0 {
-            return self.append_item(bytes);
+        if off != 0 {
+            return match self.change(|p| p.add_item_at(off, bytes)) {
+                Ok(()) => off,
+                Err(glassheap_format::pageview::PageChangeError::CorruptedPointers { .. }) => {
+                    self.corrupted_pointers()
+                }
+                Err(_) => 0,
+            };
         }
-        let flags = (pg_sys::PAI_IS_HEAP | pg_sys::PAI_OVERWRITE) as i32;
-        // SAFETY: the caller holds an exclusive lock (or is in redo) and checked free space.
-        unsafe {
-            pg_sys::PageAddItemExtended(
-                self.0,
-                bytes.as_ptr() as pg_sys::Item,
-                bytes.len(),
-                off,
-                flags,
-            )
+        match self.change(|p| p.add_item(bytes)) {
+            Ok(off) => off,
+            Err(layout::AddItemError::NoRoom) => 0,
+            Err(layout::AddItemError::Corrupted) => self.corrupted_pointers(),
         }
     }
 
-    fn append_item(&self, bytes: &[u8]) -> u16 {
-        // SAFETY: header read.
-        let special = unsafe { (*self.hdr()).pd_special as usize };
-        let plan = layout::plan_add_item(
-            self.lower(),
-            self.upper(),
-            special,
-            self.flags() & PD_HAS_FREE_LINES != 0,
-            |o| {
-                let (flags, _, len) = self.lp(o);
-                (flags, len)
-            },
-            bytes.len(),
+    fn corrupted_pointers(&self) -> ! {
+        pgrx::ereport!(
+            PANIC,
+            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!(
+                "corrupted page pointers: lower = {}, upper = {}, special = {}",
+                self.lower(),
+                self.upper(),
+                self.special()
+            )
         );
-        match plan {
-            Ok(a) => {
-                // SAFETY: the caller holds an exclusive lock; the plan keeps the line
-                // pointer below the new pd_lower and the item between the new pd_upper
-                // and the old one, inside the page.
-                unsafe {
-                    // One store of the whole word (bindgen's bitfield setters are three
-                    // out-of-line read-modify-writes).
-                    (self.item_id(a.off) as *mut u32).write(
-                        glassheap_format::page::LinePointer::word(a.upper, LP_NORMAL, bytes.len()),
-                    );
-                    std::ptr::copy_nonoverlapping(
-                        bytes.as_ptr(),
-                        (self.0 as *mut u8).add(a.upper),
-                        bytes.len(),
-                    );
-                    (*self.hdr()).pd_lower = a.lower as u16;
-                    (*self.hdr()).pd_upper = a.upper as u16;
-                }
-                if a.clear_free_hint {
-                    self.set_flag(PD_HAS_FREE_LINES, false);
-                }
-                a.off
-            }
-            Err(layout::AddItemError::NoRoom) => 0,
-            Err(layout::AddItemError::Corrupted) => {
-                pgrx::ereport!(
-                    PANIC,
-                    pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                    format!(
-                        "corrupted page pointers: lower = {}, upper = {}, special = {}",
-                        self.lower(),
-                        self.upper(),
-                        special
-                    )
-                );
-            }
+        #[allow(unreachable_code)]
+        {
+            unreachable!("ereport(PANIC) returned")
         }
     }
 }
@@ -359,6 +306,187 @@ pub unsafe fn buffer_block_number(buffer: pg_sys::Buffer) -> pg_sys::BlockNumber
                 .bufferdesc
                 .tag
                 .blockNum
+        }
+    }
+}
+
+/// In-server comparisons of `glassheap_format::pageview` with the server's own page
+/// functions (bufpage.c, bufmask.c) on pseudo-random pages: the byte results must be
+/// identical, which is what lets the write path and redo use the pure code.
+#[cfg(any(test, feature = "pg_test"))]
+pub mod server_comparison {
+    use super::*;
+    use glassheap_format::page::{LP_DEAD, LP_REDIRECT, LP_UNUSED as UNUSED};
+
+    /// xorshift64*: deterministic, so a failure names a reproducible seed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A page with random items, then random line pointers turned unused, dead or
+    /// redirected without defragmenting (what pruning sets before it compacts), random
+    /// garbage in the free gap and random header hints.
+    fn random_page(rng: &mut Rng) -> Box<PageBytes> {
+        let mut b = Box::new([0u8; glassheap_format::BLCKSZ]);
+        let mut p = PageMut::new(&mut b);
+        p.init();
+        let n = rng.below(120) as usize;
+        for i in 0..n {
+            let len = 16 + rng.below(200) as usize;
+            let item: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            if p.add_item(&item).is_err() {
+                break;
+            }
+        }
+        let max = p.max_offset();
+        for off in 1..=max {
+            let at = glassheap_format::PAGE_HEADER_SIZE + (off as usize - 1) * 4;
+            let word = match rng.below(6) {
+                0 => glassheap_format::page::LinePointer::word(0, UNUSED as u32, 0),
+                1 => glassheap_format::page::LinePointer::word(0, LP_DEAD as u32, 0),
+                2 if off < max => glassheap_format::page::LinePointer::word(
+                    (off + 1) as usize,
+                    LP_REDIRECT as u32,
+                    0,
+                ),
+                _ => continue,
+            };
+            b[at..at + 4].copy_from_slice(&word.to_ne_bytes());
+        }
+        let (lower, upper) = (Page::new(&b).lower(), Page::new(&b).upper());
+        for byte in &mut b[lower..upper] {
+            if rng.below(8) == 0 {
+                *byte = rng.next() as u8;
+            }
+        }
+        let flags = (rng.below(8) as u16) & 0x7;
+        b[10..12].copy_from_slice(&flags.to_ne_bytes());
+        b[20..24].copy_from_slice(&(rng.next() as u32).to_ne_bytes());
+        b[0..8].copy_from_slice(&rng.next().to_ne_bytes());
+        b
+    }
+
+    fn first_difference(a: &PageBytes, b: &PageBytes) -> Option<usize> {
+        (0..a.len()).find(|&i| a[i] != b[i])
+    }
+
+    /// Runs `rounds` comparisons; returns a description of the first mismatch.
+    pub fn compare(seed: u64, rounds: usize) -> Result<(), String> {
+        let mut rng = Rng(seed | 1);
+        for round in 0..rounds {
+            let page = random_page(&mut rng);
+            let ours_then = |f: &dyn Fn(&mut PageMut<'_>)| {
+                let mut c = page.clone();
+                f(&mut PageMut::new(&mut c));
+                c
+            };
+            let theirs_then = |f: &dyn Fn(pg_sys::Page)| {
+                let mut c = page.clone();
+                f(c.as_mut_ptr() as pg_sys::Page);
+                c
+            };
+            let check = |what: &str, ours: &PageBytes, theirs: &PageBytes| {
+                match first_difference(ours, theirs) {
+                None => Ok(()),
+                Some(i) => Err(format!(
+                    "{what}, seed {seed}, round {round}: byte {i} is {} here and {} in PostgreSQL's",
+                    ours[i], theirs[i]
+                )),
+            }
+            };
+            check(
+                "PageRepairFragmentation",
+                &ours_then(&|p| p.repair_fragmentation().expect("a consistent page")),
+                // SAFETY: a private, consistent page-sized copy.
+                &theirs_then(&|p| unsafe { pg_sys::PageRepairFragmentation(p) }),
+            )?;
+            check(
+                "PageTruncateLinePointerArray",
+                &ours_then(&|p| p.truncate_line_pointer_array()),
+                // SAFETY: as above.
+                &theirs_then(&|p| unsafe { pg_sys::PageTruncateLinePointerArray(p) }),
+            )?;
+            let item: Vec<u8> = (0..(16 + rng.below(300) as usize))
+                .map(|i| i as u8)
+                .collect();
+            check(
+                "PageAddItemExtended(PAI_IS_HEAP)",
+                &ours_then(&|p| {
+                    let _ = p.add_item(&item);
+                }),
+                // SAFETY: as above; the item outlives the call.
+                &theirs_then(&|p| unsafe {
+                    pg_sys::PageAddItemExtended(
+                        p,
+                        item.as_ptr() as pg_sys::Item,
+                        item.len(),
+                        0,
+                        pg_sys::PAI_IS_HEAP as i32,
+                    );
+                }),
+            )?;
+            let max = Page::new(&page).max_offset();
+            let off = 1 + rng.below(max as u64 + 1) as u16;
+            let usable = Page::new(&page)
+                .lp(off)
+                .is_none_or(|lp| lp.flags == UNUSED && lp.len == 0);
+            if usable {
+                check(
+                    "PageAddItemExtended(PAI_OVERWRITE)",
+                    &ours_then(&|p| p.add_item_at(off, &item).expect("room for the item")),
+                    // SAFETY: as above.
+                    &theirs_then(&|p| unsafe {
+                        pg_sys::PageAddItemExtended(
+                            p,
+                            item.as_ptr() as pg_sys::Item,
+                            item.len(),
+                            off,
+                            (pg_sys::PAI_IS_HEAP | pg_sys::PAI_OVERWRITE) as i32,
+                        );
+                    }),
+                )?;
+            }
+            // glassheap's mask also masks each version's header hints and padding,
+            // which bufmask.c knows nothing of: compare where bufmask reaches (the page
+            // header, the line pointers and the gap up to pd_upper).
+            let mut ours = ours_then(&|p| p.mask_for_consistency_check().expect("consistent"));
+            let mut theirs = theirs_then(&|p| {
+                // SAFETY: a private page-sized copy; bufmask writes only inside it.
+                unsafe {
+                    crate::pg::ffi::mask_page_lsn_and_checksum(p);
+                    crate::pg::ffi::mask_page_hint_bits(p);
+                    crate::pg::ffi::mask_unused_space(p);
+                }
+            });
+            let upper = Page::new(&page).upper();
+            ours[upper..].fill(0);
+            theirs[upper..].fill(0);
+            check("bufmask", &ours, &theirs)?;
+        }
+        let mut ours = Box::new([0u8; glassheap_format::BLCKSZ]);
+        PageMut::new(&mut ours).init();
+        let mut theirs = Box::new([0u8; glassheap_format::BLCKSZ]);
+        // SAFETY: a private page-sized buffer.
+        unsafe {
+            pg_sys::PageInit(
+                theirs.as_mut_ptr() as pg_sys::Page,
+                glassheap_format::BLCKSZ,
+                layout::SPECIAL_SIZE,
+            )
+        };
+        theirs[layout::SPECIAL_OFFSET..].copy_from_slice(&layout::special_bytes());
+        match first_difference(&ours, &theirs) {
+            None => Ok(()),
+            Some(i) => Err(format!("PageInit: byte {i} differs")),
         }
     }
 }

@@ -2,14 +2,16 @@
 //!
 //! Redo never touches the catalog. Each block is replayed only if its page LSN is older
 //! than the record (XLogReadBufferForRedo returns BLK_NEEDS_REDO), so replay is
-//! idempotent; blocks restored from a full-page image need nothing else. Header changes
-//! use the same glassheap_format::transition functions as the write path.
+//! idempotent; blocks restored from a full-page image need nothing else. What a record
+//! does to its page is `glassheap_format::replay`, built on the same page and header
+//! code (`pageview`, `transition`) as the write path; this file adds buffers, locks,
+//! hot-standby conflicts, the visibility map and the free space map.
 
 use crate::am::vm::{ALL_BITS, ALL_FROZEN};
-use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
+use crate::pg::page::PageRef;
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
-use glassheap_format::transition;
-use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
+use glassheap_format::pageview::PageMut;
+use glassheap_format::replay;
 use glassheap_format::wal::*;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -106,28 +108,13 @@ fn vm_flag(record: Rec, id: u8, flag: impl Fn(&[u8]) -> bool) -> Option<bool> {
     rec_block_data(record, id).map(flag)
 }
 
-/// Puts a tuple at exactly `off` (heap: PageAddItem with overwrite).
-fn place(page: PageRef, off: u16, header: &TupleHeader, body: &[u8]) {
-    if page.max_offset() + 1 < off {
-        panic_redo(format!(
-            "invalid max offset number: page has {}, record puts {off}",
-            page.max_offset()
-        ));
-    }
-    let mut bytes = Vec::with_capacity(HEADER_SIZE + body.len());
-    bytes.extend_from_slice(&header.to_bytes());
-    bytes.extend_from_slice(body);
-    if page.add_item(&bytes, off) != off {
-        panic_redo(format!("failed to add tuple at offset {off}"));
-    }
-}
-
-/// The tuple at `off`, which the record says is a normal line pointer.
-fn tuple_at(page: PageRef, off: u16) -> *mut u8 {
-    if off == 0 || off > page.max_offset() || page.lp(off).0 != LP_NORMAL {
-        panic_redo(format!("invalid line pointer {off}"));
-    }
-    page.item(off)
+/// Runs a `glassheap_format::replay` function on a locked page; a record that does not
+/// fit the page is a PANIC, as in heap's redo.
+fn replay<R>(
+    page: PageRef,
+    f: impl FnOnce(&mut PageMut<'_>) -> Result<R, replay::ReplayError>,
+) -> R {
+    page.change(f).unwrap_or_else(|e| panic_redo(e.to_string()))
 }
 
 /// Keeps the free space map roughly right across recovery, as heap's redo does: pages
@@ -149,11 +136,7 @@ fn redo_insert(record: Rec) {
         let d = decode(InsertBlock::decode(data(record, 0, "INSERT")));
         // SAFETY: buffer pinned and exclusively locked.
         let page = unsafe { PageRef::of_buffer(buf) };
-        let h = transition::new_tuple(rec_xid(record), d.natts, d.has_nulls, false, None, false);
-        place(page, d.offnum, &h, d.body);
-        if d.vm_cleared {
-            page.clear_all_visible();
-        }
+        replay(page, |p| replay::insert(p, rec_xid(record), &d));
         finish(record, buf, true);
         record_free_space(record, 0, page);
     }
@@ -170,14 +153,7 @@ fn redo_multi_insert(record: Rec) {
         let d = decode(MultiInsertBlock::decode(data(record, 0, "MULTI_INSERT")));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
-        let xid = rec_xid(record);
-        for t in &d.tuples {
-            let h = transition::new_tuple(xid, t.natts, t.has_nulls, false, None, d.frozen);
-            place(page, t.offnum, &h, t.body);
-        }
-        if d.vm_cleared {
-            page.clear_all_visible();
-        }
+        replay(page, |p| replay::multi_insert(p, rec_xid(record), &d));
         finish(record, buf, true);
         record_free_space(record, 0, page);
     }
@@ -192,17 +168,7 @@ fn redo_delete(record: Rec) {
         let d = decode(DeleteBlock::decode(data(record, 0, "DELETE")));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
-        let p = tuple_at(page, d.offnum);
-        // SAFETY: p points at a normal tuple on the locked page.
-        unsafe {
-            let mut h = read_header(p);
-            transition::delete(&mut h, &d);
-            write_header(p, &h);
-        }
-        page.set_prunable(rec_xid(record));
-        if d.vm_cleared {
-            page.clear_all_visible();
-        }
+        replay(page, |p| replay::delete(p, rec_xid(record), &d));
         finish(record, buf, true);
     }
     release(buf);
@@ -233,17 +199,7 @@ fn redo_update(record: Rec) {
         let o = decode(UpdateOld::decode(data(record, 1, "UPDATE old page")));
         // SAFETY: locked old page.
         let page = unsafe { PageRef::of_buffer(old_buf) };
-        let p = tuple_at(page, o.offnum);
-        // SAFETY: normal tuple on the locked page.
-        unsafe {
-            let mut h = read_header(p);
-            transition::update_old(&mut h, &o, Some(new_blk));
-            write_header(p, &h);
-        }
-        page.set_prunable(xid);
-        if o.vm_cleared {
-            page.clear_all_visible();
-        }
+        replay(page, |p| replay::update_old(p, xid, &o, new_blk));
         finish(record, old_buf, true);
     }
     let (needs, buf) = read_block(record, 0);
@@ -251,47 +207,7 @@ fn redo_update(record: Rec) {
         let n = decode(UpdateNew::decode(data(record, 0, "UPDATE new page")));
         // SAFETY: locked new page.
         let page = unsafe { PageRef::of_buffer(buf) };
-        // A body logged without the prefix/suffix it shares with the old version is
-        // completed from the old version before anything on the page changes.
-        let mut rebuilt = Vec::new();
-        let body = match &n.same_page_old {
-            Some(o) if n.prefix_len != 0 || n.suffix_len != 0 => {
-                let old = page
-                    .tuple_bytes(o.offnum)
-                    .unwrap_or_else(|| panic_redo(format!("invalid old version {}", o.offnum)));
-                decode(rebuild_body(
-                    &old[HEADER_SIZE..],
-                    n.prefix_len,
-                    n.suffix_len,
-                    n.body,
-                    &mut rebuilt,
-                ));
-                &rebuilt[..]
-            }
-            _ => n.body,
-        };
-        if let Some(o) = &n.same_page_old {
-            let p = tuple_at(page, o.offnum);
-            // SAFETY: normal tuple on the locked page.
-            unsafe {
-                let mut h = read_header(p);
-                transition::update_old(&mut h, o, None);
-                write_header(p, &h);
-            }
-            page.set_prunable(xid);
-        }
-        let h = transition::new_tuple(
-            xid,
-            n.natts,
-            n.has_nulls,
-            n.heap_only,
-            n.new_xmax.as_ref(),
-            false,
-        );
-        place(page, n.offnum, &h, body);
-        if n.vm_cleared {
-            page.clear_all_visible();
-        }
+        replay(page, |p| replay::update_new(p, xid, &n));
         finish(record, buf, true);
         record_free_space(record, 0, page);
     }
@@ -308,13 +224,7 @@ fn redo_lock(record: Rec) {
         let l = decode(LockBlock::decode(data(record, 0, "LOCK")));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
-        let p = tuple_at(page, l.offnum);
-        // SAFETY: normal tuple on the locked page.
-        unsafe {
-            let mut h = read_header(p);
-            transition::lock(&mut h, &l);
-            write_header(p, &h);
-        }
+        replay(page, |p| replay::lock(p, &l));
         finish(record, buf, true);
     }
     release(buf);
@@ -326,13 +236,7 @@ fn redo_confirm(record: Rec) {
         let c = decode(ConfirmBlock::decode(data(record, 0, "CONFIRM")));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
-        let p = tuple_at(page, c.offnum);
-        // SAFETY: normal tuple on the locked page.
-        unsafe {
-            let mut h = read_header(p);
-            transition::confirm(&mut h);
-            write_header(p, &h);
-        }
+        replay(page, |p| replay::confirm(p, &c));
         finish(record, buf, true);
     }
     release(buf);
@@ -398,7 +302,7 @@ fn redo_prune(record: Rec) {
         let p = decode(PruneBlock::decode(data(record, 0, "PRUNE")));
         // SAFETY: cleanup-locked buffer.
         let page = unsafe { PageRef::of_buffer(buf) };
-        crate::am::prune::apply(page, &p);
+        replay(page, |pm| replay::prune(pm, &p));
         finish(record, buf, true);
         record_free_space_always(record, page);
     }
@@ -412,7 +316,7 @@ fn redo_vacuum(record: Rec) {
         let v = decode(VacuumBlock::decode(data(record, 0, "VACUUM")));
         // SAFETY: exclusively locked buffer.
         let page = unsafe { PageRef::of_buffer(buf) };
-        crate::am::vacuum::set_unused(page, &v.unused);
+        replay(page, |p| replay::vacuum(p, &v));
         finish(record, buf, true);
         record_free_space_always(record, page);
     }
@@ -428,15 +332,7 @@ fn redo_freeze(record: Rec) {
         let f = decode(FreezeBlock::decode(data(record, 0, "FREEZE")));
         // SAFETY: exclusively locked buffer.
         let page = unsafe { PageRef::of_buffer(buf) };
-        for e in &f.tuples {
-            let p = tuple_at(page, e.offnum);
-            // SAFETY: normal tuple on the locked page.
-            unsafe {
-                let mut h = read_header(p);
-                transition::freeze(&mut h, e);
-                write_header(p, &h);
-            }
-        }
+        replay(page, |p| replay::freeze(p, &f));
         finish(record, buf, true);
     }
     release(buf);
@@ -463,7 +359,7 @@ fn redo_visible(record: Rec) {
     if action == pg_sys::XLogRedoAction::BLK_NEEDS_REDO {
         // SAFETY: locked buffer.
         let page = unsafe { PageRef::of_buffer(buf) };
-        page.set_all_visible();
+        page.change(replay::visible);
         if crate::am::vm::hint_bits_logged() {
             // SAFETY: as above.
             page.set_lsn(unsafe { (*record).EndRecPtr });

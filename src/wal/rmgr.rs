@@ -1,11 +1,8 @@
 //! The resource manager PostgreSQL calls: redo, desc/identify (pg_walinspect,
 //! glassheap.wal_records), mask (wal_consistency_checking) and decode (logical decoding).
 
-use crate::pg::ffi;
-use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
+use crate::pg::page::PageRef;
 use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
-use glassheap_format::transition;
-use glassheap_format::tuple::maxalign;
 use glassheap_format::wal::{self, RMGR_ID};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -58,31 +55,9 @@ unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
 #[pg_guard]
 unsafe extern "C-unwind" fn gh_mask(pagedata: *mut core::ffi::c_char, _blkno: pg_sys::BlockNumber) {
     let page = PageRef(pagedata as pg_sys::Page);
-    // SAFETY: pagedata is a private BLCKSZ copy made by the consistency checker.
-    unsafe {
-        ffi::mask_page_lsn_and_checksum(page.0);
-        ffi::mask_page_hint_bits(page.0);
-        ffi::mask_unused_space(page.0);
-    }
-    for off in 1..=page.max_offset() {
-        let (flags, o, len) = page.lp(off);
-        if flags == LP_NORMAL
-            && len >= glassheap_format::tuple::HEADER_SIZE
-            && o + len <= glassheap_format::BLCKSZ
-        {
-            let p = page.item(off);
-            // SAFETY: bounds checked above.
-            unsafe {
-                let mut h = read_header(p);
-                transition::mask(&mut h);
-                write_header(p, &h);
-                // Padding after an item that is not MAXALIGNed is not WAL-logged.
-                let pad = maxalign(len) - len;
-                if pad > 0 && o + len + pad <= glassheap_format::BLCKSZ {
-                    std::ptr::write_bytes(p.add(len), 0, pad);
-                }
-            }
-        }
+    // pagedata is a private BLCKSZ copy made by the consistency checker.
+    if let Err(e) = page.change(|p| p.mask_for_consistency_check()) {
+        pgrx::error!("glassheap mask: {e}");
     }
 }
 

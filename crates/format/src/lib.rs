@@ -14,6 +14,8 @@ pub mod locks;
 pub mod logical;
 pub mod page;
 pub mod pagecheck;
+pub mod pageview;
+pub mod replay;
 pub mod rewrite;
 pub mod snapshot;
 pub mod transition;
