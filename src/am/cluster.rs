@@ -567,7 +567,7 @@ pub fn copy_for_cluster(
             if !page.is_new() && !page.is_glassheap() {
                 // SAFETY: locked and pinned by us.
                 unsafe { crate::pg::bufmgr::unlock_release(buffer) };
-                super::scan::not_a_glassheap_page(old, blk, page);
+                crate::pg::page::not_a_glassheap_page(old, blk, page);
             }
             let maxoff = if page.is_new() { 0 } else { page.max_offset() };
             // SAFETY: as above.

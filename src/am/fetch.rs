@@ -2,9 +2,10 @@
 //! the latest version of a row, and re-checking a slot against a snapshot.
 
 use super::hot::ChainWalk;
-use super::modify::{lock_buffer, next_tid_of, Target};
+use super::modify::{next_tid_of, Target};
 use super::visibility::{surely_dead, update_xid_of, VisCtx};
 use super::{scan::GlassScan, slot};
+use crate::pg::bufmgr::lock_buffer;
 use crate::pg::rel;
 use glassheap_format::tuple::TupleHeader;
 use glassheap_format::visibility as vis;
@@ -28,7 +29,7 @@ pub fn fetch(
     let (blk, off) = rel::tid_parts(tid);
     let mut t = Target::read(relation, tid);
     lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
-    super::scan::check_page(relation, t.page, blk);
+    crate::pg::page::check_page(relation, t.page, blk);
     let bytes = match t.page.tuple_bytes(off) {
         Some(b) => b,
         None => {
@@ -164,7 +165,7 @@ pub fn index_fetch_tuple(
         let buffer = (*f).cbuf;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
         let page = crate::pg::page::PageRef::of_buffer(buffer);
-        super::scan::check_page(relation, page, blk);
+        crate::pg::page::check_page(relation, page, blk);
         let mut ctx = VisCtx::new(relation, snapshot);
         ctx.refresh_ssi();
         let mut walk = if first_call {
@@ -195,7 +196,7 @@ pub fn index_fetch_tuple(
             dead_so_far = false;
         }
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-        *call_again = visible && !super::scan::is_mvcc(snapshot);
+        *call_again = visible && !super::visibility::is_mvcc(snapshot);
         if !all_dead.is_null() {
             *all_dead = dead_so_far;
         }

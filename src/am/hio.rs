@@ -91,7 +91,7 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     } else if !page.is_glassheap() {
         // SAFETY: pinned buffer.
         let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
-        super::scan::not_a_glassheap_page(relation, blk, page);
+        crate::pg::page::not_a_glassheap_page(relation, blk, page);
     } else {
         // Adding an item (in a critical section) relies on the header's pointers.
         if let Err(d) = glassheap_format::pagecheck::check_header_for_change(
@@ -101,7 +101,7 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
         ) {
             // SAFETY: pinned buffer.
             let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
-            super::prune::damaged_page(relation, blk, &d);
+            crate::pg::page::damaged_page(relation, blk, &d);
         }
     }
 }

@@ -3,9 +3,8 @@
 //! snapshot sees (heap_hot_search_buffer), and summarising a page for pruning and for
 //! finding each version's root (heap_get_root_tuples).
 
-use super::prune::LP_REDIRECT;
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
-use crate::pg::page::{read_header, PageRef, LP_DEAD, LP_NORMAL};
+use crate::pg::page::{read_header, PageRef, LP_DEAD, LP_NORMAL, LP_REDIRECT};
 use glassheap_format::hot::{Item, Member};
 use glassheap_format::tuple::{TupleFlags, TupleHeader, HEADER_SIZE};
 use glassheap_format::visibility::Htsv;

@@ -2,15 +2,15 @@
 //! parallel), and deciding which index entries point at dead versions
 //! (table_index_delete_tuples, used by btree's simple and bottom-up deletion).
 
-use super::modify::lock_buffer;
-use super::visibility::{vacuum_status, Oracle, Removable, TupleLoc};
+use super::visibility::{advance_horizon, vacuum_status, Oracle, Removable, TupleLoc};
 use super::{hot, scan, slot};
+use crate::pg::bufmgr::lock_buffer;
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
 use glassheap_format::tuple::{TupleFlags, TupleHeader};
 use glassheap_format::visibility::{Htsv, TxnOracle};
-use glassheap_format::{xid_precedes, Xid};
+use glassheap_format::Xid;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -193,7 +193,7 @@ pub fn build_range_scan(
                 lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
                 let page = PageRef::of_buffer(buffer);
                 if !page.is_new() && !page.is_glassheap() {
-                    scan::not_a_glassheap_page(table, blk, page);
+                    crate::pg::page::not_a_glassheap_page(table, blk, page);
                 }
                 if off > page.max_offset() {
                     lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
@@ -348,20 +348,6 @@ pub fn build_range_scan(
         }
         iv.finish();
         reltuples
-    }
-}
-
-/// HeapTupleHeaderAdvanceLatestRemovedXid: the newest xid whose removal standbys must
-/// wait for (committed updater/deleter of a committed insert).
-pub(crate) fn advance_horizon(h: &TupleHeader, o: &mut Oracle, horizon: &mut Xid) {
-    let xmax = super::visibility::update_xid_of(h, o);
-    let committed = h.xmin_committed() || (!h.xmin_invalid() && o.did_commit(h.xmin));
-    if committed
-        && xmax != h.xmin
-        && glassheap_format::xid_is_normal(xmax)
-        && (*horizon == 0 || xid_precedes(*horizon, xmax))
-    {
-        *horizon = xmax;
     }
 }
 

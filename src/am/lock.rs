@@ -4,12 +4,12 @@
 
 use super::fetch::{self, Fetch};
 use super::modify::{
-    fill_tmfd, lock_buffer, next_tid_of, satisfies_update, update_xmax_hint_bits, xmax_changed,
-    Target,
+    fill_tmfd, next_tid_of, satisfies_update, update_xmax_hint_bits, xmax_changed, Target,
 };
 use super::visibility::update_xid_of;
 use super::vm::VmPin;
 use super::{cidmap, multixact as mx, slot};
+use crate::pg::bufmgr::lock_buffer;
 use crate::pg::crit::CritSection;
 use crate::pg::rel;
 use crate::pg::xact;

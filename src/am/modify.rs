@@ -10,6 +10,7 @@
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
 use super::vm::VmPin;
 use super::{cidmap, combocid, hio, multixact as mx, replident, slot, toast, tuple};
+use crate::pg::bufmgr::lock_buffer;
 use crate::pg::crit::CritSection;
 use crate::pg::ffi;
 use crate::pg::page::{read_header, write_header, PageRef};
@@ -29,12 +30,6 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 pub const INVALID_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
-
-#[inline]
-pub fn lock_buffer(b: pg_sys::Buffer, mode: u32) {
-    // SAFETY: pinned buffer.
-    unsafe { crate::pg::bufmgr::lock(b, mode) }
-}
 
 pub fn to_tm(r: TmResult) -> pg_sys::TM_Result::Type {
     match r {
@@ -88,7 +83,7 @@ impl Target {
     pub fn locate(&mut self, relation: pg_sys::Relation) {
         if !self.page.is_glassheap() {
             // (the abort releases the buffer's lock and pin)
-            super::scan::not_a_glassheap_page(relation, self.blk, self.page);
+            crate::pg::page::not_a_glassheap_page(relation, self.blk, self.page);
         }
         match self.page.tuple_bytes(self.off) {
             Some(b) => {
@@ -97,7 +92,7 @@ impl Target {
                 {
                     // SAFETY: we hold the lock and pin.
                     unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
-                    super::prune::damaged_page(relation, self.blk, &d);
+                    crate::pg::page::damaged_page(relation, self.blk, &d);
                 }
                 self.len = b.len();
                 self.ptr = b.as_mut_ptr();

@@ -9,20 +9,16 @@
 //! that is nearly full and has a removable deleter (`pd_prune_xid`), like
 //! heap_page_prune_opt.
 
-use super::index::advance_horizon;
+use super::visibility::advance_horizon;
 use super::visibility::{vacuum_status, Oracle, Removable, TupleLoc};
 use crate::pg::crit::CritSection;
-use crate::pg::page::{read_header, PageRef};
+use crate::pg::page::{damaged_page, read_header, PageRef};
 use crate::pg::rel;
 use glassheap_format::hot::{self, Item};
 use glassheap_format::visibility::Htsv;
 use glassheap_format::wal::PruneBlock;
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
-
-pub use crate::pg::page::LP_UNUSED;
-pub const LP_REDIRECT: u32 = 2;
-pub const LP_DEAD: u32 = 3;
 
 /// What pruning left on the page, for VACUUM's counts and freezing.
 #[derive(Default)]
@@ -32,32 +28,6 @@ pub struct PruneOutcome {
     /// The status of every version left in place (offset, status), in offset order;
     /// empty unless the caller asked for it (VACUUM freezes from it).
     pub kept: Vec<(u16, Htsv)>,
-}
-
-/// A page whose state a change relies on is damaged (`glassheap_format::pagecheck`):
-/// the statement fails with an ERROR naming the relation, the block and the damage,
-/// raised before any critical section is entered, so the page stays as it was. (Buffer
-/// locks and pins the caller holds are released by the abort.)
-pub fn damaged_page(
-    relation: pg_sys::Relation,
-    blk: pg_sys::BlockNumber,
-    damage: &glassheap_format::pagecheck::PageDamage,
-) -> ! {
-    pgrx::ereport!(
-        ERROR,
-        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!(
-            "glassheap: block {} of relation \"{}\" is damaged: {}",
-            blk,
-            rel::name(relation),
-            damage
-        ),
-        "The page was not changed."
-    );
-    #[allow(unreachable_code)]
-    {
-        unreachable!("ereport(ERROR) returned")
-    }
 }
 
 /// Sets line pointer states as a PRUNE record says, then defragments

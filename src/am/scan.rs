@@ -6,10 +6,11 @@
 //! snapshot meanwhile. Other snapshot kinds test each tuple when it is returned, because
 //! their answers (and dirty-snapshot outputs) are per moment, as heap does.
 
-use super::visibility::VisCtx;
-use super::{modify::lock_buffer, slot};
+use super::slot;
+use super::visibility::{is_mvcc, VisCtx};
+use crate::pg::bufmgr::lock_buffer;
 use crate::pg::ffi;
-use crate::pg::page::{read_header, PageRef, LP_NORMAL};
+use crate::pg::page::{check_page, read_header, PageRef, LP_NORMAL};
 use crate::pg::rel;
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::visibility::{self as vis, SnapshotKind};
@@ -42,17 +43,6 @@ pub struct GlassScan {
 #[inline]
 fn flags(scan: &GlassScan) -> u32 {
     scan.base.rs_flags
-}
-
-pub(crate) fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
-    // SAFETY: valid snapshot or null.
-    !snapshot.is_null()
-        && unsafe {
-            matches!(
-                (*snapshot).snapshot_type,
-                pg_sys::SnapshotType::SNAPSHOT_MVCC | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
-            )
-        }
 }
 
 /// initscan: (re)compute the block range and strategy; forget the position.
@@ -278,51 +268,6 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
         }
         s.ntuples = n as i32;
         lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-    }
-}
-
-/// The error for a block of a glassheap relation that is not a glassheap page this build
-/// can read: one in another page format version (written by another glassheap release)
-/// is refused naming both versions, never misread; anything else is damage.
-#[allow(unreachable_code)]
-pub(crate) fn not_a_glassheap_page(
-    relation: pg_sys::Relation,
-    blk: pg_sys::BlockNumber,
-    page: PageRef,
-) -> ! {
-    if let glassheap_format::layout::PageKind::OtherVersion(v) = page.kind() {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!(
-                "glassheap: block {} of relation \"{}\" is in {}",
-                blk,
-                rel::name(relation),
-                glassheap_format::layout::other_version_message(v)
-            ),
-            format!(
-                "This is glassheap {}. Install the glassheap release that wrote the page, or one that reads its format.",
-                env!("CARGO_PKG_VERSION")
-            )
-        );
-    }
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!(
-            "glassheap: block {} of relation \"{}\" is not a glassheap page",
-            blk,
-            rel::name(relation)
-        )
-    );
-    unreachable!("ereport(ERROR) returned")
-}
-
-/// A block of a glassheap relation must be a glassheap page (or never initialised).
-#[inline]
-pub(crate) fn check_page(relation: pg_sys::Relation, page: PageRef, blk: pg_sys::BlockNumber) {
-    if !page.is_new() && !page.is_glassheap() {
-        not_a_glassheap_page(relation, blk, page);
     }
 }
 

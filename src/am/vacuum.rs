@@ -12,11 +12,12 @@
 //! Every page change is WAL-logged (PRUNE, FREEZE, VACUUM records; truncation through
 //! PostgreSQL's smgr record). What is not done, and why, is said in docs/FORMAT.md.
 
-use super::prune::{self, LP_DEAD, LP_UNUSED};
+use super::prune;
 use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
+use crate::pg::page::{LP_DEAD, LP_REDIRECT, LP_UNUSED};
 use crate::pg::{compat, ffi, rel, xact};
 use glassheap_format::deadtids::{tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
@@ -181,7 +182,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     if !page.is_glassheap() {
         // SAFETY: as above.
         unsafe { crate::pg::bufmgr::unlock_release(buf) };
-        super::scan::not_a_glassheap_page(v.rel, blk, page);
+        crate::pg::page::not_a_glassheap_page(v.rel, blk, page);
     }
 
     let pruned = prune::prune_page(v.rel, buf, v.vistest, true);
@@ -255,7 +256,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
         }
     }
     // LP_DEAD items about to be freed do not keep the page (heap's "hastup").
-    let keeps = |f: u32| f != LP_UNUSED && (f != LP_DEAD || !pending);
+    let keeps = |f: u8| f != LP_UNUSED && (f != LP_DEAD || !pending);
     if (1..=page.max_offset()).any(|o| keeps(page.lp(o).0)) {
         v.c.nonempty_pages = blk + 1;
     }
@@ -282,7 +283,7 @@ fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool
     let mut all_frozen = true;
     for off in 1..=page.max_offset() {
         match page.lp(off).0 {
-            LP_UNUSED | prune::LP_REDIRECT => continue,
+            LP_UNUSED | LP_REDIRECT => continue,
             LP_DEAD => return None,
             _ => {}
         }
@@ -394,7 +395,7 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     if let Err(d) = check {
         // SAFETY: pinned buffer.
         let blk = unsafe { crate::pg::page::buffer_block_number(buf) };
-        prune::damaged_page(v.rel, blk, &d);
+        crate::pg::page::damaged_page(v.rel, blk, &d);
     }
     let rec = VacuumBlock {
         unused: offs.to_vec(),

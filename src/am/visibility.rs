@@ -374,3 +374,29 @@ pub fn surely_dead(h: &TupleHeader, vistest: *mut pg_sys::GlobalVisState) -> boo
     // SAFETY: vistest obtained from GlobalVisTestFor for this relation.
     unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, h.xmax.into()) }
 }
+
+/// Is this an MVCC snapshot (regular or historic)?
+pub(crate) fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
+    // SAFETY: valid snapshot or null.
+    !snapshot.is_null()
+        && unsafe {
+            matches!(
+                (*snapshot).snapshot_type,
+                pg_sys::SnapshotType::SNAPSHOT_MVCC | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
+            )
+        }
+}
+
+/// HeapTupleHeaderAdvanceLatestRemovedXid: the newest xid whose removal standbys must
+/// wait for (committed updater/deleter of a committed insert).
+pub(crate) fn advance_horizon(h: &TupleHeader, o: &mut Oracle, horizon: &mut Xid) {
+    let xmax = update_xid_of(h, o);
+    let committed = h.xmin_committed() || (!h.xmin_invalid() && o.did_commit(h.xmin));
+    if committed
+        && xmax != h.xmin
+        && glassheap_format::xid_is_normal(xmax)
+        && (*horizon == 0 || xid_precedes(*horizon, xmax))
+    {
+        *horizon = xmax;
+    }
+}

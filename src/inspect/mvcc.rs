@@ -345,7 +345,7 @@ pub(super) fn judge_block(
                 continue;
             }
             let (flags, o, len) = page.lp(off);
-            if flags != LP_NORMAL as u32 || o + len > pg_sys::BLCKSZ as usize {
+            if flags != LP_NORMAL || o + len > pg_sys::BLCKSZ as usize {
                 continue;
             }
             let tup = page.item(off);

@@ -63,3 +63,11 @@ pub unsafe fn release(buffer: pg_sys::Buffer) {
     // SAFETY: as for `lock`.
     unsafe { raw::ReleaseBuffer(buffer) }
 }
+
+/// LockBuffer on a buffer the caller has pinned (the form the access method's files
+/// use: each call site holds the pin it names).
+#[inline]
+pub fn lock_buffer(b: pg_sys::Buffer, mode: u32) {
+    // SAFETY: callers pass a buffer they pinned; unlocking callers hold the lock.
+    unsafe { lock(b, mode) }
+}

@@ -7,9 +7,7 @@ use glassheap_format::pageview::{Page, PageBytes, PageMut};
 use glassheap_format::tuple::TupleHeader;
 use pgrx::pg_sys;
 
-pub const LP_UNUSED: u32 = 0;
-pub const LP_NORMAL: u32 = 1;
-pub const LP_DEAD: u32 = 3;
+pub use glassheap_format::page::{LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED};
 
 #[derive(Clone, Copy)]
 pub struct PageRef(pub pg_sys::Page);
@@ -99,13 +97,13 @@ impl PageRef {
     }
     /// (flags, offset, length) of line pointer `off`.
     #[inline]
-    pub fn lp(&self, off: u16) -> (u32, usize, usize) {
+    pub fn lp(&self, off: u16) -> (u8, usize, usize) {
         // One aligned 32-bit load decoded here: bindgen's bitfield getters are generic
         // code that was not inlined into the scan's per-row step.
         // SAFETY: see item_id; line pointers are 4-byte aligned in the page.
         let w = unsafe { (self.item_id(off) as *const u32).read() };
         let lp = glassheap_format::page::LinePointer::from_word(off, w);
-        (lp.flags as u32, lp.off as usize, lp.len as usize)
+        (lp.flags, lp.off as usize, lp.len as usize)
     }
     /// Pointer to the storage of a normal line pointer.
     #[inline]
@@ -236,6 +234,81 @@ impl PageRef {
     }
 }
 
+// ---- Errors about a block of a glassheap relation ----
+// They name the relation, so they live here with the page they describe rather than
+// in one of the access method's files (every file of src/am raises them).
+
+/// The error for a block of a glassheap relation that is not a glassheap page this build
+/// can read: one in another page format version (written by another glassheap release)
+/// is refused naming both versions, never misread; anything else is damage.
+#[allow(unreachable_code)]
+pub fn not_a_glassheap_page(
+    relation: pg_sys::Relation,
+    blk: pg_sys::BlockNumber,
+    page: PageRef,
+) -> ! {
+    if let glassheap_format::layout::PageKind::OtherVersion(v) = page.kind() {
+        pgrx::ereport!(
+            ERROR,
+            pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "glassheap: block {} of relation \"{}\" is in {}",
+                blk,
+                crate::pg::rel::name(relation),
+                glassheap_format::layout::other_version_message(v)
+            ),
+            format!(
+                "This is glassheap {}. Install the glassheap release that wrote the page, or one that reads its format.",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+    pgrx::ereport!(
+        ERROR,
+        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: block {} of relation \"{}\" is not a glassheap page",
+            blk,
+            crate::pg::rel::name(relation)
+        )
+    );
+    unreachable!("ereport(ERROR) returned")
+}
+
+/// A block of a glassheap relation must be a glassheap page (or never initialised).
+#[inline]
+pub fn check_page(relation: pg_sys::Relation, page: PageRef, blk: pg_sys::BlockNumber) {
+    if !page.is_new() && !page.is_glassheap() {
+        not_a_glassheap_page(relation, blk, page);
+    }
+}
+
+/// A page whose state a change relies on is damaged (`glassheap_format::pagecheck`):
+/// the statement fails with an ERROR naming the relation, the block and the damage,
+/// raised before any critical section is entered, so the page stays as it was. (Buffer
+/// locks and pins the caller holds are released by the abort.)
+pub fn damaged_page(
+    relation: pg_sys::Relation,
+    blk: pg_sys::BlockNumber,
+    damage: &glassheap_format::pagecheck::PageDamage,
+) -> ! {
+    pgrx::ereport!(
+        ERROR,
+        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!(
+            "glassheap: block {} of relation \"{}\" is damaged: {}",
+            blk,
+            crate::pg::rel::name(relation),
+            damage
+        ),
+        "The page was not changed."
+    );
+    #[allow(unreachable_code)]
+    {
+        unreachable!("ereport(ERROR) returned")
+    }
+}
+
 /// Reads the header of a tuple through a raw pointer to its first byte.
 ///
 /// # Safety
@@ -316,7 +389,6 @@ pub unsafe fn buffer_block_number(buffer: pg_sys::Buffer) -> pg_sys::BlockNumber
 #[cfg(any(test, feature = "pg_test"))]
 pub mod server_comparison {
     use super::*;
-    use glassheap_format::page::{LP_DEAD, LP_REDIRECT, LP_UNUSED as UNUSED};
 
     /// xorshift64*: deterministic, so a failure names a reproducible seed.
     struct Rng(u64);
@@ -351,7 +423,7 @@ pub mod server_comparison {
         for off in 1..=max {
             let at = glassheap_format::PAGE_HEADER_SIZE + (off as usize - 1) * 4;
             let word = match rng.below(6) {
-                0 => glassheap_format::page::LinePointer::word(0, UNUSED as u32, 0),
+                0 => glassheap_format::page::LinePointer::word(0, LP_UNUSED as u32, 0),
                 1 => glassheap_format::page::LinePointer::word(0, LP_DEAD as u32, 0),
                 2 if off < max => glassheap_format::page::LinePointer::word(
                     (off + 1) as usize,
@@ -438,11 +510,13 @@ pub mod server_comparison {
             let off = 1 + rng.below(max as u64 + 1) as u16;
             let usable = Page::new(&page)
                 .lp(off)
-                .is_none_or(|lp| lp.flags == UNUSED && lp.len == 0);
+                .is_none_or(|lp| lp.flags == LP_UNUSED && lp.len == 0);
             if usable {
                 check(
                     "PageAddItemExtended(PAI_OVERWRITE)",
-                    &ours_then(&|p| p.add_item_at(off, &item).expect("room for the item")),
+                    &ours_then(&|p| {
+                        let _ = p.add_item_at(off, &item);
+                    }),
                     // SAFETY: as above.
                     &theirs_then(&|p| unsafe {
                         pg_sys::PageAddItemExtended(
