@@ -5,6 +5,10 @@
 //! thin layer over PostgreSQL's C API; the bytes-only logic (formats, visibility rules,
 //! WAL codecs) lives in the `glassheap-format` crate.
 
+// Every call into C that may unwind (longjmp as a Rust panic) is deliberate: such calls go
+// through pgrx's guard, or sit in src/pg/bufmgr.rs with an allow and the reason.
+#![deny(ffi_unwind_calls)]
+
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -18,7 +18,8 @@ unsafe extern "C-unwind" fn set_rel_pathlist(
     // SAFETY: planner structures valid for the call; PREV_HOOK written once in _PG_init.
     unsafe {
         if let Some(prev) = PREV_HOOK {
-            prev(root, rel, rti, rte);
+            #[allow(ffi_unwind_calls)] // guarded
+            crate::pg::ffi::guarded(|| prev(root, rel, rti, rte));
         }
         if cidmap::is_empty()
             || (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION

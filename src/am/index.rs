@@ -24,7 +24,8 @@ unsafe fn exec_qual(state: *mut pg_sys::ExprState, econtext: *mut pg_sys::ExprCo
         let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
         let mut isnull = false;
         let f = (*state).evalfunc.expect("ExprState without evalfunc");
-        let d = f(state, econtext, &mut isnull);
+        #[allow(ffi_unwind_calls)] // guarded
+        let d = crate::pg::ffi::guarded(|| f(state, econtext, &mut isnull));
         pg_sys::MemoryContextSwitchTo(old);
         !isnull && d.value() != 0
     }
@@ -332,14 +333,18 @@ pub fn build_range_scan(
                 }
                 // The entry names the chain's root; the values are this version's.
                 let mut ctid = rel::make_tid(blk, root);
-                callback(
-                    index,
-                    &mut ctid,
-                    iv.values.as_mut_ptr(),
-                    iv.isnull.as_mut_ptr(),
-                    alive,
-                    callback_state,
-                );
+                // The callback may raise an ERROR (a duplicate in a unique index).
+                #[allow(ffi_unwind_calls)] // guarded
+                crate::pg::ffi::guarded(|| {
+                    callback(
+                        index,
+                        &mut ctid,
+                        iv.values.as_mut_ptr(),
+                        iv.isnull.as_mut_ptr(),
+                        alive,
+                        callback_state,
+                    )
+                });
             }
         }
         scan::scan_end(sscan);

@@ -879,8 +879,9 @@ pub fn sample_next_block(sscan: pg_sys::TableScanDesc, ss: *mut pg_sys::SampleSc
         if s.nblocks == 0 {
             return false;
         }
+        #[allow(ffi_unwind_calls)] // guarded
         let blk = match (*tsm).NextSampleBlock {
-            Some(next) => next(ss, s.nblocks),
+            Some(next) => crate::pg::ffi::guarded(|| next(ss, s.nblocks)),
             None if !s.inited => s.startblock,
             None => {
                 let b = s.cblock + 1;
@@ -932,7 +933,8 @@ pub fn sample_next_tuple(
             .unwrap_or_else(|| error!("glassheap: the tablesample method has no NextSampleTuple"));
         loop {
             pgrx::check_for_interrupts!();
-            let off = next(ss, blk, maxoff);
+            #[allow(ffi_unwind_calls)] // guarded
+            let off = crate::pg::ffi::guarded(|| next(ss, blk, maxoff));
             if off == 0 || off > maxoff {
                 if !pagemode {
                     lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);

@@ -211,7 +211,8 @@ impl VisCtx {
         off: u16,
         tup: *mut u8,
     ) -> bool {
-        self.check_explained(buffer, blk, off, tup, &mut NoExplain)
+        // SAFETY: the caller's contract is check_explained's.
+        unsafe { self.check_explained(buffer, blk, off, tup, &mut NoExplain) }
     }
 
     /// [`VisCtx::check`] with an explanation recorder.

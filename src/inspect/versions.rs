@@ -175,7 +175,8 @@ pub unsafe extern "C-unwind" fn all_versions(fcinfo: pg_sys::FunctionCallInfo) -
             "a column definition list is required: SELECT * FROM glassheap.all_versions('t') AS t(id int, ...)".into(),
         );
     }
-    let rel = PgRelation::with_lock(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    // SAFETY: relation_open under the lock; an oid that names no relation is its ERROR.
+    let rel = unsafe { PgRelation::with_lock(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
     let am = table_am(&rel);
     let attrs = table_attrs(&rel);
     // SAFETY: rsinfo is valid; InitMaterializedSRF checks the caller allows materialize

@@ -348,9 +348,10 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
         } else {
             CStr::from_ptr(rmgr.rm_name).to_string_lossy().into_owned()
         };
+        #[allow(ffi_unwind_calls)] // guarded
         let id = rmgr
             .rm_identify
-            .map(|f| f(info))
+            .map(|f| crate::pg::ffi::guarded(|| f(info)))
             .unwrap_or(std::ptr::null());
         let record_type = if id.is_null() {
             format!("UNKNOWN ({:x})", info & !(pg_sys::XLR_INFO_MASK as u8))
@@ -394,7 +395,8 @@ fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> Recor
             let mut buf: pg_sys::StringInfoData = std::mem::zeroed();
             pg_sys::initStringInfo(&mut buf);
             if let Some(desc) = rmgr.rm_desc {
-                desc(&mut buf, state);
+                #[allow(ffi_unwind_calls)] // guarded
+                crate::pg::ffi::guarded(|| desc(&mut buf, state));
             }
             let d = CStr::from_ptr(buf.data).to_string_lossy().into_owned();
             pg_sys::pfree(buf.data as *mut core::ffi::c_void);

@@ -155,3 +155,19 @@ unsafe extern "C-unwind" {
         is_speculative: bool,
     );
 }
+
+/// Calls C through a function pointer (a callback PostgreSQL handed us: an index build
+/// callback, an expression's evaluator, a tablesample method, the previous planner hook,
+/// another resource manager's rm_identify/rm_desc) inside pgrx's guard, as `#[pg_guard]`
+/// does for declared functions: an ERROR raised there becomes a Rust panic that unwinds
+/// our frames and is raised again at the callback boundary, instead of a longjmp across
+/// Rust frames. The crate denies `ffi_unwind_calls`, so each such call says so with an
+/// `#[allow]` on its statement.
+///
+/// # Safety
+/// `f` calls C with arguments valid for that function, on the backend's main thread.
+#[inline]
+pub unsafe fn guarded<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: per the contract; pg_guard_ffi_boundary sets up the sigsetjmp.
+    unsafe { pgrx::pg_sys::submodules::ffi::pg_guard_ffi_boundary(f) }
+}

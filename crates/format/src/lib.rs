@@ -1,6 +1,9 @@
 //! glassheap-format: everything about glassheap's bytes that does not need a running
 //! PostgreSQL -- tuple header and page layout, WAL record codecs, the visibility rules,
 //! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
+//! No unsafe code either: the compiler enforces it.
+
+#![forbid(unsafe_code)]
 
 pub mod attrs;
 pub mod chains;
