@@ -655,3 +655,38 @@ pub fn copy_for_cluster(
         pg_sys::MemoryContextDelete(tmpcxt);
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_copy_for_cluster(
+        old: pg_sys::Relation,
+        new: pg_sys::Relation,
+        index: pg_sys::Relation,
+        use_sort: bool,
+        oldest_xmin: pg_sys::TransactionId,
+        xid_cutoff: *mut pg_sys::TransactionId,
+        multi_cutoff: *mut pg_sys::MultiXactId,
+        num_tuples: *mut f64,
+        tups_vacuumed: *mut f64,
+        tups_recently_dead: *mut f64,
+    ) {
+        super::copy_for_cluster(
+            old,
+            new,
+            index,
+            use_sort,
+            oldest_xmin,
+            xid_cutoff,
+            multi_cutoff,
+            num_tuples,
+            tups_vacuumed,
+            tups_recently_dead,
+        )
+    }
+}

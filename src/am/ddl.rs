@@ -102,3 +102,37 @@ pub fn estimate_size(
         )
     };
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_nontransactional_truncate(
+        rel_: pg_sys::Relation,
+    ) {
+        super::nontransactional_truncate(rel_)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_size(
+        rel_: pg_sys::Relation,
+        fork: pg_sys::ForkNumber::Type,
+    ) -> pg_sys::uint64 {
+        super::relation_size(rel_, fork)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_estimate_size(
+        rel_: pg_sys::Relation,
+        attr_widths: *mut pg_sys::int32,
+        pages: *mut pg_sys::BlockNumber,
+        tuples: *mut f64,
+        allvisfrac: *mut f64,
+    ) {
+        super::estimate_size(rel_, attr_widths, pages, tuples, allvisfrac)
+    }
+}

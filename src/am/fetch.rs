@@ -300,3 +300,89 @@ pub fn satisfies_snapshot(
         }
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_begin(
+        rel_: pg_sys::Relation,
+    ) -> *mut pg_sys::IndexFetchTableData {
+        super::index_fetch_begin(rel_)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_reset(
+        s: *mut pg_sys::IndexFetchTableData,
+    ) {
+        super::index_fetch_reset(s)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_end(
+        s: *mut pg_sys::IndexFetchTableData,
+    ) {
+        super::index_fetch_end(s)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_tuple(
+        s: *mut pg_sys::IndexFetchTableData,
+        tid: pg_sys::ItemPointer,
+        snapshot: pg_sys::Snapshot,
+        slot: *mut pg_sys::TupleTableSlot,
+        call_again: *mut bool,
+        all_dead: *mut bool,
+    ) -> bool {
+        // SAFETY: tid valid for the call; it is in/out (the chain member's TID comes back).
+        super::index_fetch_tuple(
+            s,
+            unsafe { &mut *tid },
+            snapshot,
+            slot,
+            call_again,
+            all_dead,
+        )
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_fetch_row_version(
+        rel_: pg_sys::Relation,
+        tid: pg_sys::ItemPointer,
+        snapshot: pg_sys::Snapshot,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> bool {
+        // SAFETY: tid valid for the call.
+        super::fetch_row_version(rel_, unsafe { &*tid }, snapshot, slot)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_tid_valid(
+        s: pg_sys::TableScanDesc,
+        tid: pg_sys::ItemPointer,
+    ) -> bool {
+        // SAFETY: tid valid for the call.
+        super::tid_valid(s, unsafe { &*tid })
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_get_latest_tid(
+        s: pg_sys::TableScanDesc,
+        tid: pg_sys::ItemPointer,
+    ) {
+        super::get_latest_tid(s, tid)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_satisfies_snapshot(
+        rel_: pg_sys::Relation,
+        slot: *mut pg_sys::TupleTableSlot,
+        snapshot: pg_sys::Snapshot,
+    ) -> bool {
+        super::satisfies_snapshot(rel_, slot, snapshot)
+    }
+}

@@ -577,3 +577,59 @@ pub fn validate_scan(
         iv.finish();
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_delete_tuples(
+        rel_: pg_sys::Relation,
+        delstate: *mut pg_sys::TM_IndexDeleteOp,
+    ) -> pg_sys::TransactionId {
+        super::delete_tuples(rel_, delstate)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_build_range_scan(
+        table: pg_sys::Relation,
+        index: pg_sys::Relation,
+        index_info: *mut pg_sys::IndexInfo,
+        allow_sync: bool,
+        anyvisible: bool,
+        progress: bool,
+        start_blockno: pg_sys::BlockNumber,
+        numblocks: pg_sys::BlockNumber,
+        callback: pg_sys::IndexBuildCallback,
+        callback_state: *mut core::ffi::c_void,
+        scan: pg_sys::TableScanDesc,
+    ) -> f64 {
+        super::build_range_scan(
+            table,
+            index,
+            index_info,
+            allow_sync,
+            anyvisible,
+            progress,
+            start_blockno,
+            numblocks,
+            callback,
+            callback_state,
+            scan,
+        )
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn index_validate_scan(
+        table: pg_sys::Relation,
+        index: pg_sys::Relation,
+        index_info: *mut pg_sys::IndexInfo,
+        snapshot: pg_sys::Snapshot,
+        state: *mut pg_sys::ValidateIndexState,
+    ) {
+        super::validate_scan(table, index, index_info, snapshot, state)
+    }
+}

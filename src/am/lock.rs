@@ -574,3 +574,26 @@ pub fn tuple_lock(
         return result;
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_lock(
+        rel_: pg_sys::Relation,
+        tid: pg_sys::ItemPointer,
+        _snapshot: pg_sys::Snapshot,
+        slot: *mut pg_sys::TupleTableSlot,
+        cid: pg_sys::CommandId,
+        mode: pg_sys::LockTupleMode::Type,
+        wait_policy: pg_sys::LockWaitPolicy::Type,
+        flags: pg_sys::uint8,
+        tmfd: *mut pg_sys::TM_FailureData,
+    ) -> pg_sys::TM_Result::Type {
+        super::tuple_lock(rel_, tid, slot, cid, mode, wait_policy, flags, tmfd)
+    }
+}

@@ -1149,3 +1149,79 @@ pub fn update(
     unsafe { *update_indexes = !heap_only };
     pg_sys::TM_Result::TM_Ok
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_insert(
+        rel_: pg_sys::Relation,
+        slot: *mut pg_sys::TupleTableSlot,
+        cid: pg_sys::CommandId,
+        options: core::ffi::c_int,
+        bistate: pg_sys::BulkInsertState,
+    ) {
+        super::insert(rel_, slot, cid, options, bistate, None)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_insert_speculative(
+        rel_: pg_sys::Relation,
+        slot: *mut pg_sys::TupleTableSlot,
+        cid: pg_sys::CommandId,
+        options: core::ffi::c_int,
+        bistate: pg_sys::BulkInsertState,
+        spec_token: pg_sys::uint32,
+    ) {
+        super::insert(rel_, slot, cid, options, bistate, Some(spec_token))
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_complete_speculative(
+        rel_: pg_sys::Relation,
+        slot: *mut pg_sys::TupleTableSlot,
+        _spec_token: pg_sys::uint32,
+        succeeded: bool,
+    ) {
+        super::complete_speculative(rel_, slot, succeeded)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn multi_insert(
+        rel_: pg_sys::Relation,
+        slots: *mut *mut pg_sys::TupleTableSlot,
+        ntuples: core::ffi::c_int,
+        cid: pg_sys::CommandId,
+        options: core::ffi::c_int,
+        bistate: pg_sys::BulkInsertState,
+    ) {
+        super::multi_insert(rel_, slots, ntuples as usize, cid, options, bistate)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn tuple_delete(
+        rel_: pg_sys::Relation,
+        tid: pg_sys::ItemPointer,
+        cid: pg_sys::CommandId,
+        _snapshot: pg_sys::Snapshot,
+        crosscheck: pg_sys::Snapshot,
+        wait: bool,
+        tmfd: *mut pg_sys::TM_FailureData,
+        changing_part: bool,
+    ) -> pg_sys::TM_Result::Type {
+        // SAFETY: tid valid for the call.
+        super::delete(
+            rel_,
+            unsafe { &*tid },
+            cid,
+            crosscheck,
+            wait,
+            tmfd,
+            changing_part,
+        )
+    }
+}

@@ -972,3 +972,121 @@ pub fn sample_next_tuple(
         }
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_begin(
+        rel_: pg_sys::Relation,
+        snapshot: pg_sys::Snapshot,
+        nkeys: core::ffi::c_int,
+        key: *mut pg_sys::ScanKeyData,
+        pscan: pg_sys::ParallelTableScanDesc,
+        flags: pg_sys::uint32,
+    ) -> pg_sys::TableScanDesc {
+        super::scan_begin(rel_, snapshot, nkeys, key, pscan, flags)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_end(s: pg_sys::TableScanDesc) {
+        super::scan_end(s)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_rescan(
+        s: pg_sys::TableScanDesc,
+        key: *mut pg_sys::ScanKeyData,
+        set_params: bool,
+        allow_strat: bool,
+        allow_sync: bool,
+        allow_pagemode: bool,
+    ) {
+        super::scan_rescan(s, key, set_params, allow_strat, allow_sync, allow_pagemode)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_getnextslot(
+        s: pg_sys::TableScanDesc,
+        dir: pg_sys::ScanDirection::Type,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> bool {
+        super::scan_getnextslot(s, dir, slot)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_set_tidrange(
+        s: pg_sys::TableScanDesc,
+        mintid: pg_sys::ItemPointer,
+        maxtid: pg_sys::ItemPointer,
+    ) {
+        super::scan_set_tidrange(s, mintid, maxtid)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_getnextslot_tidrange(
+        s: pg_sys::TableScanDesc,
+        dir: pg_sys::ScanDirection::Type,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> bool {
+        super::scan_getnextslot_tidrange(s, dir, slot)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_estimate(
+        rel_: pg_sys::Relation,
+    ) -> pg_sys::Size {
+        // SAFETY: generic block-based parallel scan.
+        unsafe { pg_sys::table_block_parallelscan_estimate(rel_) }
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_initialize(
+        rel_: pg_sys::Relation,
+        pscan: pg_sys::ParallelTableScanDesc,
+    ) -> pg_sys::Size {
+        // SAFETY: as above.
+        unsafe { pg_sys::table_block_parallelscan_initialize(rel_, pscan) }
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_reinitialize(
+        rel_: pg_sys::Relation,
+        pscan: pg_sys::ParallelTableScanDesc,
+    ) {
+        // SAFETY: as above.
+        unsafe { pg_sys::table_block_parallelscan_reinitialize(rel_, pscan) }
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_analyze_next_tuple(
+        s: pg_sys::TableScanDesc,
+        oldest_xmin: pg_sys::TransactionId,
+        liverows: *mut f64,
+        deadrows: *mut f64,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> bool {
+        super::analyze_next_tuple(s, oldest_xmin, liverows, deadrows, slot)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_sample_next_block(
+        s: pg_sys::TableScanDesc,
+        ss: *mut pg_sys::SampleScanState,
+    ) -> bool {
+        super::sample_next_block(s, ss)
+    }
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn scan_sample_next_tuple(
+        s: pg_sys::TableScanDesc,
+        ss: *mut pg_sys::SampleScanState,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> bool {
+        super::sample_next_tuple(s, ss, slot)
+    }
+}

@@ -910,3 +910,18 @@ pub fn is_current_xact_tuple(slot: *mut pg_sys::TupleTableSlot) -> bool {
         pg_sys::TransactionIdIsCurrentTransactionId(xmin.into())
     }
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn slot_callbacks(
+        _rel: pg_sys::Relation,
+    ) -> *const pg_sys::TupleTableSlotOps {
+        &super::GLASS_SLOT_OPS
+    }
+}

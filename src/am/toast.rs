@@ -407,3 +407,91 @@ pub fn delete_external(rel: pg_sys::Relation, ext: Option<External>, is_speculat
         )
     };
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use crate::pg::rel;
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    /// heapam_relation_needs_toast_table on glassheap's tuple size: a TOAST table is needed
+    /// when some variable-width column may be toasted (storage other than PLAIN) and the
+    /// widest possible row is over TOAST_TUPLE_THRESHOLD (or has no maximum).
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_needs_toast_table(
+        rel_: pg_sys::Relation,
+    ) -> bool {
+        use glassheap_format::attrs::align_nominal;
+        use glassheap_format::tuple::{data_offset, maxalign};
+        // SAFETY: a valid open relation; attrs has natts entries.
+        unsafe {
+            let tupdesc = (*rel_).rd_att;
+            let natts = (*tupdesc).natts as usize;
+            let mut data_length = 0usize;
+            let mut maxlength_unknown = false;
+            let mut has_toastable_attrs = false;
+            for i in 0..natts {
+                let att = crate::pg::compat::attr(tupdesc, i);
+                if (*att).attisdropped {
+                    continue;
+                }
+                data_length = align_nominal(data_length, (*att).attalign as u8);
+                if (*att).attlen > 0 {
+                    // fixed-length types are never toastable
+                    data_length += (*att).attlen as usize;
+                } else {
+                    let maxlen = pg_sys::type_maximum_size((*att).atttypid, (*att).atttypmod);
+                    if maxlen < 0 {
+                        maxlength_unknown = true;
+                    } else {
+                        data_length += maxlen as usize;
+                    }
+                    if (*att).attstorage as u8 != pg_sys::TYPSTORAGE_PLAIN {
+                        has_toastable_attrs = true;
+                    }
+                }
+            }
+            if !has_toastable_attrs {
+                return false;
+            }
+            if maxlength_unknown {
+                return true;
+            }
+            let tuple_length = data_offset(natts as u16, true) + maxalign(data_length);
+            tuple_length > super::TOAST_TUPLE_THRESHOLD
+        }
+    }
+
+    /// TOAST tables of glassheap tables are heap tables: PostgreSQL 15's toast_save_datum
+    /// and toast_delete_datum write them with heap_insert and simple_heap_delete directly.
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_toast_am(
+        _rel: pg_sys::Relation,
+    ) -> pg_sys::Oid {
+        pg_sys::HEAP_TABLE_AM_OID
+    }
+
+    /// Only reached if a glassheap relation were itself a TOAST table, which cannot happen
+    /// (see relation_toast_am): detoasting glassheap values reads their heap TOAST table.
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_fetch_toast_slice(
+        toastrel: pg_sys::Relation,
+        _valueid: pg_sys::Oid,
+        _attrsize: pg_sys::int32,
+        _sliceoffset: pg_sys::int32,
+        _slicelength: pg_sys::int32,
+        _result: *mut pg_sys::varlena,
+    ) {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "glassheap relation \"{}\" cannot be a TOAST table",
+                rel::name(toastrel)
+            ),
+            "TOAST tables of glassheap tables use the heap access method."
+        );
+    }
+}

@@ -873,3 +873,20 @@ pub fn relation_vacuum(
     // SAFETY: closes what vac_open_indexes opened; locks are kept to end of transaction.
     unsafe { pg_sys::vac_close_indexes(nind, indarr, pg_sys::NoLock as pg_sys::LOCKMODE) };
 }
+
+/// The TableAmRoutine callbacks of this family (`handler.rs` lists them all): PostgreSQL
+/// calls these; each forwards to the function above that does the work.
+#[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
+pub(super) mod callbacks {
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+
+    #[pg_guard]
+    pub(in crate::am) unsafe extern "C-unwind" fn relation_vacuum(
+        rel_: pg_sys::Relation,
+        params: *mut pg_sys::VacuumParams,
+        strategy: pg_sys::BufferAccessStrategy,
+    ) {
+        super::relation_vacuum(rel_, params, strategy)
+    }
+}
