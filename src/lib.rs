@@ -105,6 +105,35 @@ mod tests {
         assert_eq!(n, Ok(Some(1)));
     }
 
+    /// A LockedBuffer releases its lock and pin when dropped: an exclusive lock on the
+    /// same page can be taken right after (it would wait for itself otherwise), and the
+    /// page it hands out is the table's block.
+    #[pg_test]
+    fn locked_buffer_releases_on_drop() {
+        use crate::pg::bufmgr::{LockMode, LockedBuffer};
+        Spi::run(
+            "CREATE TABLE guard_t (a int) USING glassheap; INSERT INTO guard_t VALUES (1), (2)",
+        )
+        .unwrap();
+        let rel =
+            pgrx::PgRelation::open_with_name_and_share_lock("guard_t").expect("guard_t exists");
+        // SAFETY: the table is open and has block 0.
+        let shared = unsafe {
+            LockedBuffer::read_main(rel.as_ptr(), 0, LockMode::Share, std::ptr::null_mut())
+        };
+        assert_eq!(shared.page().max_offset(), 2);
+        assert!(shared.page().is_glassheap());
+        drop(shared);
+        // SAFETY: as above.
+        let mut excl = unsafe {
+            LockedBuffer::read_main(rel.as_ptr(), 0, LockMode::Exclusive, std::ptr::null_mut())
+        };
+        let lsn = excl.page().lsn();
+        excl.page_mut().set_prunable(3);
+        assert_eq!(excl.page().lsn(), lsn);
+        assert_eq!(excl.page().prune_xid(), 3);
+    }
+
     /// The pure page code (`glassheap_format::pageview`) gives the bytes PostgreSQL's
     /// PageRepairFragmentation, PageTruncateLinePointerArray, PageAddItemExtended,
     /// PageInit and bufmask give, on 300 pseudo-random pages.

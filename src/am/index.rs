@@ -5,6 +5,7 @@
 use super::visibility::{advance_horizon, vacuum_status, Oracle, Removable, TupleLoc};
 use super::{hot, scan, slot};
 use crate::pg::bufmgr::lock_buffer;
+use crate::pg::bufmgr::{LockMode, LockedBuffer};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
@@ -370,7 +371,8 @@ pub fn delete_tuples(
         let vistest = pg_sys::GlobalVisTestFor(relation);
         let mut horizon: Xid = 0;
         let mut final_n = 0usize;
-        let mut buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+        // The heap page being examined, pinned and share-locked.
+        let mut current: Option<LockedBuffer> = None;
         let nblocks = rel::nblocks(relation);
         let rnode = rel::relfilenode(relation);
         // Sort by TID so each heap page is visited once (one u64 per TID: a single
@@ -400,20 +402,19 @@ pub fn delete_tuples(
                     budget_pages -= 1;
                     found_on_block = false;
                 }
-                if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
-                    crate::pg::bufmgr::unlock_release(buffer);
-                }
-                buffer = pg_sys::ReadBufferExtended(
+                drop(current.take()); // the previous page first: one page locked at a time
+                current = Some(LockedBuffer::read_main(
                     relation,
-                    pg_sys::ForkNumber::MAIN_FORKNUM,
                     blk,
-                    pg_sys::ReadBufferMode::RBM_NORMAL,
+                    LockMode::Share,
                     std::ptr::null_mut(),
-                );
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+                ));
                 last_blk = blk;
             }
-            let page = PageRef::of_buffer(buffer);
+            let Some(cur) = current.as_ref() else {
+                unreachable!("a page is read before its first TID")
+            };
+            let (buffer, page) = (cur.buffer(), cur.page_ref());
             // The entry stands for the whole same-page chain from its root: it can go only
             // when no version of the chain is needed by anyone.
             let mut walk = hot::ChainWalk::from_root(rnode, blk, off);
@@ -444,9 +445,7 @@ pub fn delete_tuples(
                 found_on_block = true;
             }
         }
-        if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
-            crate::pg::bufmgr::unlock_release(buffer);
-        }
+        drop(current);
         d.ndeltids = final_n as i32;
         horizon.into()
     }

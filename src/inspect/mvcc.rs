@@ -11,7 +11,6 @@ use super::table_am;
 use super::types::{PgSnapshot, Xid};
 use super::wal::required;
 use crate::am::visibility::VisCtx;
-use crate::pg::page::PageRef;
 use crate::pg::xact;
 use glassheap_format::chains;
 use glassheap_format::heap::{rules_view, HeapHeader, Infomask, Infomask2};
@@ -329,15 +328,14 @@ pub(super) fn judge_block(
     // SAFETY: the relation is open; the block exists (callers check); the buffer is
     // pinned and share-locked while tuples are read and judged, as a scan would.
     unsafe {
-        let buf = pg_sys::ReadBufferExtended(
+        let guard = crate::pg::bufmgr::LockedBuffer::read_main(
             r,
-            pg_sys::ForkNumber::MAIN_FORKNUM,
             blk,
-            pg_sys::ReadBufferMode::RBM_NORMAL,
+            crate::pg::bufmgr::LockMode::Share,
             std::ptr::null_mut(),
         );
-        crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
-        let page = PageRef::of_buffer(buf);
+        let buf = guard.buffer();
+        let page = guard.page_ref();
         let ctx = (am == Am::Glassheap).then(|| VisCtx::new(r, snapshot));
         let max = if page.is_new() { 0 } else { page.max_offset() };
         for off in 1..=max {
@@ -444,7 +442,7 @@ pub(super) fn judge_block(
             };
             out.push(j);
         }
-        crate::pg::bufmgr::unlock_release(buf);
+        drop(guard);
     }
     out
 }

@@ -3,6 +3,7 @@
 
 use super::types::{Lsn, Name, Xid};
 use super::{check_not_other_temp, table_am};
+use crate::pg::bufmgr::{LockMode, LockedBuffer};
 use glassheap_format::items::{page_items as decode_items, Am, ItemRow};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::page::PageHeader;
@@ -47,21 +48,14 @@ pub(crate) fn read_block(rel: &PgRelation, blkno: i64, fork: &str) -> Vec<u8> {
         if blkno < 0 || blkno >= nblocks {
             super::raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("block number {} is out of range for relation \"{}\" ({} blocks in the {} fork)", blkno, rel.name(), nblocks, fork));
         }
-        let buf = pg_sys::ReadBufferExtended(
+        let buf = LockedBuffer::read(
             r,
             forknum,
             blkno as u32,
-            pg_sys::ReadBufferMode::RBM_NORMAL,
+            LockMode::Share,
             std::ptr::null_mut(),
         );
-        crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
-        let page = std::slice::from_raw_parts(
-            pg_sys::BufferGetPage(buf) as *const u8,
-            pg_sys::BLCKSZ as usize,
-        )
-        .to_vec();
-        crate::pg::bufmgr::unlock_release(buf);
-        page
+        buf.page().bytes().to_vec()
     }
 }
 

@@ -4,7 +4,8 @@
 
 use super::{check_not_other_temp, table_am};
 use crate::am::visibility::VisCtx;
-use crate::pg::page::{PageRef, LP_NORMAL};
+use crate::pg::bufmgr::{LockMode, LockedBuffer};
+use crate::pg::page::LP_NORMAL;
 use glassheap_format::items::{page_items as decode_items, Am};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use pgrx::pg_sys;
@@ -47,15 +48,9 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
         let ctx = (am == Am::Glassheap).then(|| VisCtx::new(r, &mut dirty));
         for blk in 0..nblocks {
             pgrx::check_for_interrupts!();
-            let buf = pg_sys::ReadBufferExtended(
-                r,
-                pg_sys::ForkNumber::MAIN_FORKNUM,
-                blk,
-                pg_sys::ReadBufferMode::RBM_NORMAL,
-                strategy,
-            );
-            crate::pg::bufmgr::lock(buf, pg_sys::BUFFER_LOCK_SHARE);
-            let page = PageRef::of_buffer(buf);
+            let guard = LockedBuffer::read_main(r, blk, LockMode::Share, strategy);
+            let buf = guard.buffer();
+            let page = guard.page_ref();
             let mut c = PageCensus {
                 is_new: page.is_new(),
                 all_visible: !page.is_new() && page.is_all_visible(),
@@ -115,7 +110,7 @@ pub(super) fn census(rel: &PgRelation) -> Vec<PageCensus> {
                 }
             }
             c.free = crate::pg::compat::pgstattuple_free_space(page.0) as i64;
-            crate::pg::bufmgr::unlock_release(buf);
+            drop(guard);
             pages.push(c);
         }
         pg_sys::FreeAccessStrategy(strategy);
