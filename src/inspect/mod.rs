@@ -4,6 +4,7 @@
 //! functions only fetch bytes through PostgreSQL and turn decoded structs into rows.
 //! All are superuser-only by default (EXECUTE revoked from PUBLIC), like contrib's.
 
+mod history;
 mod horizon;
 mod logical;
 mod mvcc;

@@ -93,13 +93,13 @@ pub(super) fn required<T>(v: Option<T>, what: &str) -> T {
 }
 
 /// An XLogReader over local WAL that stops (instead of waiting) at the end of WAL.
-struct Reader {
+pub(super) struct Reader {
     state: *mut pg_sys::XLogReaderState,
     private: *mut pg_sys::ReadLocalXLogPageNoWaitPrivate,
 }
 
 impl Reader {
-    fn open(start: Lsn) -> Reader {
+    pub(super) fn open(start: Lsn) -> Reader {
         // SAFETY: the same setup pg_walinspect uses; the routine is copied by
         // XLogReaderAllocate and the private struct lives in this memory context.
         unsafe {
@@ -179,7 +179,7 @@ impl Reader {
     }
 
     /// The next record, or None at the end of the available WAL.
-    fn next(&mut self) -> Option<*mut pg_sys::XLogReaderState> {
+    pub(super) fn next(&mut self) -> Option<*mut pg_sys::XLogReaderState> {
         // a long range can take a while: honour cancels and statement_timeout
         pgrx::check_for_interrupts!();
         let mut errormsg: *mut core::ffi::c_char = std::ptr::null_mut();
@@ -334,7 +334,7 @@ pub(super) fn fork_name(f: pg_sys::ForkNumber::Type) -> &'static str {
     }
 }
 
-fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> RecordInfo {
+pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: bool) -> RecordInfo {
     // SAFETY: state holds the record XLogReadRecord just decoded; blocks has
     // max_block_id + 1 entries.
     unsafe {

@@ -10,6 +10,7 @@ pub mod chains;
 pub mod cidruns;
 pub mod deadtids;
 pub mod heap;
+pub mod history;
 pub mod hot;
 pub mod items;
 pub mod layout;

@@ -1,0 +1,79 @@
+-- glassheap.page_history / row_history: a block's pages and a row's versions rebuilt
+-- from WAL. The page rebuilt at the last record must equal the page on disk (after a
+-- CHECKPOINT), compared on everything WAL carries (line pointers, tuple bytes, xmin,
+-- xmax, forward links; hint bits and command ids are not logged).
+SELECT twin_tables('hist', 'id int PRIMARY KEY, v text');
+ALTER TABLE g_hist SET (autovacuum_enabled = false);
+ALTER TABLE h_hist SET (autovacuum_enabled = false);
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS hist_start \gset
+-- a mixed workload: inserts, HOT updates, deletes, row locks, a rolled-back insert,
+-- pruning and VACUUM (with freezing), then more changes on the vacuumed page
+SELECT twin('INSERT INTO @@hist SELECT g, ''v'' || g FROM generate_series(1, 60) g');
+SELECT twin('UPDATE @@hist SET v = v || ''x'' WHERE id % 3 = 0');
+SELECT twin('UPDATE @@hist SET v = v || ''y'' WHERE id % 6 = 0');
+SELECT twin('DELETE FROM @@hist WHERE id % 5 = 0');
+BEGIN;
+SELECT twin_query('SELECT count(*) FROM (SELECT * FROM @@hist WHERE id < 10 FOR SHARE) s');
+COMMIT;
+BEGIN;
+SELECT twin('INSERT INTO @@hist VALUES (100, ''rolled back'')');
+ROLLBACK;
+VACUUM (FREEZE) g_hist;
+VACUUM (FREEZE) h_hist;
+SELECT twin('UPDATE @@hist SET v = ''after vacuum'' WHERE id = 7');
+SELECT twin('INSERT INTO @@hist VALUES (61, ''late'')');
+CHECKPOINT;
+
+CREATE TEMP TABLE g_steps AS
+  SELECT * FROM glassheap.page_history('g_hist', 0, :'hist_start');
+-- every record that touched block 0, each with the page after it
+SELECT count(*) > 10 AS many_records,
+       count(*) FILTER (WHERE page IS NULL) AS not_rebuilt,
+       count(DISTINCT record_type) >= 6 AS several_kinds
+FROM g_steps;
+SELECT DISTINCT resource_manager, record_type FROM g_steps
+WHERE resource_manager = 'glassheap' ORDER BY 2;
+-- page LSNs follow the records
+SELECT bool_and(page_lsn = end_lsn) AS page_lsn_is_record_end FROM g_steps;
+-- the last rebuilt page equals the page on disk
+WITH last AS (SELECT page FROM g_steps ORDER BY lsn DESC LIMIT 1),
+rebuilt AS (SELECT lp, lp_flags, lp_off, lp_len, xmin, xmax, data
+            FROM last, glassheap.page_items(last.page, 'glassheap')),
+disk AS (SELECT lp, lp_flags, lp_off, lp_len, xmin, xmax, data
+         FROM glassheap.page_items('g_hist', 0))
+SELECT (SELECT count(*) FROM disk) AS items,
+       (SELECT count(*) FROM (SELECT * FROM rebuilt EXCEPT SELECT * FROM disk) d) AS only_rebuilt,
+       (SELECT count(*) FROM (SELECT * FROM disk EXCEPT SELECT * FROM rebuilt) d) AS only_on_disk;
+-- the first record's page (the INSERT that initialised the block) holds one row
+SELECT (SELECT count(*) FROM glassheap.page_items(page, 'glassheap')) AS items_after_first
+FROM g_steps ORDER BY lsn LIMIT 1;
+
+-- a row's history: row 6 was updated twice (HOT updates: new versions on the same page),
+-- its latest version locked FOR SHARE, the old versions pruned and the survivor frozen by
+-- VACUUM (FREEZE); row 5 was deleted, then pruned and vacuumed
+SELECT event, tid, next_tid
+FROM glassheap.row_history('g_hist', '(0,6)', :'hist_start');
+SELECT event, tid, next_tid
+FROM glassheap.row_history('g_hist', '(0,5)', :'hist_start');
+
+-- heap: its records are not replayed yet; every record that touched the block is
+-- listed, and each either restores a full-page image (with data checksums, as on 18,
+-- hint bits log them) or says why there is no page
+SELECT count(*) > 10 AS many_records,
+       count(*) FILTER (WHERE (page IS NULL
+                               AND (note LIKE 'Heap%: not replayed (no page to replay it on)'
+                                    OR note LIKE 'cannot rebuild past Heap%'))
+                           OR (page IS NOT NULL
+                               AND note = 'restored from the record''s full-page image'))
+         = count(*) AS each_says_why
+FROM glassheap.page_history('h_hist', 0, :'hist_start');
+
+-- bad input
+SELECT * FROM glassheap.page_history('g_hist', -1, :'hist_start');
+SELECT * FROM glassheap.page_history('g_hist', 0, NULL);
+\set VERBOSITY terse
+SELECT * FROM glassheap.page_history('g_hist', 0, pg_current_wal_insert_lsn() + 1000000);
+\set VERBOSITY default
+SELECT * FROM glassheap.row_history('h_hist', '(0,1)', :'hist_start');
+SELECT * FROM glassheap.page_history('g_hist', 99, :'hist_start');
