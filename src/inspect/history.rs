@@ -84,6 +84,30 @@ fn check_block(rel: &PgRelation, blkno: i64) -> u32 {
     blkno as u32
 }
 
+/// Calls `f(state, start, end, rmid)` for each record that starts at or after `start`
+/// and ends by `end`.
+fn for_each_record(
+    start: Lsn,
+    end: Lsn,
+    mut f: impl FnMut(*mut pg_sys::XLogReaderState, u64, u64, u8),
+) {
+    let mut reader = Reader::open(start);
+    while let Some(state) = reader.next() {
+        // SAFETY: the reader's current record.
+        let (at, end_at, rmid) = unsafe {
+            (
+                (*state).ReadRecPtr,
+                (*state).EndRecPtr,
+                (*(*state).record).header.xl_rmid,
+            )
+        };
+        if Lsn(end_at) > end {
+            break;
+        }
+        f(state, at, end_at, rmid);
+    }
+}
+
 #[pg_extern]
 #[allow(clippy::type_complexity)]
 fn page_history(
@@ -109,27 +133,15 @@ fn page_history(
     let blk = check_block(&rel, blkno);
     let (start, end) = validate(super::wal::required(start_lsn, "start_lsn"), end_lsn);
     let target = crate::pg::rel::relfilenode(rel.as_ptr());
-    let mut reader = Reader::open(start);
     let mut history = PageHistory::new();
     let mut rows = Vec::new();
-    while let Some(state) = reader.next() {
-        // SAFETY: the reader's current record.
-        let (at, end_at, rmid) = unsafe {
-            (
-                (*state).ReadRecPtr,
-                (*state).EndRecPtr,
-                (*(*state).record).header.xl_rmid,
-            )
-        };
-        if Lsn(end_at) > end {
-            break;
-        }
+    for_each_record(start, end, |state, at, end_at, rmid| {
         let refs = block_refs(state, &target);
         let Some(&(id, _, _, _)) = refs
             .iter()
             .find(|r| r.3 && r.1 == pg_sys::ForkNumber::MAIN_FORKNUM && r.2 == blk)
         else {
-            continue;
+            return;
         };
         let ri = record_info(state, false);
         let what = format!("{}/{} at {}", ri.rmgr, ri.record_type, Lsn(at));
@@ -166,7 +178,7 @@ fn page_history(
             step.page.map(|p| p.to_vec()),
             step.note,
         ));
-    }
+    });
     TableIterator::new(rows)
 }
 
@@ -195,22 +207,10 @@ fn row_history(
     // Every version of the row seen so far: a later record may still prune or freeze an
     // older one.
     let mut versions = vec![crate::pg::rel::tid_parts(&tid)];
-    let mut reader = Reader::open(start);
     let mut rows = Vec::new();
-    while let Some(state) = reader.next() {
-        // SAFETY: the reader's current record.
-        let (at, end_at, rmid) = unsafe {
-            (
-                (*state).ReadRecPtr,
-                (*state).EndRecPtr,
-                (*(*state).record).header.xl_rmid,
-            )
-        };
-        if Lsn(end_at) > end {
-            break;
-        }
+    for_each_record(start, end, |state, at, _, rmid| {
         if rmid != RMGR_ID {
-            continue;
+            return;
         }
         let refs = block_refs(state, &target);
         let new_block = refs.iter().find(|r| r.0 == 0).map_or(0, |r| r.2);
@@ -244,6 +244,6 @@ fn row_history(
                 ));
             }
         }
-    }
+    });
     TableIterator::new(rows)
 }
