@@ -105,6 +105,7 @@ fn header_pointers(page: &[u8]) -> Result<(usize, usize, usize), PageDamage> {
     ))
 }
 
+#[inline]
 fn line_pointer(page: &[u8], off: u16) -> LinePointer {
     LinePointer::from_word(
         off,
@@ -113,6 +114,7 @@ fn line_pointer(page: &[u8], off: u16) -> LinePointer {
 }
 
 /// An item with storage lies MAXALIGNed between pd_upper and pd_special.
+#[inline]
 fn check_extent(lp: &LinePointer, upper: usize) -> Result<(), PageDamage> {
     let (o, l) = (lp.off as usize, lp.len as usize);
     if o < upper || o + l > SPECIAL_OFFSET {
@@ -198,8 +200,14 @@ pub fn check_page_for_change(page: &[u8]) -> Result<(), PageDamage> {
             "the special space is not glassheap's (bad magic or version)".into(),
         ));
     }
-    // (offset, MAXALIGNed length, line pointer) of every item with storage.
-    let mut extents: Vec<(usize, usize, u16)> = Vec::with_capacity(nline as usize);
+    // (offset, MAXALIGNed length, line pointer) of every item with storage, on the
+    // stack (this runs for every page VACUUM or pruning changes).
+    let mut extents = [(0usize, 0usize, 0u16); MAX_TUPLES_PER_PAGE];
+    let mut n = 0usize;
+    // Pages compacted by pruning, and pages filled by inserts and HOT updates, keep their
+    // items in descending offset order by line pointer: then only neighbours can
+    // overlap, and no sort is needed.
+    let mut descending = true;
     for off in 1..=nline {
         let lp = line_pointer(page, off);
         match lp.flags {
@@ -226,7 +234,26 @@ pub fn check_page_for_change(page: &[u8]) -> Result<(), PageDamage> {
             // dead without storage, or unused (PageRepairFragmentation resets those)
             _ => continue,
         }
-        extents.push((lp.off as usize, maxalign(lp.len as usize), off));
+        let e = (lp.off as usize, maxalign(lp.len as usize), off);
+        if n > 0 {
+            let prev = extents[n - 1];
+            descending &= e.0 + e.1 <= prev.0;
+        }
+        extents[n] = e;
+        n += 1;
+    }
+    let extents = &mut extents[..n];
+    if descending {
+        // sorted and disjoint; the highest item is the first
+        if let Some(&(o, l, lp)) = extents.first() {
+            if o + l > special {
+                return Err(damage(
+                    Some(lp),
+                    format!("item at offset {o} (aligned length {l}) runs into the special space"),
+                ));
+            }
+        }
+        return Ok(());
     }
     extents.sort_unstable();
     for w in extents.windows(2) {
