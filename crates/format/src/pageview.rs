@@ -380,14 +380,19 @@ impl<'a> PageMut<'a> {
     /// first unused line pointer when the hint says there may be one, else a new one at
     /// the end (`layout::plan_add_item`). Returns the offset.
     pub fn add_item(&mut self, item: &[u8]) -> Result<u16, layout::AddItemError> {
+        let page: &PageBytes = self.0;
         let plan = layout::plan_add_item(
             self.lower(),
             self.upper(),
             self.special(),
             self.flags() & PD_HAS_FREE_LINES != 0,
+            // (flags, length) of a line pointer within the array, which plan_add_item
+            // checked against the page: one word read each (an insert into a page with
+            // free line pointers scans them)
             |o| {
-                let lp = self.lp(o).expect("plan_add_item asks within the array");
-                (lp.flags as u32, lp.len as usize)
+                let at = PAGE_HEADER_SIZE + (o as usize - 1) * ITEM_ID_SIZE;
+                let w = u32::from_ne_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]]);
+                ((w >> 15) & 3, (w >> 17) as usize)
             },
             item.len(),
         )?;
