@@ -1,4 +1,4 @@
-//! RM_BTREE_ID (11) records. Mirrors PostgreSQL 15 `src/include/access/nbtxlog.h`;
+//! RM_BTREE_ID (11) records. Mirrors PostgreSQL 15-18 `src/include/access/nbtxlog.h`;
 //! names from `btree_identify` in `src/backend/access/rmgrdesc/nbtdesc.c`, index tuple
 //! headers from `src/include/access/itup.h`.
 //!

@@ -1,4 +1,4 @@
-//! RM_HEAP_ID (10) records. Mirrors PostgreSQL 15 `src/include/access/heapam_xlog.h`
+//! RM_HEAP_ID (10) records. Mirrors PostgreSQL 15-18 `src/include/access/heapam_xlog.h`
 //! (the `XLOG_HEAP_*` part); record names follow `heap_identify` in
 //! `src/backend/access/rmgrdesc/heapdesc.c`, tuple header bits
 //! `src/include/access/htup_details.h`.

@@ -1,4 +1,4 @@
-//! RM_HEAP2_ID (9) records. Mirrors PostgreSQL 15 `src/include/access/heapam_xlog.h`
+//! RM_HEAP2_ID (9) records. Mirrors PostgreSQL 15-18 `src/include/access/heapam_xlog.h`
 //! (the `XLOG_HEAP2_*` part); names follow `heap2_identify` in
 //! `src/backend/access/rmgrdesc/heapdesc.c`.
 //!

@@ -335,7 +335,7 @@ pub(crate) fn flag_names(v: u64, table: &[(u64, &str)]) -> Vec<String> {
     names
 }
 
-/// An LSN as PostgreSQL 15 prints it (`LSN_FORMAT_ARGS` with `%X/%X`).
+/// An LSN as PostgreSQL 15-18 print it (`LSN_FORMAT_ARGS` with `%X/%X`).
 pub fn lsn_str(v: u64) -> String {
     format!("{:X}/{:X}", v >> 32, v & 0xFFFF_FFFF)
 }

@@ -1,4 +1,4 @@
-//! RM_XACT_ID (1) "Transaction" records. Mirrors PostgreSQL 15
+//! RM_XACT_ID (1) "Transaction" records. Mirrors PostgreSQL 15-18
 //! `src/include/access/xact.h`; commit/abort parts are read in the order of
 //! `ParseCommitRecord` / `ParseAbortRecord` and the prepare record like
 //! `ParsePrepareRecord` (`src/backend/access/rmgrdesc/xactdesc.c`); invalidation

@@ -1,4 +1,4 @@
-//! RM_XLOG_ID (0) records. Mirrors PostgreSQL 15 `src/include/catalog/pg_control.h`
+//! RM_XLOG_ID (0) records. Mirrors PostgreSQL 15-18 `src/include/catalog/pg_control.h`
 //! (info codes, `CheckPoint`) and `src/include/access/xlog_internal.h`
 //! (`xl_parameter_change`, `xl_restore_point`, `xl_end_of_recovery`,
 //! `xl_overwrite_contrecord`); names from `xlog_identify` in
