@@ -4,6 +4,9 @@
 -- below rebuilds what that version's rm_desc prints from them. Needs no contrib module.
 SET client_min_messages = warning;
 
+-- a physical slot keeps the WAL this test reads: its CHECKPOINT would otherwise remove
+-- the segments before its redo point
+SELECT slot_name FROM pg_create_physical_replication_slot('inspect_waldesc', true);
 CREATE TABLE wd_range (name text PRIMARY KEY, lsn pg_lsn);
 CREATE TABLE wd_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off, fillfactor = 80);
 CREATE TABLE wd_big (a int, b text) WITH (autovacuum_enabled = off);
@@ -34,6 +37,14 @@ INSERT INTO wd_range VALUES ('end', pg_current_wal_insert_lsn());
 -- formats: the decoders read each version's record layouts (crates/format/src/waldecode)
 CREATE FUNCTION pg_temp.iw_list(a jsonb) RETURNS text LANGUAGE sql AS
 $$ SELECT coalesce(string_agg(e, ', ' ORDER BY o), '') FROM jsonb_array_elements_text(a) WITH ORDINALITY AS x(e, o) $$;
+-- heapdesc.c's (16+) freeze plans and redirections
+CREATE FUNCTION pg_temp.iw_plans(a jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT string_agg(format('{ xmax: %s, infomask: %s, infomask2: %s, ntuples: %s, offsets: [%s] }',
+     p->>'xmax', p->>'t_infomask', p->>'t_infomask2', p->>'ntuples', pg_temp.iw_list(p->'offsets')), ', ' ORDER BY o)
+   FROM jsonb_array_elements(a) WITH ORDINALITY AS x(p, o) $$;
+CREATE FUNCTION pg_temp.iw_pairs(a jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT coalesce(string_agg((r->>0) || '->' || (r->>1), ', ' ORDER BY o), '')
+   FROM jsonb_array_elements(a) WITH ORDINALITY AS x(r, o) $$;
 -- What each version's rm_desc prints for a record, rebuilt from the decoded fields: a
 -- LIKE pattern (% where the text has parts not decoded here, e.g. infobits names),
 -- NULL for the record types not checked. Formats: heapdesc.c / nbtdesc.c /
@@ -68,25 +79,26 @@ BEGIN
       ELSE format('snapshotConflictHorizon: %s, flags: 0x%s', d->>'snapshot_conflict_horizon', hex) END;
   ELSIF rmgr = 'Heap2' AND rt = 'PRUNE' THEN
     RETURN CASE WHEN v < 16 THEN format('latestRemovedXid %s nredirected %s ndead %s', d->>'latest_removed_xid', d->>'nredirected', d->>'ndead')
-      ELSE format('snapshotConflictHorizon: %s, nredirected: %s, ndead: %s%%', d->>'snapshot_conflict_horizon', d->>'nredirected', d->>'ndead') END;
+      ELSE format('snapshotConflictHorizon: %s, nredirected: %s, ndead: %s', d->>'snapshot_conflict_horizon', d->>'nredirected', d->>'ndead')
+        || CASE WHEN b ? 'unused' THEN format(', nunused: %s, redirected: [%s], dead: [%s], unused: [%s]', b->>'nunused',
+             pg_temp.iw_pairs(b->'redirected'), pg_temp.iw_list(b->'dead'), pg_temp.iw_list(b->'unused')) ELSE '' END END;
   ELSIF rmgr = 'Heap2' AND rt = 'VACUUM' THEN
-    RETURN format(CASE WHEN v < 16 THEN 'nunused %s' ELSE 'nunused: %s%%' END, d->>'nunused');
+    RETURN CASE WHEN v < 16 THEN format('nunused %s', d->>'nunused')
+      ELSE format('nunused: %s', d->>'nunused')
+        || CASE WHEN b ? 'unused' THEN format(', unused: [%s]', pg_temp.iw_list(b->'unused')) ELSE '' END END;
   ELSIF rmgr = 'Heap2' AND rt = 'FREEZE_PAGE' THEN
     RETURN CASE WHEN v < 16 THEN format('cutoff xid %s ntuples %s', d->>'cutoff_xid', d->>'ntuples')
-      ELSE format('snapshotConflictHorizon: %s, nplans: %s%%', d->>'snapshot_conflict_horizon', d->>'nplans') END;
+      ELSE format('snapshotConflictHorizon: %s, nplans: %s', d->>'snapshot_conflict_horizon', d->>'nplans')
+        || CASE WHEN b ? 'plans' THEN format(', plans: [%s]', pg_temp.iw_plans(b->'plans')) ELSE '' END END;
   ELSIF rmgr = 'Heap2' AND rt LIKE 'PRUNE\_%' THEN
-    -- 17+: everything, the freeze plans and their offsets included
+    -- 17+: everything, the freeze plans and their offsets included (16's PRUNE,
+    -- VACUUM and FREEZE_PAGE above likewise)
     RETURN coalesce('snapshotConflictHorizon: ' || (d->>'snapshot_conflict_horizon'), '')
       || ', isCatalogRel: ' || CASE WHEN d->'flag_names' ? 'XLHP_IS_CATALOG_REL' THEN 'T' ELSE 'F' END
       || CASE WHEN NOT b ? 'nplans' THEN '' ELSE
            format(', nplans: %s, nredirected: %s, ndead: %s, nunused: %s', b->>'nplans', b->>'nredirected', b->>'ndead', b->>'nunused')
-           || CASE WHEN (b->>'nplans')::int = 0 THEN '' ELSE ', plans: [' ||
-                (SELECT string_agg(format('{ xmax: %s, infomask: %s, infomask2: %s, ntuples: %s, offsets: [%s] }',
-                   p->>'xmax', p->>'t_infomask', p->>'t_infomask2', p->>'ntuples', pg_temp.iw_list(p->'offsets')), ', ' ORDER BY o)
-                 FROM jsonb_array_elements(b->'plans') WITH ORDINALITY AS x(p, o)) || ']' END
-           || CASE WHEN (b->>'nredirected')::int = 0 THEN '' ELSE ', redirected: [' ||
-                (SELECT string_agg((r->>0) || '->' || (r->>1), ', ' ORDER BY o)
-                 FROM jsonb_array_elements(b->'redirected') WITH ORDINALITY AS x(r, o)) || ']' END
+           || CASE WHEN (b->>'nplans')::int = 0 THEN '' ELSE ', plans: [' || pg_temp.iw_plans(b->'plans') || ']' END
+           || CASE WHEN (b->>'nredirected')::int = 0 THEN '' ELSE ', redirected: [' || pg_temp.iw_pairs(b->'redirected') || ']' END
            || CASE WHEN (b->>'ndead')::int = 0 THEN '' ELSE ', dead: [' || pg_temp.iw_list(b->'dead') || ']' END
            || CASE WHEN (b->>'nunused')::int = 0 THEN '' ELSE ', unused: [' || pg_temp.iw_list(b->'unused') || ']' END
          END;
@@ -156,3 +168,5 @@ FROM (SELECT *, pg_temp.iw_desc(rmgr, record_type, decoded) AS pattern
                                  (SELECT lsn FROM wd_range WHERE name = 'end'))) x
 WHERE pattern IS NOT NULL AND description NOT LIKE pattern
 LIMIT 5;
+
+SELECT pg_drop_replication_slot('inspect_waldesc');
