@@ -1,6 +1,9 @@
 -- glassheap.wal_records / wal_stats vs pg_walinspect over the same LSN range.
 -- Nothing prints raw LSNs or xids: both sides are compared in SQL.
 SET client_min_messages = warning;
+-- a physical slot keeps the WAL this test reads (a checkpoint meanwhile, timed or another
+-- test's, would remove the segments before its redo point)
+SELECT slot_name FROM pg_create_physical_replication_slot('inspect_wal', true);
 
 -- fillfactor leaves room on page 0, so the HOT update below is HOT whatever else runs
 CREATE TABLE iw_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off, fillfactor = 80);
@@ -204,3 +207,5 @@ SELECT (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e, per_relation => tru
        (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e)) AS same_total,
        (SELECT count(*) FROM glassheap.wal_stats(r.s, r.e) WHERE relation IS NOT NULL) AS relation_without_per_relation
 FROM (SELECT (SELECT lsn FROM iw_range WHERE name = 'rel_start') s, (SELECT lsn FROM iw_range WHERE name = 'rel_end') e) r;
+
+SELECT pg_drop_replication_slot('inspect_wal');
