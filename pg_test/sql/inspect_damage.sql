@@ -1,12 +1,21 @@
 -- Pages damaged by hand, for heap twins and glassheap tables: a page image from
--- glassheap.page is modified with overlay() and written as the only block of an empty
+-- glassheap.page is modified with overlay() and written (with a valid checksum when
+-- the cluster has data checksums) as the only block of an empty
 -- table created beforehand (lo_export over its file; the table was never read, so no
 -- buffer holds an older copy). Then page_items, verify, stats, page_map and
 -- version_chain must name the damage instead of counting or following it.
 SET client_min_messages = warning;
 CREATE FUNCTION put_page(rel regclass, img bytea) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE lo oid;
+DECLARE lo oid; c int;
 BEGIN
+  -- with data checksums (PostgreSQL 18's initdb default) the damaged page gets its
+  -- correct checksum (pageinspect's page_checksum; pd_checksum is the little-endian
+  -- uint16 at byte 8), so that glassheap's checks, not the buffer manager's checksum
+  -- verification, meet the damage
+  IF current_setting('data_checksums') = 'on' THEN
+    c := page_checksum(img, 0) & 65535;
+    img := set_byte(set_byte(img, 8, c & 255), 9, c >> 8);
+  END IF;
   lo := lo_from_bytea(0, img);
   PERFORM lo_export(lo, current_setting('data_directory') || '/' || pg_relation_filepath(rel));
   PERFORM lo_unlink(lo);

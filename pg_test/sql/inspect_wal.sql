@@ -1,6 +1,9 @@
 -- glassheap.wal_records / wal_stats vs pg_walinspect over the same LSN range.
 -- Nothing prints raw LSNs or xids: both sides are compared in SQL.
 SET client_min_messages = warning;
+-- a physical slot keeps the WAL this test reads (a checkpoint meanwhile, timed or another
+-- test's, would remove the segments before its redo point)
+SELECT slot_name FROM pg_create_physical_replication_slot('inspect_wal', true);
 
 -- fillfactor leaves room on page 0, so the HOT update below is HOT whatever else runs
 CREATE TABLE iw_t (k int PRIMARY KEY, v text, n int) WITH (autovacuum_enabled = off, fillfactor = 80);
@@ -31,7 +34,8 @@ SELECT pg_switch_wal() IS NOT NULL AS switched;
 INSERT INTO iw_t VALUES (500, 'after switch', 0);
 INSERT INTO iw_range VALUES ('end', pg_current_wal_flush_lsn());
 
--- same records, same rmgr and type, same header fields and rm_desc text
+-- same records, same rmgr and type, same header fields and rm_desc text (pg_walinspect
+-- 16+ returns NULL where rm_desc writes nothing, wal_records an empty text)
 SELECT count(*) > 30 AS enough_records,
        count(*) FILTER (WHERE g.start_lsn IS NULL OR p.start_lsn IS NULL
          OR g.rmgr IS DISTINCT FROM p.resource_manager OR g.record_type IS DISTINCT FROM p.record_type
@@ -39,7 +43,7 @@ SELECT count(*) > 30 AS enough_records,
          OR g.xid IS DISTINCT FROM p.xid OR g.record_length IS DISTINCT FROM p.record_length
          OR g.main_data_length IS DISTINCT FROM p.main_data_length
          OR g.fpi_length IS DISTINCT FROM p.fpi_length
-         OR g.description IS DISTINCT FROM p.description) AS mismatches
+         OR g.description IS DISTINCT FROM coalesce(p.description, '')) AS mismatches
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end')) g
 FULL JOIN pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'start'),
@@ -81,28 +85,13 @@ SELECT (SELECT count(*) FROM glassheap.wal_records((SELECT lsn FROM iw_range WHE
                            (SELECT lsn FROM iw_range WHERE name = 'end')), node
         WHERE block_ref ~ (tag || '( |,|$)')) AS walinspect_with_block_ref) c;
 
--- decoded main data agrees with the rmgr's own rm_desc text
-SELECT count(*) > 200 AS checked, count(*) FILTER (WHERE NOT ok) AS mismatches FROM (
-  SELECT CASE
-    WHEN rmgr IN ('Heap', 'Heap2') AND decoded->>'record_type' <> record_type
-      THEN false
-    WHEN rmgr = 'Heap' AND record_type IN ('INSERT', 'INSERT+INIT', 'DELETE')
-      THEN description LIKE format('off %s flags %%', decoded->>'offnum')
-    WHEN rmgr = 'Heap' AND record_type IN ('UPDATE', 'HOT_UPDATE', 'UPDATE+INIT', 'HOT_UPDATE+INIT')
-      THEN description LIKE format('off %s xmax %s flags %% ; new off %s xmax %s',
-             decoded->>'old_offnum', decoded->>'old_xmax', decoded->>'new_offnum', decoded->>'new_xmax')
-    WHEN rmgr = 'Heap' AND record_type = 'LOCK'
-      THEN description LIKE format('off %s: xid %s: flags %%', decoded->>'offnum', decoded->>'locking_xid')
-    WHEN rmgr = 'Heap2' AND record_type LIKE 'MULTI_INSERT%'
-      THEN description LIKE format('%s tuples flags %%', decoded->>'ntuples')
-    WHEN rmgr = 'Btree' AND record_type LIKE 'INSERT_%'
-      THEN description = format('off %s', decoded->>'offnum')
-    WHEN rmgr = 'Transaction' AND record_type = 'COMMIT'
-      THEN decoded ? 'xact_time'
-    END AS ok
-  FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
-                             (SELECT lsn FROM iw_range WHERE name = 'end'))) x
-WHERE ok IS NOT NULL;
+-- (the decoded fields vs each version's rm_desc text: inspect_waldesc, which needs no
+-- contrib module and runs on 16 too)
+-- the transaction time of every commit
+SELECT count(*) > 0 AS commits, bool_and(decoded ? 'xact_time') AS xact_time
+FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
+                           (SELECT lsn FROM iw_range WHERE name = 'end'))
+WHERE rmgr = 'Transaction' AND record_type = 'COMMIT';
 
 -- a commit with a subtransaction lists it
 SELECT count(*) AS commits_with_subxacts
@@ -218,3 +207,5 @@ SELECT (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e, per_relation => tru
        (SELECT sum(count) FROM glassheap.wal_stats(r.s, r.e)) AS same_total,
        (SELECT count(*) FROM glassheap.wal_stats(r.s, r.e) WHERE relation IS NOT NULL) AS relation_without_per_relation
 FROM (SELECT (SELECT lsn FROM iw_range WHERE name = 'rel_start') s, (SELECT lsn FROM iw_range WHERE name = 'rel_end') e) r;
+
+SELECT pg_drop_replication_slot('inspect_wal');

@@ -443,9 +443,10 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
 }
 
 /// Structured decoding of one record by the pure decoders (glassheap's own records and
-/// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records).
+/// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records, in this server's
+/// formats).
 fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
-    glassheap_format::waldecode::decode(rmid, info, main, refs)
+    glassheap_format::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
 }
 
 #[pg_extern]

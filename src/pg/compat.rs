@@ -24,7 +24,8 @@
 //! ResolveRecoveryConflictWithSnapshot's isCatalogRel (16), IndexVacuumInfo.heaprel (16),
 //! TID-range bounds in TableScanDesc.st (18), RelidByRelfilenode's rename (16),
 //! IsAutoVacuumWorkerProcess (a macro from 17), tuplesort_getdatum's `copy` (16). Last,
-//! CREATE EXTENSION's version check (one SQL statement per version).
+//! CREATE EXTENSION's version check (one SQL statement per version), and the WAL
+//! formats the toolkit's decoders read (`wal_format_version`).
 
 #![allow(clippy::too_many_arguments, non_snake_case)]
 
@@ -1054,6 +1055,24 @@ pub unsafe fn rb_set_tuples(
 // ---------------------------------------------------------------------------------
 // The server version the library was built for
 // ---------------------------------------------------------------------------------
+
+/// The WAL record formats of the server this library was built for, for the pure
+/// decoders of PostgreSQL's Heap, Heap2, Btree, Transaction and XLOG records
+/// (`glassheap_format::waldecode`), which take the version as a runtime value. The
+/// library can only be loaded by a server of this major version (see below).
+pub fn wal_format_version() -> glassheap_format::waldecode::PgVersion {
+    use glassheap_format::waldecode::PgVersion;
+    #[cfg(feature = "pg15")]
+    let v = PgVersion::V15;
+    #[cfg(feature = "pg16")]
+    let v = PgVersion::V16;
+    #[cfg(feature = "pg17")]
+    let v = PgVersion::V17;
+    #[cfg(feature = "pg18")]
+    let v = PgVersion::V18;
+    debug_assert_eq!(v.major(), pg_sys::PG_MAJORVERSION_NUM);
+    v
+}
 
 // CREATE EXTENSION's first statement: refuse a server of another major version with an
 // error naming both, before any function of the library is created (creating one loads

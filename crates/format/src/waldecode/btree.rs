@@ -1,4 +1,4 @@
-//! RM_BTREE_ID (11) records. Mirrors PostgreSQL 15 `src/include/access/nbtxlog.h`;
+//! RM_BTREE_ID (11) records. Mirrors PostgreSQL 15-18 `src/include/access/nbtxlog.h`;
 //! names from `btree_identify` in `src/backend/access/rmgrdesc/nbtdesc.c`, index tuple
 //! headers from `src/include/access/itup.h`.
 //!
@@ -28,9 +28,15 @@
 //! * META_CLEANUP: no main data; block 0: `xl_btree_metadata {u32 version; u32 root;
 //!   u32 level; u32 fastroot; u32 fastlevel; u32 last_cleanup_num_delpages;
 //!   bool allequalimage}`.
+//!
+//! PostgreSQL 16 changed two records: DELETE became `{u32 snapshotConflictHorizon;
+//! u16 ndeleted; u16 nupdated; bool isCatalogRel}` (SizeOfBtreeDelete 9) and
+//! REUSE_PAGE `{RelFileLocator locator; u32 block; FullTransactionId
+//! snapshotConflictHorizon (@16); bool isCatalogRel (@24)}` (SizeOfBtreeReusePage 25).
+//! 17's and 18's formats are 16's.
 
 use super::reader::{Reader, Res};
-use super::{block, record_type, BlockRef, ItemPointer, Out, RelFileNode, XLR_INFO_MASK};
+use super::{block, record_type, BlockRef, ItemPointer, Out, PgVersion, RelFile, XLR_INFO_MASK};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,9 +89,9 @@ pub fn identify(info: u8) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn decode(info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
+pub(crate) fn decode(v: PgVersion, info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
     let mut out = Out::new(record_type(identify(info), info));
-    let res = decode_into(info, main, blocks, &mut out);
+    let res = decode_into(v, info, main, blocks, &mut out);
     out.finish(res)
 }
 
@@ -192,8 +198,19 @@ fn read_delvacuum(r: &mut Reader<'_>, o: &mut Out, ndeleted: u16, nupdated: u16)
     Ok(())
 }
 
-fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) -> Res<()> {
+fn decode_into(
+    v: PgVersion,
+    info: u8,
+    main: &[u8],
+    blocks: &[BlockRef<'_>],
+    out: &mut Out,
+) -> Res<()> {
     let op = info & !XLR_INFO_MASK;
+    let horizon = if v.locators() {
+        "snapshotConflictHorizon"
+    } else {
+        "latestRemovedXid"
+    };
     match op {
         XLOG_BTREE_INSERT_LEAF
         | XLOG_BTREE_INSERT_UPPER
@@ -249,12 +266,15 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
             };
             let mut r = Reader::new(main, what);
             if op == XLOG_BTREE_DELETE {
-                out.set("latestRemovedXid", r.get_u32("latestRemovedXid")?);
+                out.set(horizon, r.get_u32(horizon)?);
             }
             let ndeleted = r.get_u16("ndeleted")?;
             out.set("ndeleted", ndeleted);
             let nupdated = r.get_u16("nupdated")?;
             out.set("nupdated", nupdated);
+            if op == XLOG_BTREE_DELETE && v.locators() {
+                out.set("isCatalogRel", r.get_bool("isCatalogRel")?);
+            }
             out.trailing(&r);
             block(out, blocks, 0, bwhat, |r, o| {
                 read_delvacuum(r, o, ndeleted, nupdated)
@@ -302,10 +322,21 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
         }
         XLOG_BTREE_REUSE_PAGE => {
             let mut r = Reader::new(main, "xl_btree_reuse_page");
-            out.set("node", RelFileNode::read(&mut r, "node")?);
+            let node = if v.locators() { "locator" } else { "node" };
+            out.set(node, RelFile::read(v, &mut r, node)?);
             out.set("block", r.get_u32("block")?);
-            r.align(8, "latestRemovedFullXid")?;
-            out.full_xid("latestRemovedFullXid", r.get_u64("latestRemovedFullXid")?);
+            r.align(8, "snapshotConflictHorizon")?;
+            if v.locators() {
+                out.full_xid(
+                    "snapshotConflictHorizon",
+                    r.get_u64("snapshotConflictHorizon")?,
+                );
+                out.set("isCatalogRel", r.get_bool("isCatalogRel")?);
+                // sizeof is 32, SizeOfBtreeReusePage 25
+                r.skip_upto(7);
+            } else {
+                out.full_xid("latestRemovedFullXid", r.get_u64("latestRemovedFullXid")?);
+            }
             out.trailing(&r);
         }
         XLOG_BTREE_META_CLEANUP => {
@@ -446,8 +477,47 @@ pub(crate) mod tests {
         Sample::new(RM_BTREE_ID, XLOG_BTREE_META_CLEANUP, Vec::new()).data(0, metadata())
     }
 
+    /// PostgreSQL 16's DELETE: the horizon renamed, isCatalogRel after nupdated.
+    fn delete_16() -> Sample {
+        let main = W::new().u32(733).u16(2).u16(1).u8(1).build();
+        assert_eq!(main.len(), 9);
+        Sample::new(RM_BTREE_ID, XLOG_BTREE_DELETE, main)
+            .data(0, delvac_block())
+            .at(PgVersion::V16)
+    }
+
+    /// PostgreSQL 16's REUSE_PAGE (SizeOfBtreeReusePage 25).
+    fn reuse_16() -> Sample {
+        let main = W::new()
+            .rnode(1663, 5, 16390)
+            .u32(17)
+            .u64((3u64 << 32) | 1000)
+            .u8(0)
+            .build();
+        assert_eq!(main.len(), 25);
+        Sample::new(RM_BTREE_ID, XLOG_BTREE_REUSE_PAGE, main).at(PgVersion::V16)
+    }
+
     pub(crate) fn samples() -> Vec<Sample> {
-        vec![
+        let mut v = vec![delete_16(), reuse_16()];
+        for later in [PgVersion::V17, PgVersion::V18] {
+            v.extend([delete_16(), reuse_16()].map(|s| s.at(later)));
+        }
+        for later in [PgVersion::V16, PgVersion::V17, PgVersion::V18] {
+            v.extend(
+                [
+                    insert(XLOG_BTREE_INSERT_LEAF),
+                    split(XLOG_BTREE_SPLIT_L),
+                    dedup(),
+                    vacuum(),
+                    unlink(XLOG_BTREE_UNLINK_PAGE_META),
+                    newroot(),
+                    meta_cleanup(),
+                ]
+                .map(|s| s.at(later)),
+            );
+        }
+        v.extend([
             insert(XLOG_BTREE_INSERT_LEAF),
             insert(XLOG_BTREE_INSERT_UPPER),
             insert(XLOG_BTREE_INSERT_META),
@@ -463,12 +533,36 @@ pub(crate) mod tests {
             halfdead(),
             reuse(),
             meta_cleanup(),
-        ]
+        ]);
+        v
     }
 
     fn meta_json() -> Value {
         json!({"version": 4, "root": 3, "level": 1, "fastroot": 3, "fastlevel": 1,
                "last_cleanup_num_delpages": 0, "allequalimage": true})
+    }
+
+    #[test]
+    fn delete_and_reuse_from_16() {
+        let v = ok(delete_16().decode());
+        assert_eq!(v["snapshot_conflict_horizon"], 733);
+        assert!(v.get("latest_removed_xid").is_none());
+        assert_eq!(v["ndeleted"], 2);
+        assert_eq!(v["nupdated"], 1);
+        assert_eq!(v["is_catalog_rel"], true);
+        assert_eq!(v["block0"], ok(delete().decode())["block0"]);
+        let v = ok(reuse_16().decode());
+        assert_eq!(
+            v["locator"],
+            json!({"spc_oid": 1663, "db_oid": 5, "rel_number": 16390})
+        );
+        assert_eq!(v["block"], 17);
+        assert_eq!(v["snapshot_conflict_horizon_text"], "3:1000");
+        assert_eq!(v["is_catalog_rel"], false);
+        // 15's reading of 16's DELETE has a byte left over
+        let mut s = delete_16();
+        s.version = PgVersion::V15;
+        assert_eq!(s.decode()["trailing_bytes"], 1);
     }
 
     #[test]
@@ -622,7 +716,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_opcode() {
-        let v = super::super::decode(RM_BTREE_ID, 0xF0, &[], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_BTREE_ID, 0xF0, &[], &[]);
         assert_eq!(v["record_type"], "UNKNOWN (f0)");
         assert_eq!(v["undecoded"], true);
     }

@@ -1,4 +1,4 @@
-//! RM_HEAP_ID (10) records. Mirrors PostgreSQL 15 `src/include/access/heapam_xlog.h`
+//! RM_HEAP_ID (10) records. Mirrors PostgreSQL 15-18 `src/include/access/heapam_xlog.h`
 //! (the `XLOG_HEAP_*` part); record names follow `heap_identify` in
 //! `src/backend/access/rmgrdesc/heapdesc.c`, tuple header bits
 //! `src/include/access/htup_details.h`.
@@ -16,12 +16,16 @@
 //!   (relids at offset 12).
 //! * CONFIRM `xl_heap_confirm {u16 offnum}`.
 //! * LOCK `xl_heap_lock {u32 locking_xid; u16 offnum; i8 infobits_set; u8 flags}`
-//!   (PG16 renamed locking_xid to xmax).
-//! * INPLACE `xl_heap_inplace {u16 offnum}`; block 0: the new tuple data. (PG18 added
-//!   invalidation messages to this struct; PG15 has none.)
+//!   (PG16: `locking_xid` renamed `xmax`, `infobits_set` uint8; same bytes).
+//! * INPLACE `xl_heap_inplace {u16 offnum}`; block 0: the new tuple data. PG18:
+//!   `{u16 offnum; Oid dbId (@4); Oid tsId; bool relcacheInitFileInval; int nmsgs (@16);
+//!   SharedInvalidationMessage msgs[nmsgs] (@20)}` (MinSizeOfHeapInplace 20).
+//!
+//! The other records' layouts are the same in 15, 16, 17 and 18 (18 only named the
+//! block references, HEAP_INSERT_BLKREF_HEAP etc.).
 
 use super::reader::{Reader, Res};
-use super::{block, record_type, BlockRef, Out, XLR_INFO_MASK};
+use super::{block, record_type, BlockRef, Out, PgVersion, XLR_INFO_MASK};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -208,9 +212,9 @@ pub fn identify(info: u8) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn decode(info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
+pub(crate) fn decode(v: PgVersion, info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
     let mut out = Out::new(record_type(identify(info), info));
-    let res = decode_into(info, main, blocks, &mut out);
+    let res = decode_into(v, info, main, blocks, &mut out);
     out.finish(res)
 }
 
@@ -230,7 +234,13 @@ fn old_tuple(r: &mut Reader<'_>, out: &mut Out, tuple: bool, key: bool) -> Res<(
     Ok(())
 }
 
-fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) -> Res<()> {
+fn decode_into(
+    v: PgVersion,
+    info: u8,
+    main: &[u8],
+    blocks: &[BlockRef<'_>],
+    out: &mut Out,
+) -> Res<()> {
     // heap_desc decodes by opcode even when heap_identify has no name (e.g. DELETE with
     // the INIT bit); so do we.
     if info & XLOG_HEAP_INIT_PAGE != 0 {
@@ -327,7 +337,8 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
         }
         XLOG_HEAP_LOCK => {
             let mut r = Reader::new(main, "xl_heap_lock");
-            out.set("locking_xid", r.get_u32("locking_xid")?);
+            let xmax = if v.locators() { "xmax" } else { "locking_xid" };
+            out.set(xmax, r.get_u32(xmax)?);
             out.set("offnum", r.get_u16("offnum")?);
             let ib = r.get_u8("infobits_set")?;
             flags8(out, "infobits_set", "infobits_flags", ib, XLHL_INFOBITS);
@@ -343,6 +354,23 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
         XLOG_HEAP_INPLACE => {
             let mut r = Reader::new(main, "xl_heap_inplace");
             out.set("offnum", r.get_u16("offnum")?);
+            if v >= PgVersion::V18 {
+                r.align(4, "dbId")?;
+                out.set("dbId", r.get_u32("dbId")?);
+                out.set("tsId", r.get_u32("tsId")?);
+                out.set(
+                    "relcacheInitFileInval",
+                    r.get_bool("relcacheInitFileInval")?,
+                );
+                r.align(4, "nmsgs")?;
+                let n = r.get_i32("nmsgs")?;
+                out.set("nmsgs", n);
+                let n = r.check_count_i32(n, super::xact::SIZEOF_INVAL_MSG, "nmsgs")?;
+                out.set(
+                    "invalidation_messages",
+                    super::xact::read_inval_msgs(v, &mut r, n, "nmsgs")?,
+                );
+            }
             out.trailing(&r);
             block(out, blocks, 0, "xl_heap_inplace block 0", |r, o| {
                 o.put("data_length", r.rest().len());
@@ -437,8 +465,37 @@ pub(crate) mod tests {
         Sample::new(RM_HEAP_ID, XLOG_HEAP_INPLACE, W::new().u16(9).build()).data(0, vec![1; 33])
     }
 
+    /// PostgreSQL 18's INPLACE: the invalidation messages ride along.
+    fn inplace_18() -> Sample {
+        let main = W::new()
+            .u16(16)
+            .pad(4)
+            .u32(1)
+            .u32(1663)
+            .u8(1)
+            .pad(4)
+            .i32(2)
+            // catcache 57 {int8 id; [pad]; Oid dbId; uint32 hashValue}
+            .bytes(
+                &W::new()
+                    .u8(57)
+                    .pad(4)
+                    .u32(1)
+                    .u32(0xDEAD_BEEF)
+                    .pad(16)
+                    .build(),
+            )
+            // relcache {int8 id = -2; Oid dbId; Oid relId}
+            .bytes(&W::new().u8(0xFE).pad(4).u32(1).u32(6104).pad(16).build())
+            .build();
+        assert_eq!(main.len(), 20 + 2 * 16);
+        Sample::new(RM_HEAP_ID, XLOG_HEAP_INPLACE, main)
+            .data(0, vec![1; 33])
+            .at(PgVersion::V18)
+    }
+
     pub(crate) fn samples() -> Vec<Sample> {
-        vec![
+        let mut v = vec![
             insert(),
             delete(),
             update(XLOG_HEAP_UPDATE),
@@ -448,7 +505,67 @@ pub(crate) mod tests {
             confirm(),
             lock(),
             inplace(),
-        ]
+            inplace_18(),
+        ];
+        // unchanged layouts, as the later versions write them
+        for later in [PgVersion::V16, PgVersion::V17, PgVersion::V18] {
+            v.extend(
+                [
+                    insert(),
+                    delete(),
+                    update(XLOG_HEAP_HOT_UPDATE),
+                    truncate(),
+                    confirm(),
+                    lock(),
+                ]
+                .map(|s| s.at(later)),
+            );
+        }
+        v.push(inplace().at(PgVersion::V17));
+        v
+    }
+
+    #[test]
+    fn lock_xmax_renamed_in_16() {
+        let v = ok(lock().at(PgVersion::V16).decode());
+        assert_eq!(v["xmax"], 900);
+        assert!(v.get("locking_xid").is_none());
+        assert_eq!(v["offnum"], 4);
+        assert_eq!(v["flag_names"], json!(["XLH_LOCK_ALL_FROZEN_CLEARED"]));
+        // the other records read the same on every version
+        for later in [PgVersion::V16, PgVersion::V17, PgVersion::V18] {
+            assert_eq!(ok(insert().at(later).decode()), ok(insert().decode()));
+            assert_eq!(ok(delete().at(later).decode()), ok(delete().decode()));
+            let u = update(XLOG_HEAP_HOT_UPDATE);
+            assert_eq!(ok(u.clone().at(later).decode()), ok(u.decode()));
+        }
+    }
+
+    #[test]
+    fn inplace_18_invalidations() {
+        let v = ok(inplace_18().decode());
+        assert_eq!(v["record_type"], "INPLACE");
+        assert_eq!(v["offnum"], 16);
+        assert_eq!(v["db_id"], 1);
+        assert_eq!(v["ts_id"], 1663);
+        assert_eq!(v["relcache_init_file_inval"], true);
+        assert_eq!(v["nmsgs"], 2);
+        assert_eq!(
+            v["invalidation_messages"],
+            json!([
+                {"id": 57, "kind": "catcache", "db_id": 1, "hash_value": 0xDEAD_BEEFu32},
+                {"id": -2, "kind": "relcache", "db_id": 1, "rel_id": 6104}
+            ])
+        );
+        assert_eq!(v["block0"]["data_length"], 33);
+        // 17 and earlier: only the offset
+        let v = ok(inplace().at(PgVersion::V17).decode());
+        assert!(v.get("nmsgs").is_none());
+        // a message count beyond the data is refused
+        let mut s = inplace_18();
+        s.main[16] = 0xFF;
+        let v = s.decode();
+        assert!(v["error"].as_str().unwrap().contains("nmsgs"), "{v}");
     }
 
     #[test]
@@ -475,13 +592,13 @@ pub(crate) mod tests {
         assert_eq!(v["record_type"], "INSERT");
         assert_eq!(v["block0"], json!({ "fpi": true }));
         // no block reference at all
-        let v = super::super::decode(RM_HEAP_ID, 0, &[1, 0, 0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0, 0], &[]);
         assert_eq!(v["block0"], json!({ "missing": true }));
     }
 
     #[test]
     fn insert_truncated() {
-        let v = super::super::decode(RM_HEAP_ID, 0, &[1, 0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0], &[]);
         assert_eq!(v["record_type"], "INSERT");
         assert_eq!(v["offnum"], 1);
         assert_eq!(
@@ -581,7 +698,7 @@ pub(crate) mod tests {
         );
         // a huge count is refused before anything is allocated
         let main = W::new().u32(5).u32(u32::MAX).u8(0).pad(4).u32(1).build();
-        let v = super::super::decode(RM_HEAP_ID, XLOG_HEAP_TRUNCATE, &main, &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, XLOG_HEAP_TRUNCATE, &main, &[]);
         assert!(v["error"].as_str().unwrap().contains("nrelids"), "{v}");
     }
 
@@ -614,6 +731,7 @@ pub(crate) mod tests {
     #[test]
     fn unnamed_combination_still_decodes() {
         let v = super::super::decode(
+            PgVersion::V15,
             RM_HEAP_ID,
             0x90,
             &W::new().u32(1).u16(2).u8(0).u8(0).build(),
@@ -625,7 +743,7 @@ pub(crate) mod tests {
 
     #[test]
     fn garbage_flags_are_named_unknown() {
-        let v = super::super::decode(RM_HEAP_ID, 0, &[1, 0, 0xC0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0, 0xC0], &[]);
         assert_eq!(v["flag_names"], json!(["UNKNOWN(0xC0)"]));
         assert_eq!(v["block0"], json!({ "missing": true }));
     }

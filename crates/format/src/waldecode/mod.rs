@@ -1,4 +1,4 @@
-//! Structured decoding of PostgreSQL 15 WAL record payloads, in pure Rust.
+//! Structured decoding of PostgreSQL 15, 16, 17 and 18 WAL record payloads, in pure Rust.
 //!
 //! Mirrors what PostgreSQL's `rm_identify` / `rm_desc` routines
 //! (`src/backend/access/rmgrdesc/*desc.c`) read from a decoded record
@@ -18,10 +18,15 @@
 //! * `error` when the bytes are short or inconsistent; whatever was decoded before
 //!   the problem is kept.
 //!
-//! Layouts are PostgreSQL 15 on x86-64: little-endian, C struct alignment. Where
-//! PostgreSQL 16+ changed a struct, the PG15 layout is implemented and the module says
-//! so. Input is untrusted: nothing here panics or indexes out of bounds, and counts
-//! read from the data are validated against the bytes left before allocating.
+//! Layouts are those of x86-64: little-endian, C struct alignment. Each server major
+//! version writes its own formats, so every decoder takes the [`PgVersion`] whose
+//! records it reads (a runtime value: the extension passes the server's major version,
+//! and `cargo test` exercises every version's layouts). Fields are named after the C
+//! fields of that version (PostgreSQL 16 renamed `latestRemovedXid` to
+//! `snapshotConflictHorizon`, RelFileNode to RelFileLocator, ...); each module lists its
+//! rmgr's changes. Input is untrusted: nothing here panics or indexes out of bounds,
+//! and counts read from the data are validated against the bytes left before
+//! allocating.
 //!
 //! rmgr 199 (glassheap's own) is handed to [`crate::wal::decode_json`].
 
@@ -52,6 +57,52 @@ pub const RM_BTREE_ID: u8 = 11;
 /// The low four bits of `xl_info` belong to xlog.c (`xlogrecord.h`).
 pub const XLR_INFO_MASK: u8 = 0x0F;
 
+/// The PostgreSQL major version whose WAL record formats are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PgVersion {
+    V15,
+    V16,
+    V17,
+    V18,
+}
+
+impl PgVersion {
+    /// Every version the decoders know, oldest first.
+    pub const ALL: [PgVersion; 4] = [
+        PgVersion::V15,
+        PgVersion::V16,
+        PgVersion::V17,
+        PgVersion::V18,
+    ];
+
+    /// The version of a major version number (`server_version_num / 10000`); None for
+    /// one the decoders do not know.
+    pub fn from_major(major: u32) -> Option<Self> {
+        Some(match major {
+            15 => PgVersion::V15,
+            16 => PgVersion::V16,
+            17 => PgVersion::V17,
+            18 => PgVersion::V18,
+            _ => return None,
+        })
+    }
+
+    /// The major version number.
+    pub fn major(self) -> u32 {
+        match self {
+            PgVersion::V15 => 15,
+            PgVersion::V16 => 16,
+            PgVersion::V17 => 17,
+            PgVersion::V18 => 18,
+        }
+    }
+
+    /// PostgreSQL 16 and later (RelFileLocator, snapshotConflictHorizon, isCatalogRel).
+    pub(crate) fn locators(self) -> bool {
+        self >= PgVersion::V16
+    }
+}
+
 /// One block reference of a decoded WAL record, as PostgreSQL's XLogReader exposes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockRef<'a> {
@@ -60,14 +111,21 @@ pub struct BlockRef<'a> {
     pub has_image: bool,
 }
 
-/// Structured decoding of a record's main data and block data.
-pub fn decode(rmgr_id: u8, info: u8, main_data: &[u8], blocks: &[BlockRef<'_>]) -> Value {
+/// Structured decoding of a record's main data and block data, in the formats of
+/// PostgreSQL `version` (glassheap's own records are the same on every version).
+pub fn decode(
+    version: PgVersion,
+    rmgr_id: u8,
+    info: u8,
+    main_data: &[u8],
+    blocks: &[BlockRef<'_>],
+) -> Value {
     match rmgr_id {
-        RM_XLOG_ID => xlog::decode(info, main_data, blocks),
-        RM_XACT_ID => xact::decode(info, main_data, blocks),
-        RM_HEAP2_ID => heap2::decode(info, main_data, blocks),
-        RM_HEAP_ID => heap::decode(info, main_data, blocks),
-        RM_BTREE_ID => btree::decode(info, main_data, blocks),
+        RM_XLOG_ID => xlog::decode(version, info, main_data, blocks),
+        RM_XACT_ID => xact::decode(version, info, main_data, blocks),
+        RM_HEAP2_ID => heap2::decode(version, info, main_data, blocks),
+        RM_HEAP_ID => heap::decode(version, info, main_data, blocks),
+        RM_BTREE_ID => btree::decode(version, info, main_data, blocks),
         crate::wal::RMGR_ID => {
             let datas = block_datas(blocks);
             crate::wal::decode_json_with(info, &datas, |i| {
@@ -97,12 +155,12 @@ pub fn rmgr_name(rmgr_id: u8) -> Option<&'static str> {
     })
 }
 
-/// `rm_identify` for the resource managers decoded here.
-pub fn identify(rmgr_id: u8, info: u8) -> Option<&'static str> {
+/// `rm_identify` of PostgreSQL `version` for the resource managers decoded here.
+pub fn identify(version: PgVersion, rmgr_id: u8, info: u8) -> Option<&'static str> {
     match rmgr_id {
-        RM_XLOG_ID => xlog::identify(info),
+        RM_XLOG_ID => xlog::identify(version, info),
         RM_XACT_ID => xact::identify(info),
-        RM_HEAP2_ID => heap2::identify(info),
+        RM_HEAP2_ID => heap2::identify(version, info),
         RM_HEAP_ID => heap::identify(info),
         RM_BTREE_ID => btree::identify(info),
         crate::wal::RMGR_ID => crate::wal::identify(info),
@@ -277,7 +335,7 @@ pub(crate) fn flag_names(v: u64, table: &[(u64, &str)]) -> Vec<String> {
     names
 }
 
-/// An LSN as PostgreSQL 15 prints it (`LSN_FORMAT_ARGS` with `%X/%X`).
+/// An LSN as PostgreSQL 15-18 print it (`LSN_FORMAT_ARGS` with `%X/%X`).
 pub fn lsn_str(v: u64) -> String {
     format!("{:X}/{:X}", v >> 32, v & 0xFFFF_FFFF)
 }
@@ -351,6 +409,39 @@ impl RelFileNode {
     }
 }
 
+/// `RelFileLocator` (`src/include/storage/relfilelocator.h`, PG16+): the same three
+/// Oids as RelFileNode, renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RelFileLocator {
+    pub spc_oid: u32,
+    pub db_oid: u32,
+    pub rel_number: u32,
+}
+
+/// A relation's storage identity as the version names it: RelFileNode (15) or
+/// RelFileLocator (16+); 12 bytes either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RelFile {
+    Node(RelFileNode),
+    Locator(RelFileLocator),
+}
+
+impl RelFile {
+    pub(crate) fn read(v: PgVersion, r: &mut Reader<'_>, field: &str) -> Res<Self> {
+        let n = RelFileNode::read(r, field)?;
+        Ok(if v.locators() {
+            RelFile::Locator(RelFileLocator {
+                spc_oid: n.spc_node,
+                db_oid: n.db_node,
+                rel_number: n.rel_node,
+            })
+        } else {
+            RelFile::Node(n)
+        })
+    }
+}
+
 /// `ItemPointerData` (`src/include/storage/itemptr.h`): block split in two uint16
 /// halves, then the offset; 6 bytes, 2-byte aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -376,7 +467,7 @@ pub(crate) mod testutil {
     //! Builds WAL payloads field by field in the C layout, and the sample records the
     //! robustness tests truncate.
 
-    use super::BlockRef;
+    use super::{BlockRef, PgVersion};
     use serde_json::Value;
 
     /// A little-endian writer; [`W::pad`] reproduces C alignment padding.
@@ -441,6 +532,8 @@ pub(crate) mod testutil {
     /// A complete, valid record: what the unit tests check and the robustness tests cut.
     #[derive(Debug, Clone)]
     pub(crate) struct Sample {
+        /// The version whose formats the record is in (15 unless [`Sample::at`]).
+        pub version: PgVersion,
         pub rmgr: u8,
         pub info: u8,
         pub main: Vec<u8>,
@@ -451,11 +544,17 @@ pub(crate) mod testutil {
     impl Sample {
         pub(crate) fn new(rmgr: u8, info: u8, main: Vec<u8>) -> Self {
             Sample {
+                version: PgVersion::V15,
                 rmgr,
                 info,
                 main,
                 blocks: Vec::new(),
             }
+        }
+        /// The same record read as PostgreSQL `version` wrote it.
+        pub(crate) fn at(mut self, version: PgVersion) -> Self {
+            self.version = version;
+            self
         }
         pub(crate) fn data(mut self, id: u8, d: Vec<u8>) -> Self {
             self.blocks.push((id, Some(d), false));
@@ -481,7 +580,7 @@ pub(crate) mod testutil {
                     has_image: *img,
                 })
                 .collect();
-            super::decode(self.rmgr, self.info, main, &blocks)
+            super::decode(self.version, self.rmgr, self.info, main, &blocks)
         }
         pub(crate) fn decode(&self) -> Value {
             self.decode_cut(usize::MAX, usize::MAX)
@@ -521,13 +620,16 @@ mod tests {
 
     #[test]
     fn unknown_rmgr_is_undecoded() {
-        assert_eq!(decode(2, 0, b"abc", &[]), json!({ "undecoded": true }));
-        assert_eq!(decode(255, 0x10, &[], &[]), json!({ "undecoded": true }));
+        for v in PgVersion::ALL {
+            assert_eq!(decode(v, 2, 0, b"abc", &[]), json!({ "undecoded": true }));
+            assert_eq!(decode(v, 255, 0x10, &[], &[]), json!({ "undecoded": true }));
+        }
     }
 
     #[test]
     fn glassheap_goes_to_its_own_codec() {
         let v = decode(
+            PgVersion::V18,
             crate::wal::RMGR_ID,
             crate::wal::XLOG_GH_INSERT,
             &[],
@@ -627,6 +729,10 @@ mod tests {
         }
     }
 
+    fn any_version() -> impl Strategy<Value = PgVersion> {
+        prop::sample::select(PgVersion::ALL.to_vec())
+    }
+
     fn any_rmgr() -> impl Strategy<Value = u8> {
         prop_oneof![
             Just(RM_XLOG_ID),
@@ -664,12 +770,13 @@ mod tests {
 
         #[test]
         fn random_bytes_never_panic(
+            version in any_version(),
             rmgr in any_rmgr(),
             info in any::<u8>(),
             main in proptest::collection::vec(any::<u8>(), 0..300),
             blocks in any_blocks(),
         ) {
-            let s = Sample { rmgr, info, main, blocks };
+            let s = Sample { version, rmgr, info, main, blocks };
             check_shape(rmgr, &s.decode());
         }
 
@@ -680,10 +787,16 @@ mod tests {
             blk_cut in any::<prop::sample::Index>(),
             flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
             info_xor in prop_oneof![Just(0u8), any::<u8>()],
+            other_version in prop::option::weighted(0.2, any_version()),
         ) {
             let samples = all_samples();
             let mut s = samples[idx.index(samples.len())].clone();
             s.info ^= info_xor;
+            // a record read as another version's format: wrong, never a panic
+            let same_format = other_version.is_none_or(|v| v == s.version);
+            if let Some(v) = other_version {
+                s.version = v;
+            }
             if !s.main.is_empty() {
                 for (at, x) in &flips {
                     let i = at.index(s.main.len());
@@ -694,7 +807,7 @@ mod tests {
             let b = blk_cut.index(s.max_block_len() + 1);
             let v = s.decode_cut(m, b);
             check_shape(s.rmgr, &v);
-            if info_xor == 0 {
+            if info_xor == 0 && same_format {
                 prop_assert_eq!(&v["record_type"], &s.decode()["record_type"]);
             }
         }
@@ -714,11 +827,11 @@ mod glassheap_shape_tests {
             has_image: true,
         }];
         assert_eq!(
-            decode(RMGR_ID, 0x00, &[], &fpi)["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &fpi)["block0"],
             json!({ "fpi": true })
         );
         assert_eq!(
-            decode(RMGR_ID, 0x00, &[], &[])["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &[])["block0"],
             json!({ "missing": true })
         );
         let bare = [BlockRef {
@@ -727,7 +840,7 @@ mod glassheap_shape_tests {
             has_image: false,
         }];
         assert_eq!(
-            decode(RMGR_ID, 0x00, &[], &bare)["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &bare)["block0"],
             json!({ "no_data": true })
         );
         let junk = [BlockRef {
@@ -735,9 +848,9 @@ mod glassheap_shape_tests {
             data: Some(&[1, 2]),
             has_image: false,
         }];
-        let v = decode(RMGR_ID, 0x00, &[], &junk);
+        let v = decode(PgVersion::V16, RMGR_ID, 0x00, &[], &junk);
         assert!(v["error"].as_str().unwrap().starts_with("block0: "), "{v}");
-        let unknown = decode(RMGR_ID, 0xF0, &[], &[]);
+        let unknown = decode(PgVersion::V16, RMGR_ID, 0xF0, &[], &[]);
         assert!(
             unknown["record_type"]
                 .as_str()

@@ -1,4 +1,4 @@
-//! RM_XACT_ID (1) "Transaction" records. Mirrors PostgreSQL 15
+//! RM_XACT_ID (1) "Transaction" records. Mirrors PostgreSQL 15-18
 //! `src/include/access/xact.h`; commit/abort parts are read in the order of
 //! `ParseCommitRecord` / `ParseAbortRecord` and the prepare record like
 //! `ParsePrepareRecord` (`src/backend/access/rmgrdesc/xactdesc.c`); invalidation
@@ -12,11 +12,14 @@
 //! made objoid 64-bit), `xl_xact_invals {int nmsgs; SharedInvalidationMessage[16 bytes]}`
 //! (commit only), `xl_xact_twophase {xid}` (+ NUL-terminated gid with HAS_GID), and
 //! unaligned `xl_xact_origin {XLogRecPtr origin_lsn; TimestampTz origin_timestamp}`.
-//! PG16 renamed the relfilenode parts to relfilelocators (same layout).
+//! PG16 renamed the relfilenode parts to relfilelocators (same layout; the xinfo bit is
+//! XACT_XINFO_HAS_RELFILELOCATORS) and numbered the stats kinds anew (IO); PG18 made
+//! `xl_xact_stats_item` 16 bytes (`{int kind; Oid dboid; uint32 objid_lo; uint32
+//! objid_hi}`: 64-bit object ids), added the relsync invalidation message (id -6) and
+//! the backend stats kind. 17's formats are 16's.
 
 use super::reader::{Reader, Res};
-use super::{record_type, BlockRef, Out, RelFileNode};
-use serde::Serialize;
+use super::{record_type, BlockRef, Out, PgVersion, RelFile};
 use serde_json::{json, Value};
 
 pub const XLOG_XACT_COMMIT: u8 = 0x00;
@@ -40,6 +43,30 @@ pub const XACT_XINFO_HAS_AE_LOCKS: u32 = 1 << 6;
 pub const XACT_XINFO_HAS_GID: u32 = 1 << 7;
 pub const XACT_XINFO_HAS_DROPPED_STATS: u32 = 1 << 8;
 
+/// The xinfo bits' names in `v` (16 renamed bit 2).
+fn xinfo_flags(v: PgVersion) -> &'static [(u64, &'static str)] {
+    if v.locators() {
+        XINFO_FLAGS_16
+    } else {
+        XINFO_FLAGS
+    }
+}
+
+const XINFO_FLAGS_16: &[(u64, &str)] = &[
+    (1 << 0, "XACT_XINFO_HAS_DBINFO"),
+    (1 << 1, "XACT_XINFO_HAS_SUBXACTS"),
+    (1 << 2, "XACT_XINFO_HAS_RELFILELOCATORS"),
+    (1 << 3, "XACT_XINFO_HAS_INVALS"),
+    (1 << 4, "XACT_XINFO_HAS_TWOPHASE"),
+    (1 << 5, "XACT_XINFO_HAS_ORIGIN"),
+    (1 << 6, "XACT_XINFO_HAS_AE_LOCKS"),
+    (1 << 7, "XACT_XINFO_HAS_GID"),
+    (1 << 8, "XACT_XINFO_HAS_DROPPED_STATS"),
+    (1 << 29, "XACT_COMPLETION_APPLY_FEEDBACK"),
+    (1 << 30, "XACT_COMPLETION_UPDATE_RELCACHE_FILE"),
+    (1 << 31, "XACT_COMPLETION_FORCE_SYNC_COMMIT"),
+];
+
 const XINFO_FLAGS: &[(u64, &str)] = &[
     (1 << 0, "XACT_XINFO_HAS_DBINFO"),
     (1 << 1, "XACT_XINFO_HAS_SUBXACTS"),
@@ -56,9 +83,16 @@ const XINFO_FLAGS: &[(u64, &str)] = &[
 ];
 
 const SIZEOF_RELFILENODE: usize = 12;
-const SIZEOF_STATS_ITEM: usize = 12;
+/// sizeof(xl_xact_stats_item): 12 bytes, 16 from PostgreSQL 18 (64-bit objid).
+fn sizeof_stats_item(v: PgVersion) -> usize {
+    if v >= PgVersion::V18 {
+        16
+    } else {
+        12
+    }
+}
 /// sizeof(SharedInvalidationMessage).
-const SIZEOF_INVAL_MSG: usize = 16;
+pub(crate) const SIZEOF_INVAL_MSG: usize = 16;
 /// MAXALIGN(sizeof(xl_xact_prepare)).
 const SIZEOF_XACT_PREPARE: usize = 72;
 
@@ -76,14 +110,18 @@ pub fn identify(info: u8) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn decode(info: u8, main: &[u8], _blocks: &[BlockRef<'_>]) -> Value {
+pub(crate) fn decode(v: PgVersion, info: u8, main: &[u8], _blocks: &[BlockRef<'_>]) -> Value {
     let mut out = Out::new(record_type(identify(info), info));
     let res = match info & XLOG_XACT_OPMASK {
-        XLOG_XACT_COMMIT | XLOG_XACT_COMMIT_PREPARED => commit_or_abort(info, main, &mut out, true),
-        XLOG_XACT_ABORT | XLOG_XACT_ABORT_PREPARED => commit_or_abort(info, main, &mut out, false),
-        XLOG_XACT_PREPARE => prepare(main, &mut out),
+        XLOG_XACT_COMMIT | XLOG_XACT_COMMIT_PREPARED => {
+            commit_or_abort(v, info, main, &mut out, true)
+        }
+        XLOG_XACT_ABORT | XLOG_XACT_ABORT_PREPARED => {
+            commit_or_abort(v, info, main, &mut out, false)
+        }
+        XLOG_XACT_PREPARE => prepare(v, main, &mut out),
         XLOG_XACT_ASSIGNMENT => assignment(main, &mut out),
-        XLOG_XACT_INVALIDATIONS => invalidations(main, &mut out),
+        XLOG_XACT_INVALIDATIONS => invalidations(v, main, &mut out),
         _ => {
             out.put("undecoded", true);
             Ok(())
@@ -92,62 +130,101 @@ pub(crate) fn decode(info: u8, main: &[u8], _blocks: &[BlockRef<'_>]) -> Value {
     out.finish(res)
 }
 
-/// `xl_xact_stats_item` (PG15).
-#[derive(Debug, Serialize)]
-struct StatsItem {
-    kind: i32,
-    kind_name: &'static str,
-    dboid: u32,
-    objoid: u32,
+/// PgStat_Kind names (`src/include/pgstat.h`; 18: `utils/pgstat_kind.h`). 16 put IO
+/// before SLRU, 18 BACKEND before ARCHIVER; 15 has neither.
+fn stats_kind_name(v: PgVersion, kind: i32) -> &'static str {
+    let names: &[&str] = match v {
+        PgVersion::V15 => &[
+            "database",
+            "relation",
+            "function",
+            "replslot",
+            "subscription",
+            "archiver",
+            "bgwriter",
+            "checkpointer",
+            "slru",
+            "wal",
+        ],
+        PgVersion::V16 | PgVersion::V17 => &[
+            "database",
+            "relation",
+            "function",
+            "replslot",
+            "subscription",
+            "archiver",
+            "bgwriter",
+            "checkpointer",
+            "io",
+            "slru",
+            "wal",
+        ],
+        PgVersion::V18 => &[
+            "database",
+            "relation",
+            "function",
+            "replslot",
+            "subscription",
+            "backend",
+            "archiver",
+            "bgwriter",
+            "checkpointer",
+            "io",
+            "slru",
+            "wal",
+        ],
+    };
+    usize::try_from(kind)
+        .ok()
+        .and_then(|k| k.checked_sub(1))
+        .and_then(|k| names.get(k).copied())
+        .unwrap_or("invalid")
 }
 
-/// PgStat_Kind names (`src/include/pgstat.h`, PG15).
-fn stats_kind_name(kind: i32) -> &'static str {
-    match kind {
-        1 => "database",
-        2 => "relation",
-        3 => "function",
-        4 => "replslot",
-        5 => "subscription",
-        6 => "archiver",
-        7 => "bgwriter",
-        8 => "checkpointer",
-        9 => "slru",
-        10 => "wal",
-        _ => "invalid",
-    }
-}
-
-fn read_relfilenodes(r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<RelFileNode>> {
+fn read_relfilenodes(v: PgVersion, r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<RelFile>> {
     let n = r.check_count(n as u64, SIZEOF_RELFILENODE, field)?;
-    let mut v = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        v.push(RelFileNode::read(r, field)?);
+        out.push(RelFile::read(v, r, field)?);
     }
-    Ok(v)
+    Ok(out)
 }
 
-fn read_stats_items(r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<StatsItem>> {
-    let n = r.check_count(n as u64, SIZEOF_STATS_ITEM, field)?;
-    let mut v = Vec::with_capacity(n);
+/// `xl_xact_stats_item`: `objoid` up to 17, `objid_lo` / `objid_hi` (and the 64-bit
+/// `objid` they make) from 18.
+fn read_stats_items(v: PgVersion, r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<Value>> {
+    let n = r.check_count(n as u64, sizeof_stats_item(v), field)?;
+    let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let kind = r.get_i32("kind")?;
-        v.push(StatsItem {
-            kind,
-            kind_name: stats_kind_name(kind),
-            dboid: r.get_u32("dboid")?,
-            objoid: r.get_u32("objoid")?,
+        let dboid = r.get_u32("dboid")?;
+        let kind_name = stats_kind_name(v, kind);
+        out.push(if v >= PgVersion::V18 {
+            let lo = r.get_u32("objid_lo")?;
+            let hi = r.get_u32("objid_hi")?;
+            json!({ "kind": kind, "kind_name": kind_name, "dboid": dboid,
+                    "objid_lo": lo, "objid_hi": hi,
+                    "objid": (u64::from(hi) << 32) | u64::from(lo) })
+        } else {
+            json!({ "kind": kind, "kind_name": kind_name, "dboid": dboid,
+                    "objoid": r.get_u32("objoid")? })
         });
     }
-    Ok(v)
+    Ok(out)
 }
 
-/// `n` SharedInvalidationMessages (`src/include/storage/sinval.h`, PG15), each 16
-/// bytes starting with `int8 id`: >= 0 catcache, -1 catalog, -2 relcache, -3 smgr,
-/// -4 relmap, -5 snapshot.
-fn read_inval_msgs(r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<Value>> {
+/// `n` SharedInvalidationMessages (`src/include/storage/sinval.h`), each 16 bytes
+/// starting with `int8 id`: >= 0 catcache, -1 catalog, -2 relcache, -3 smgr (its
+/// RelFileNode `rnode`, from 16 RelFileLocator `rlocator`), -4 relmap, -5 snapshot,
+/// and from 18 -6 relsync.
+pub(crate) fn read_inval_msgs(
+    v: PgVersion,
+    r: &mut Reader<'_>,
+    n: usize,
+    field: &str,
+) -> Res<Vec<Value>> {
     let n = r.check_count(n as u64, SIZEOF_INVAL_MSG, field)?;
-    let mut v = Vec::with_capacity(n);
+    let mut msgs = Vec::with_capacity(n);
     for _ in 0..n {
         let b = r.bytes(SIZEOF_INVAL_MSG, "SharedInvalidationMessage")?;
         let mut m = Reader::new(b, "SharedInvalidationMessage");
@@ -172,8 +249,10 @@ fn read_inval_msgs(r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<Value>>
                 let hi = m.get_i8("backend_hi")?;
                 let lo = m.get_u16("backend_lo")?;
                 let backend = (i32::from(hi) << 16) | i32::from(lo);
-                json!({ "id": id, "kind": "smgr", "backend": backend,
-                        "rnode": RelFileNode::read(&mut m, "rnode")? })
+                let mut o = json!({ "id": id, "kind": "smgr", "backend": backend });
+                let key = if v.locators() { "rlocator" } else { "rnode" };
+                o[key] = super::to_json(RelFile::read(v, &mut m, key)?);
+                o
             }
             -4 => {
                 m.align(4, "dbId")?;
@@ -184,11 +263,16 @@ fn read_inval_msgs(r: &mut Reader<'_>, n: usize, field: &str) -> Res<Vec<Value>>
                 json!({ "id": id, "kind": "snapshot", "db_id": m.get_u32("dbId")?,
                         "rel_id": m.get_u32("relId")? })
             }
+            -6 if v >= PgVersion::V18 => {
+                m.align(4, "dbId")?;
+                json!({ "id": id, "kind": "relsync", "db_id": m.get_u32("dbId")?,
+                        "relid": m.get_u32("relid")? })
+            }
             _ => json!({ "id": id, "kind": "unknown" }),
         };
-        v.push(msg);
+        msgs.push(msg);
     }
-    Ok(v)
+    Ok(msgs)
 }
 
 /// A C `int` count, validated against what is left for `elem_size`-byte elements.
@@ -198,9 +282,9 @@ fn count(r: &mut Reader<'_>, out: &mut Out, field: &str, elem_size: usize) -> Re
     r.check_count_i32(n, elem_size, field)
 }
 
-/// ParseCommitRecord / ParseAbortRecord (PG15). Abort records have no invalidation
+/// ParseCommitRecord / ParseAbortRecord. Abort records have no invalidation
 /// messages: ParseAbortRecord ignores XACT_XINFO_HAS_INVALS, and so do we.
-fn commit_or_abort(info: u8, main: &[u8], out: &mut Out, commit: bool) -> Res<()> {
+fn commit_or_abort(v: PgVersion, info: u8, main: &[u8], out: &mut Out, commit: bool) -> Res<()> {
     let what = if commit {
         "xl_xact_commit"
     } else {
@@ -212,7 +296,7 @@ fn commit_or_abort(info: u8, main: &[u8], out: &mut Out, commit: bool) -> Res<()
     if info & XLOG_XACT_HAS_INFO != 0 {
         xinfo = r.get_u32("xinfo")?;
         out.set("xinfo", xinfo);
-        out.flags("xinfo_flags", xinfo, XINFO_FLAGS);
+        out.flags("xinfo_flags", xinfo, xinfo_flags(v));
     }
     if xinfo & XACT_XINFO_HAS_DBINFO != 0 {
         out.set("dbId", r.get_u32("dbId")?);
@@ -224,17 +308,17 @@ fn commit_or_abort(info: u8, main: &[u8], out: &mut Out, commit: bool) -> Res<()
     }
     if xinfo & XACT_XINFO_HAS_RELFILENODES != 0 {
         let n = count(&mut r, out, "nrels", SIZEOF_RELFILENODE)?;
-        out.set("rels", read_relfilenodes(&mut r, n, "nrels")?);
+        out.set("rels", read_relfilenodes(v, &mut r, n, "nrels")?);
     }
     if xinfo & XACT_XINFO_HAS_DROPPED_STATS != 0 {
-        let n = count(&mut r, out, "nstats", SIZEOF_STATS_ITEM)?;
-        out.set("dropped_stats", read_stats_items(&mut r, n, "nstats")?);
+        let n = count(&mut r, out, "nstats", sizeof_stats_item(v))?;
+        out.set("dropped_stats", read_stats_items(v, &mut r, n, "nstats")?);
     }
     if commit && xinfo & XACT_XINFO_HAS_INVALS != 0 {
         let n = count(&mut r, out, "nmsgs", SIZEOF_INVAL_MSG)?;
         out.set(
             "invalidation_messages",
-            read_inval_msgs(&mut r, n, "nmsgs")?,
+            read_inval_msgs(v, &mut r, n, "nmsgs")?,
         );
     }
     if xinfo & XACT_XINFO_HAS_TWOPHASE != 0 {
@@ -252,9 +336,9 @@ fn commit_or_abort(info: u8, main: &[u8], out: &mut Out, commit: bool) -> Res<()
     Ok(())
 }
 
-/// ParsePrepareRecord (PG15): the whole two-phase state file header
-/// `xl_xact_prepare` (72 bytes) and its MAXALIGNed arrays.
-fn prepare(main: &[u8], out: &mut Out) -> Res<()> {
+/// ParsePrepareRecord: the whole two-phase state file header `xl_xact_prepare`
+/// (72 bytes, the same 15-18) and its MAXALIGNed arrays.
+fn prepare(v: PgVersion, main: &[u8], out: &mut Out) -> Res<()> {
     let mut r = Reader::new(main, "xl_xact_prepare");
     out.set("magic", format!("0x{:08X}", r.get_u32("magic")?));
     out.set("total_len", r.get_u32("total_len")?);
@@ -295,17 +379,26 @@ fn prepare(main: &[u8], out: &mut Out) -> Res<()> {
     let n = next(&mut r, nsub, 4, "nsubxacts")?;
     out.set("subxacts", r.get_u32_vec(n as u64, "nsubxacts")?);
     let n = next(&mut r, ncrels, SIZEOF_RELFILENODE, "ncommitrels")?;
-    out.set("commit_rels", read_relfilenodes(&mut r, n, "ncommitrels")?);
+    out.set(
+        "commit_rels",
+        read_relfilenodes(v, &mut r, n, "ncommitrels")?,
+    );
     let n = next(&mut r, narels, SIZEOF_RELFILENODE, "nabortrels")?;
-    out.set("abort_rels", read_relfilenodes(&mut r, n, "nabortrels")?);
-    let n = next(&mut r, ncstats, SIZEOF_STATS_ITEM, "ncommitstats")?;
-    out.set("commit_stats", read_stats_items(&mut r, n, "ncommitstats")?);
-    let n = next(&mut r, nastats, SIZEOF_STATS_ITEM, "nabortstats")?;
-    out.set("abort_stats", read_stats_items(&mut r, n, "nabortstats")?);
+    out.set("abort_rels", read_relfilenodes(v, &mut r, n, "nabortrels")?);
+    let n = next(&mut r, ncstats, sizeof_stats_item(v), "ncommitstats")?;
+    out.set(
+        "commit_stats",
+        read_stats_items(v, &mut r, n, "ncommitstats")?,
+    );
+    let n = next(&mut r, nastats, sizeof_stats_item(v), "nabortstats")?;
+    out.set(
+        "abort_stats",
+        read_stats_items(v, &mut r, n, "nabortstats")?,
+    );
     let n = next(&mut r, nmsgs, SIZEOF_INVAL_MSG, "ninvalmsgs")?;
     out.set(
         "invalidation_messages",
-        read_inval_msgs(&mut r, n, "ninvalmsgs")?,
+        read_inval_msgs(v, &mut r, n, "ninvalmsgs")?,
     );
     // the state data is padded to MAXALIGN
     r.skip_upto(7);
@@ -333,12 +426,12 @@ fn assignment(main: &[u8], out: &mut Out) -> Res<()> {
 }
 
 /// `xl_xact_invals {int nmsgs; SharedInvalidationMessage msgs[]}`.
-fn invalidations(main: &[u8], out: &mut Out) -> Res<()> {
+fn invalidations(v: PgVersion, main: &[u8], out: &mut Out) -> Res<()> {
     let mut r = Reader::new(main, "xl_xact_invals");
     let n = count(&mut r, out, "nmsgs", SIZEOF_INVAL_MSG)?;
     out.set(
         "invalidation_messages",
-        read_inval_msgs(&mut r, n, "nmsgs")?,
+        read_inval_msgs(v, &mut r, n, "nmsgs")?,
     );
     out.trailing(&r);
     Ok(())
@@ -503,8 +596,48 @@ pub(crate) mod tests {
         Sample::new(RM_XACT_ID, XLOG_XACT_INVALIDATIONS, main)
     }
 
+    /// PostgreSQL 18's commit: 16-byte stats items (64-bit objid) and a relsync
+    /// invalidation message.
+    fn commit_18() -> Sample {
+        let xinfo =
+            XACT_XINFO_HAS_RELFILENODES | XACT_XINFO_HAS_DROPPED_STATS | XACT_XINFO_HAS_INVALS;
+        let main = W::new()
+            .i64(T)
+            .u32(xinfo)
+            .i32(1)
+            .rnode(1663, 5, 16384)
+            .i32(2)
+            .i32(2)
+            .u32(5)
+            .u32(16384)
+            .u32(0)
+            .i32(6)
+            .u32(0)
+            .u32(0x0000_0002)
+            .u32(0x0000_0001)
+            .i32(1)
+            // relsync: id -6, dbId 5, relid 16384
+            .bytes(&W::new().u8(0xFA).pad(4).u32(5).u32(16384).pad(16).build())
+            .build();
+        Sample::new(RM_XACT_ID, XLOG_XACT_COMMIT | XLOG_XACT_HAS_INFO, main).at(PgVersion::V18)
+    }
+
     pub(crate) fn samples() -> Vec<Sample> {
-        vec![
+        let mut v = vec![commit_18()];
+        // 16 and 17 write 15's layouts (names aside)
+        for later in [PgVersion::V16, PgVersion::V17] {
+            v.extend(
+                [
+                    commit_full(),
+                    abort(),
+                    commit_prepared(),
+                    prepare(),
+                    invalidations(),
+                ]
+                .map(|s| s.at(later)),
+            );
+        }
+        v.extend([
             commit_full(),
             commit_plain(),
             commit_prepared(),
@@ -513,7 +646,81 @@ pub(crate) mod tests {
             prepare(),
             assignment(),
             invalidations(),
-        ]
+        ]);
+        v.extend([commit_plain(), abort_prepared(), assignment()].map(|s| s.at(PgVersion::V18)));
+        v
+    }
+
+    #[test]
+    fn version_18_stats_items_and_relsync() {
+        let v = ok(commit_18().decode());
+        assert_eq!(v["record_type"], "COMMIT");
+        assert_eq!(
+            v["xinfo_flags"],
+            json!([
+                "XACT_XINFO_HAS_RELFILELOCATORS",
+                "XACT_XINFO_HAS_INVALS",
+                "XACT_XINFO_HAS_DROPPED_STATS"
+            ])
+        );
+        assert_eq!(
+            v["rels"],
+            json!([{"spc_oid": 1663, "db_oid": 5, "rel_number": 16384}])
+        );
+        assert_eq!(
+            v["dropped_stats"],
+            json!([
+                {"kind": 2, "kind_name": "relation", "dboid": 5, "objid_lo": 16384,
+                 "objid_hi": 0, "objid": 16384},
+                {"kind": 6, "kind_name": "backend", "dboid": 0, "objid_lo": 2,
+                 "objid_hi": 1, "objid": (1u64 << 32) | 2}
+            ])
+        );
+        assert_eq!(
+            v["invalidation_messages"],
+            json!([{"id": -6, "kind": "relsync", "db_id": 5, "relid": 16384}])
+        );
+        // read as 17 (12-byte items), the same bytes do not line up
+        let mut s = commit_18();
+        s.version = PgVersion::V17;
+        assert_ne!(s.decode()["dropped_stats"], v["dropped_stats"]);
+    }
+
+    #[test]
+    fn version_16_names() {
+        let v = ok(commit_full().at(PgVersion::V16).decode());
+        assert!(v["xinfo_flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("XACT_XINFO_HAS_RELFILELOCATORS")));
+        assert_eq!(v["rels"][0]["rel_number"], 16384);
+        let smgr = &v["invalidation_messages"][2];
+        assert_eq!(smgr["kind"], "smgr");
+        assert_eq!(smgr["rlocator"]["db_oid"], 5);
+        assert!(smgr.get("rnode").is_none());
+        // stats kinds: 16 added IO before SLRU, 18 BACKEND before ARCHIVER
+        assert_eq!(stats_kind_name(PgVersion::V15, 9), "slru");
+        assert_eq!(stats_kind_name(PgVersion::V16, 9), "io");
+        assert_eq!(stats_kind_name(PgVersion::V17, 11), "wal");
+        assert_eq!(stats_kind_name(PgVersion::V18, 6), "backend");
+        assert_eq!(stats_kind_name(PgVersion::V18, 12), "wal");
+        assert_eq!(stats_kind_name(PgVersion::V18, 0), "invalid");
+        assert_eq!(stats_kind_name(PgVersion::V18, -1), "invalid");
+        // 15 has no relsync message
+        let main = W::new()
+            .i32(1)
+            .bytes(&W::new().u8(0xFA).pad(4).u32(5).u32(1).pad(16).build())
+            .build();
+        let s = Sample::new(RM_XACT_ID, XLOG_XACT_INVALIDATIONS, main.clone());
+        assert_eq!(
+            ok(s.decode())["invalidation_messages"][0]["kind"],
+            "unknown"
+        );
+        let s = Sample::new(RM_XACT_ID, XLOG_XACT_INVALIDATIONS, main).at(PgVersion::V18);
+        assert_eq!(
+            ok(s.decode())["invalidation_messages"][0]["kind"],
+            "relsync"
+        );
     }
 
     #[test]
@@ -608,12 +815,18 @@ pub(crate) mod tests {
                 .i32(n)
                 .u32(1)
                 .build();
-            let v = super::super::decode(RM_XACT_ID, 0x80, &main, &[]);
+            let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x80, &main, &[]);
             assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
             assert_eq!(v["nsubxacts"], n);
         }
         let main = W::new().i32(1 << 28).build();
-        let v = super::super::decode(RM_XACT_ID, XLOG_XACT_INVALIDATIONS, &main, &[]);
+        let v = super::super::decode(
+            PgVersion::V15,
+            RM_XACT_ID,
+            XLOG_XACT_INVALIDATIONS,
+            &main,
+            &[],
+        );
         assert!(v["error"].as_str().unwrap().contains("nmsgs"), "{v}");
     }
 
@@ -654,7 +867,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_opcode() {
-        let v = super::super::decode(RM_XACT_ID, 0x70, &[], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x70, &[], &[]);
         assert_eq!(v["record_type"], "UNKNOWN (70)");
         assert_eq!(v["undecoded"], true);
     }

@@ -1,4 +1,4 @@
-//! RM_XLOG_ID (0) records. Mirrors PostgreSQL 15 `src/include/catalog/pg_control.h`
+//! RM_XLOG_ID (0) records. Mirrors PostgreSQL 15-18 `src/include/catalog/pg_control.h`
 //! (info codes, `CheckPoint`) and `src/include/access/xlog_internal.h`
 //! (`xl_parameter_change`, `xl_restore_point`, `xl_end_of_recovery`,
 //! `xl_overwrite_contrecord`); names from `xlog_identify` in
@@ -9,11 +9,13 @@
 //! `FullTransactionId nextXid` @24, `nextOid` @32, `nextMulti` @36,
 //! `nextMultiOffset` @40, `oldestXid` @44, `oldestXidDB` @48, `oldestMulti` @52,
 //! `oldestMultiDB` @56, `pg_time_t time` @64, `oldestCommitTsXid` @72,
-//! `newestCommitTsXid` @76, `oldestActiveXid` @80. PostgreSQL 17 added `wal_level`
-//! to CheckPoint and xl_end_of_recovery and the CHECKPOINT_REDO record; not here.
+//! `newestCommitTsXid` @76, `oldestActiveXid` @80. PostgreSQL 17 added `int wal_level`
+//! to CheckPoint (@20, in what was padding: still 88 bytes) and to xl_end_of_recovery
+//! (@16, 24 bytes), and the CHECKPOINT_REDO record (0xE0, main data `int wal_level`);
+//! 16's formats are 15's, 18's are 17's.
 
 use super::reader::{Reader, Res};
-use super::{pg_time_str, record_type, BlockRef, Out, XLR_INFO_MASK};
+use super::{pg_time_str, record_type, BlockRef, Out, PgVersion, XLR_INFO_MASK};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -31,13 +33,16 @@ pub const XLOG_FPI_FOR_HINT: u8 = 0xA0;
 pub const XLOG_FPI: u8 = 0xB0;
 /// 0xC0 was used in PostgreSQL 9.5 - 11.
 pub const XLOG_OVERWRITE_CONTRECORD: u8 = 0xD0;
+/// PostgreSQL 17+.
+pub const XLOG_CHECKPOINT_REDO: u8 = 0xE0;
 
 /// MAXFNAMELEN, the size of xl_restore_point.rp_name.
 const MAXFNAMELEN: usize = 64;
 
 /// `xlog_identify`.
-pub fn identify(info: u8) -> Option<&'static str> {
+pub fn identify(v: PgVersion, info: u8) -> Option<&'static str> {
     Some(match info & !XLR_INFO_MASK {
+        XLOG_CHECKPOINT_REDO if v >= PgVersion::V17 => "CHECKPOINT_REDO",
         XLOG_CHECKPOINT_SHUTDOWN => "CHECKPOINT_SHUTDOWN",
         XLOG_CHECKPOINT_ONLINE => "CHECKPOINT_ONLINE",
         XLOG_NOOP => "NOOP",
@@ -72,17 +77,31 @@ struct BlockSummary {
     data_length: Option<usize>,
 }
 
-pub(crate) fn decode(info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
-    let mut out = Out::new(record_type(identify(info), info));
-    let res = decode_into(info, main, blocks, &mut out);
+pub(crate) fn decode(v: PgVersion, info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Value {
+    let mut out = Out::new(record_type(identify(v, info), info));
+    let res = decode_into(v, info, main, blocks, &mut out);
     out.finish(res)
 }
 
-fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) -> Res<()> {
+/// A `wal_level` field and its name.
+fn wal_level(r: &mut Reader<'_>, out: &mut Out) -> Res<()> {
+    let wal_level = r.get_i32("wal_level")?;
+    out.set("wal_level", wal_level);
+    out.put("wal_level_name", wal_level_name(wal_level));
+    Ok(())
+}
+
+fn decode_into(
+    v: PgVersion,
+    info: u8,
+    main: &[u8],
+    blocks: &[BlockRef<'_>],
+    out: &mut Out,
+) -> Res<()> {
     match info & !XLR_INFO_MASK {
         XLOG_CHECKPOINT_SHUTDOWN | XLOG_CHECKPOINT_ONLINE => {
             let mut r = Reader::new(main, "CheckPoint");
-            checkpoint(&mut r, out)?;
+            checkpoint(v, &mut r, out)?;
             // sizeof(CheckPoint) is 88, the last field ends at 84
             r.skip_upto(4);
             out.trailing(&r);
@@ -110,9 +129,7 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
             ] {
                 out.set(f, r.get_i32(f)?);
             }
-            let wal_level = r.get_i32("wal_level")?;
-            out.set("wal_level", wal_level);
-            out.put("wal_level_name", wal_level_name(wal_level));
+            wal_level(&mut r, out)?;
             out.set("wal_log_hints", r.get_bool("wal_log_hints")?);
             out.set(
                 "track_commit_timestamp",
@@ -140,6 +157,16 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
             out.timestamptz("end_time", r.get_i64("end_time")?);
             out.set("ThisTimeLineID", r.get_u32("ThisTimeLineID")?);
             out.set("PrevTimeLineID", r.get_u32("PrevTimeLineID")?);
+            if v >= PgVersion::V17 {
+                wal_level(&mut r, out)?;
+                // sizeof is 24, the last field ends at 20
+                r.skip_upto(4);
+            }
+            out.trailing(&r);
+        }
+        XLOG_CHECKPOINT_REDO if v >= PgVersion::V17 => {
+            let mut r = Reader::new(main, "XLOG_CHECKPOINT_REDO");
+            wal_level(&mut r, out)?;
             out.trailing(&r);
         }
         XLOG_OVERWRITE_CONTRECORD => {
@@ -166,11 +193,15 @@ fn decode_into(info: u8, main: &[u8], blocks: &[BlockRef<'_>], out: &mut Out) ->
     Ok(())
 }
 
-fn checkpoint(r: &mut Reader<'_>, out: &mut Out) -> Res<()> {
+fn checkpoint(v: PgVersion, r: &mut Reader<'_>, out: &mut Out) -> Res<()> {
     out.lsn("redo", r.get_u64("redo")?);
     out.set("ThisTimeLineID", r.get_u32("ThisTimeLineID")?);
     out.set("PrevTimeLineID", r.get_u32("PrevTimeLineID")?);
     out.set("fullPageWrites", r.get_bool("fullPageWrites")?);
+    if v >= PgVersion::V17 {
+        r.align(4, "wal_level")?;
+        wal_level(r, out)?;
+    }
     r.align(8, "nextXid")?;
     out.full_xid("nextXid", r.get_u64("nextXid")?);
     for f in [
@@ -289,8 +320,48 @@ pub(crate) mod tests {
         Sample::new(RM_XLOG_ID, XLOG_OVERWRITE_CONTRECORD, main)
     }
 
+    /// PostgreSQL 17's CheckPoint: wal_level (logical) where 15 had padding.
+    fn checkpoint_17(info: u8) -> Sample {
+        let mut main = checkpoint_bytes();
+        main[20..24].copy_from_slice(&2i32.to_le_bytes());
+        Sample::new(RM_XLOG_ID, info, main).at(PgVersion::V17)
+    }
+
+    fn end_of_recovery_17() -> Sample {
+        let main = W::new().i64(1_000_000).u32(2).u32(1).i32(1).pad(8).build();
+        assert_eq!(main.len(), 24);
+        Sample::new(RM_XLOG_ID, XLOG_END_OF_RECOVERY, main).at(PgVersion::V17)
+    }
+
+    fn checkpoint_redo() -> Sample {
+        Sample::new(RM_XLOG_ID, XLOG_CHECKPOINT_REDO, W::new().i32(1).build()).at(PgVersion::V18)
+    }
+
     pub(crate) fn samples() -> Vec<Sample> {
-        vec![
+        let mut v = vec![
+            checkpoint_17(XLOG_CHECKPOINT_ONLINE),
+            checkpoint_17(XLOG_CHECKPOINT_SHUTDOWN).at(PgVersion::V18),
+            end_of_recovery_17(),
+            end_of_recovery_17().at(PgVersion::V18),
+            checkpoint_redo(),
+            checkpoint_redo().at(PgVersion::V17),
+            checkpoint(XLOG_CHECKPOINT_ONLINE).at(PgVersion::V16),
+            end_of_recovery().at(PgVersion::V16),
+        ];
+        for later in [PgVersion::V16, PgVersion::V17, PgVersion::V18] {
+            v.extend(
+                [
+                    nextoid(),
+                    switch(),
+                    parameter_change(),
+                    restore_point(),
+                    fpi(XLOG_FPI_FOR_HINT),
+                    overwrite_contrecord(),
+                ]
+                .map(|s| s.at(later)),
+            );
+        }
+        v.extend([
             checkpoint(XLOG_CHECKPOINT_SHUTDOWN),
             checkpoint(XLOG_CHECKPOINT_ONLINE),
             noop(),
@@ -304,7 +375,39 @@ pub(crate) mod tests {
             fpi(XLOG_FPI),
             fpi(XLOG_FPI_FOR_HINT),
             overwrite_contrecord(),
-        ]
+        ]);
+        v
+    }
+
+    #[test]
+    fn wal_level_from_17() {
+        let v = ok(checkpoint_17(XLOG_CHECKPOINT_ONLINE).decode());
+        assert_eq!(v["wal_level"], 2);
+        assert_eq!(v["wal_level_name"], "logical");
+        assert_eq!(v["next_xid_text"], "2:745");
+        assert_eq!(v["oldest_active_xid"], 745);
+        // 15 and 16 have no wal_level there (the bytes are padding)
+        let mut s = checkpoint_17(XLOG_CHECKPOINT_ONLINE);
+        s.version = PgVersion::V16;
+        let v16 = ok(s.decode());
+        assert!(v16.get("wal_level").is_none());
+        assert_eq!(v16["next_xid_text"], "2:745");
+
+        let v = ok(end_of_recovery_17().decode());
+        assert_eq!(v["this_time_line_id"], 2);
+        assert_eq!(v["wal_level_name"], "replica");
+        assert!(v.get("trailing_bytes").is_none());
+
+        let v = ok(checkpoint_redo().decode());
+        assert_eq!(v["record_type"], "CHECKPOINT_REDO");
+        assert_eq!(v["wal_level_name"], "replica");
+        // no such record before 17
+        assert_eq!(identify(PgVersion::V16, XLOG_CHECKPOINT_REDO), None);
+        let mut s = checkpoint_redo();
+        s.version = PgVersion::V16;
+        let v = s.decode();
+        assert_eq!(v["record_type"], "UNKNOWN (e0)");
+        assert_eq!(v["undecoded"], true);
     }
 
     #[test]
@@ -414,13 +517,13 @@ pub(crate) mod tests {
     #[test]
     fn unused_codes_are_unknown() {
         for info in [0xC0u8, 0xE0, 0xF0] {
-            let v = super::super::decode(RM_XLOG_ID, info, &[1, 2], &[]);
+            let v = super::super::decode(PgVersion::V15, RM_XLOG_ID, info, &[1, 2], &[]);
             assert_eq!(v["record_type"], format!("UNKNOWN ({info:x})"));
             assert_eq!(v["undecoded"], true);
         }
         // xlog.c's low bits do not change the type
         assert_eq!(
-            identify(XLOG_CHECKPOINT_ONLINE | 0x0F),
+            identify(PgVersion::V15, XLOG_CHECKPOINT_ONLINE | 0x0F),
             Some("CHECKPOINT_ONLINE")
         );
         assert_eq!(lsn_str(0x1_0000_0000), "1/0");
