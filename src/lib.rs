@@ -5,6 +5,7 @@
 //! thin layer over PostgreSQL's C API; the bytes-only logic (formats, visibility rules,
 //! WAL codecs) lives in the `glassheap-format` crate.
 
+use pg::error::pg_callback;
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -44,7 +45,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 /// Forget backend-local command ids when the top-level transaction ends.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn xact_callback(
     event: pg_sys::XactEvent::Type,
     _arg: *mut core::ffi::c_void,
@@ -70,7 +71,7 @@ pub extern "C" fn pg_finfo_glassheap_tableam_handler() -> &'static pg_sys::Pg_fi
 }
 
 /// The table AM handler: returns glassheap's TableAmRoutine.
-#[pg_guard]
+#[pg_callback]
 #[no_mangle]
 pub unsafe extern "C-unwind" fn glassheap_tableam_handler(
     _fcinfo: pg_sys::FunctionCallInfo,

@@ -4,11 +4,11 @@
 
 use crate::am::cidmap;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
+use crate::pg::error::pg_callback;
 
 static mut PREV_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn set_rel_pathlist(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,

@@ -11,16 +11,17 @@ use super::*;
 use crate::pg::compat::callbacks::with_versioned;
 use crate::pg::rel;
 use pgrx::pg_sys;
+use crate::pg::error::pg_callback;
 use pgrx::prelude::*;
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_callbacks(
     _rel: pg_sys::Relation,
 ) -> *const pg_sys::TupleTableSlotOps {
     &slot::GLASS_SLOT_OPS
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_begin(
     rel_: pg_sys::Relation,
     snapshot: pg_sys::Snapshot,
@@ -32,12 +33,12 @@ unsafe extern "C-unwind" fn scan_begin(
     scan::scan_begin(rel_, snapshot, nkeys, key, pscan, flags)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_end(s: pg_sys::TableScanDesc) {
     scan::scan_end(s)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_rescan(
     s: pg_sys::TableScanDesc,
     key: *mut pg_sys::ScanKeyData,
@@ -49,7 +50,7 @@ unsafe extern "C-unwind" fn scan_rescan(
     scan::scan_rescan(s, key, set_params, allow_strat, allow_sync, allow_pagemode)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_getnextslot(
     s: pg_sys::TableScanDesc,
     dir: pg_sys::ScanDirection::Type,
@@ -58,7 +59,7 @@ unsafe extern "C-unwind" fn scan_getnextslot(
     scan::scan_getnextslot(s, dir, slot)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_set_tidrange(
     s: pg_sys::TableScanDesc,
     mintid: pg_sys::ItemPointer,
@@ -67,7 +68,7 @@ unsafe extern "C-unwind" fn scan_set_tidrange(
     scan::scan_set_tidrange(s, mintid, maxtid)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_getnextslot_tidrange(
     s: pg_sys::TableScanDesc,
     dir: pg_sys::ScanDirection::Type,
@@ -76,13 +77,13 @@ unsafe extern "C-unwind" fn scan_getnextslot_tidrange(
     scan::scan_getnextslot_tidrange(s, dir, slot)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn parallelscan_estimate(rel_: pg_sys::Relation) -> pg_sys::Size {
     // SAFETY: generic block-based parallel scan.
     unsafe { pg_sys::table_block_parallelscan_estimate(rel_) }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn parallelscan_initialize(
     rel_: pg_sys::Relation,
     pscan: pg_sys::ParallelTableScanDesc,
@@ -91,7 +92,7 @@ unsafe extern "C-unwind" fn parallelscan_initialize(
     unsafe { pg_sys::table_block_parallelscan_initialize(rel_, pscan) }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn parallelscan_reinitialize(
     rel_: pg_sys::Relation,
     pscan: pg_sys::ParallelTableScanDesc,
@@ -100,24 +101,24 @@ unsafe extern "C-unwind" fn parallelscan_reinitialize(
     unsafe { pg_sys::table_block_parallelscan_reinitialize(rel_, pscan) }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_fetch_begin(
     rel_: pg_sys::Relation,
 ) -> *mut pg_sys::IndexFetchTableData {
     fetch::index_fetch_begin(rel_)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_fetch_reset(s: *mut pg_sys::IndexFetchTableData) {
     fetch::index_fetch_reset(s)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_fetch_end(s: *mut pg_sys::IndexFetchTableData) {
     fetch::index_fetch_end(s)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_fetch_tuple(
     s: *mut pg_sys::IndexFetchTableData,
     tid: pg_sys::ItemPointer,
@@ -137,7 +138,7 @@ unsafe extern "C-unwind" fn index_fetch_tuple(
     )
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_fetch_row_version(
     rel_: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
@@ -148,7 +149,7 @@ unsafe extern "C-unwind" fn tuple_fetch_row_version(
     fetch::fetch_row_version(rel_, unsafe { &*tid }, snapshot, slot)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_tid_valid(
     s: pg_sys::TableScanDesc,
     tid: pg_sys::ItemPointer,
@@ -157,7 +158,7 @@ unsafe extern "C-unwind" fn tuple_tid_valid(
     fetch::tid_valid(s, unsafe { &*tid })
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_get_latest_tid(
     s: pg_sys::TableScanDesc,
     tid: pg_sys::ItemPointer,
@@ -165,7 +166,7 @@ unsafe extern "C-unwind" fn tuple_get_latest_tid(
     fetch::get_latest_tid(s, tid)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_satisfies_snapshot(
     rel_: pg_sys::Relation,
     slot: *mut pg_sys::TupleTableSlot,
@@ -174,7 +175,7 @@ unsafe extern "C-unwind" fn tuple_satisfies_snapshot(
     fetch::satisfies_snapshot(rel_, slot, snapshot)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_delete_tuples(
     rel_: pg_sys::Relation,
     delstate: *mut pg_sys::TM_IndexDeleteOp,
@@ -182,7 +183,7 @@ unsafe extern "C-unwind" fn index_delete_tuples(
     index::delete_tuples(rel_, delstate)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_insert(
     rel_: pg_sys::Relation,
     slot: *mut pg_sys::TupleTableSlot,
@@ -193,7 +194,7 @@ unsafe extern "C-unwind" fn tuple_insert(
     modify::insert(rel_, slot, cid, options, bistate, None)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_insert_speculative(
     rel_: pg_sys::Relation,
     slot: *mut pg_sys::TupleTableSlot,
@@ -205,7 +206,7 @@ unsafe extern "C-unwind" fn tuple_insert_speculative(
     modify::insert(rel_, slot, cid, options, bistate, Some(spec_token))
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_complete_speculative(
     rel_: pg_sys::Relation,
     slot: *mut pg_sys::TupleTableSlot,
@@ -215,7 +216,7 @@ unsafe extern "C-unwind" fn tuple_complete_speculative(
     modify::complete_speculative(rel_, slot, succeeded)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn multi_insert(
     rel_: pg_sys::Relation,
     slots: *mut *mut pg_sys::TupleTableSlot,
@@ -227,7 +228,7 @@ unsafe extern "C-unwind" fn multi_insert(
     modify::multi_insert(rel_, slots, ntuples as usize, cid, options, bistate)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_delete(
     rel_: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
@@ -250,7 +251,7 @@ unsafe extern "C-unwind" fn tuple_delete(
     )
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tuple_lock(
     rel_: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
@@ -265,12 +266,12 @@ unsafe extern "C-unwind" fn tuple_lock(
     lock::tuple_lock(rel_, tid, slot, cid, mode, wait_policy, flags, tmfd)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_nontransactional_truncate(rel_: pg_sys::Relation) {
     ddl::nontransactional_truncate(rel_)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_copy_for_cluster(
     old: pg_sys::Relation,
     new: pg_sys::Relation,
@@ -297,7 +298,7 @@ unsafe extern "C-unwind" fn relation_copy_for_cluster(
     )
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_vacuum(
     rel_: pg_sys::Relation,
     params: *mut pg_sys::VacuumParams,
@@ -306,7 +307,7 @@ unsafe extern "C-unwind" fn relation_vacuum(
     super::vacuum::relation_vacuum(rel_, params, strategy)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_analyze_next_tuple(
     s: pg_sys::TableScanDesc,
     oldest_xmin: pg_sys::TransactionId,
@@ -317,7 +318,7 @@ unsafe extern "C-unwind" fn scan_analyze_next_tuple(
     scan::analyze_next_tuple(s, oldest_xmin, liverows, deadrows, slot)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_build_range_scan(
     table: pg_sys::Relation,
     index: pg_sys::Relation,
@@ -346,7 +347,7 @@ unsafe extern "C-unwind" fn index_build_range_scan(
     )
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn index_validate_scan(
     table: pg_sys::Relation,
     index: pg_sys::Relation,
@@ -357,7 +358,7 @@ unsafe extern "C-unwind" fn index_validate_scan(
     index::validate_scan(table, index, index_info, snapshot, state)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_size(
     rel_: pg_sys::Relation,
     fork: pg_sys::ForkNumber::Type,
@@ -368,7 +369,7 @@ unsafe extern "C-unwind" fn relation_size(
 /// heapam_relation_needs_toast_table on glassheap's tuple size: a TOAST table is needed
 /// when some variable-width column may be toasted (storage other than PLAIN) and the
 /// widest possible row is over TOAST_TUPLE_THRESHOLD (or has no maximum).
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_needs_toast_table(rel_: pg_sys::Relation) -> bool {
     use glassheap_format::attrs::align_nominal;
     use glassheap_format::tuple::{data_offset, maxalign};
@@ -413,14 +414,14 @@ unsafe extern "C-unwind" fn relation_needs_toast_table(rel_: pg_sys::Relation) -
 
 /// TOAST tables of glassheap tables are heap tables: PostgreSQL 15's toast_save_datum
 /// and toast_delete_datum write them with heap_insert and simple_heap_delete directly.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_toast_am(_rel: pg_sys::Relation) -> pg_sys::Oid {
     pg_sys::HEAP_TABLE_AM_OID
 }
 
 /// Only reached if a glassheap relation were itself a TOAST table, which cannot happen
 /// (see relation_toast_am): detoasting glassheap values reads their heap TOAST table.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_fetch_toast_slice(
     toastrel: pg_sys::Relation,
     _valueid: pg_sys::Oid,
@@ -440,7 +441,7 @@ unsafe extern "C-unwind" fn relation_fetch_toast_slice(
     );
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn relation_estimate_size(
     rel_: pg_sys::Relation,
     attr_widths: *mut pg_sys::int32,
@@ -451,7 +452,7 @@ unsafe extern "C-unwind" fn relation_estimate_size(
     ddl::estimate_size(rel_, attr_widths, pages, tuples, allvisfrac)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_sample_next_block(
     s: pg_sys::TableScanDesc,
     ss: *mut pg_sys::SampleScanState,
@@ -459,7 +460,7 @@ unsafe extern "C-unwind" fn scan_sample_next_block(
     scan::sample_next_block(s, ss)
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn scan_sample_next_tuple(
     s: pg_sys::TableScanDesc,
     ss: *mut pg_sys::SampleScanState,

@@ -16,6 +16,7 @@ use super::prune::{self, LP_DEAD, LP_UNUSED};
 use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
 use crate::pg::crit::CritSection;
+use crate::pg::error::pg_callback;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::{compat, ffi, rel, xact};
 use glassheap_format::deadtids::{tid_key, DeadTids};
@@ -420,7 +421,7 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
 }
 
 /// The bulk-delete callback: is this index entry's TID one of the dead items?
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tid_is_dead(
     itemptr: pg_sys::ItemPointer,
     state: *mut core::ffi::c_void,

@@ -30,6 +30,7 @@
 
 use pgrx::pg_sys;
 #[allow(unused_imports)]
+use crate::pg::error::pg_callback;
 use pgrx::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -691,7 +692,7 @@ pub mod callbacks {
         }
     }
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn relation_set_new_filelocator(
         rel_: pg_sys::Relation,
         newrlocator: *const RelFileLocator,
@@ -702,7 +703,7 @@ pub mod callbacks {
         ddl::set_new_filenode(rel_, newrlocator, persistence, freeze_xid, minmulti)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn relation_copy_data(
         rel_: pg_sys::Relation,
         newrlocator: *const RelFileLocator,
@@ -717,7 +718,7 @@ pub mod callbacks {
     #[cfg(not(feature = "pg15"))]
     type UpdateIndexes = pg_sys::TU_UpdateIndexes::Type;
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn tuple_update(
         rel_: pg_sys::Relation,
         otid: pg_sys::ItemPointer,
@@ -763,7 +764,7 @@ pub mod callbacks {
     /// 15-16: the block number and strategy; 17+: the next buffer of ANALYZE's read
     /// stream (heapam_scan_analyze_next_block).
     #[cfg(any(feature = "pg15", feature = "pg16"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_analyze_next_block(
         s: pg_sys::TableScanDesc,
         blk: pg_sys::BlockNumber,
@@ -784,7 +785,7 @@ pub mod callbacks {
     }
 
     #[cfg(not(any(feature = "pg15", feature = "pg16")))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_analyze_next_block(
         s: pg_sys::TableScanDesc,
         stream: *mut pg_sys::ReadStream,
@@ -802,7 +803,7 @@ pub mod callbacks {
 
     /// 15-17: the executor iterates the bitmap and hands each page to next_block.
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_block(
         s: pg_sys::TableScanDesc,
         tbmres: *mut pg_sys::TBMIterateResult,
@@ -817,7 +818,7 @@ pub mod callbacks {
     }
 
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
         s: pg_sys::TableScanDesc,
         _tbmres: *mut pg_sys::TBMIterateResult,
@@ -831,7 +832,7 @@ pub mod callbacks {
     /// exact and lossy pages for EXPLAIN (heapam_scan_bitmap_next_tuple). Pages past the
     /// relation's end as of the scan's start have no tuples for its snapshot.
     #[cfg(feature = "pg18")]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
         s: pg_sys::TableScanDesc,
         slot: *mut pg_sys::TupleTableSlot,
@@ -889,7 +890,7 @@ pub mod slot_callbacks {
     }
 
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn copy_minimal_tuple(
         s: *mut pg_sys::TupleTableSlot,
     ) -> pg_sys::MinimalTuple {
@@ -898,7 +899,7 @@ pub mod slot_callbacks {
 
     /// 18: `extra` bytes are reserved before the tuple (heap_form_minimal_tuple's).
     #[cfg(feature = "pg18")]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn copy_minimal_tuple(
         s: *mut pg_sys::TupleTableSlot,
         extra: pg_sys::Size,
@@ -909,7 +910,7 @@ pub mod slot_callbacks {
     /// 17+: whether the slot's stored tuple was inserted by the current transaction
     /// (heap: TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin)).
     #[cfg(not(any(feature = "pg15", feature = "pg16")))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn is_current_xact_tuple(s: *mut pg_sys::TupleTableSlot) -> bool {
         slot::is_current_xact_tuple(s)
     }
