@@ -24,7 +24,10 @@ unsafe fn exec_qual(state: *mut pg_sys::ExprState, econtext: *mut pg_sys::ExprCo
         let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
         let mut isnull = false;
         let f = (*state).evalfunc.expect("ExprState without evalfunc");
-        let d = f(state, econtext, &mut isnull);
+        // through pgrx's boundary, as every pg_sys call: an ERROR in the predicate
+        // becomes a panic that unwinds this frame's callers (and src/pg/error.rs raises it
+        // again as PostgreSQL built it) instead of a longjmp over Rust frames
+        let d = pg_sys::ffi::pg_guard_ffi_boundary(|| f(state, econtext, &mut isnull));
         pg_sys::MemoryContextSwitchTo(old);
         !isnull && d.value() != 0
     }
@@ -332,14 +335,12 @@ pub fn build_range_scan(
                 }
                 // The entry names the chain's root; the values are this version's.
                 let mut ctid = rel::make_tid(blk, root);
-                callback(
-                    index,
-                    &mut ctid,
-                    iv.values.as_mut_ptr(),
-                    iv.isnull.as_mut_ptr(),
-                    alive,
-                    callback_state,
-                );
+                let (values, isnull) = (iv.values.as_mut_ptr(), iv.isnull.as_mut_ptr());
+                // the index AM's callback can raise an ERROR (a unique violation, an
+                // entry too large): through pgrx's boundary, as in exec_qual
+                pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                    callback(index, &mut ctid, values, isnull, alive, callback_state)
+                });
             }
         }
         scan::scan_end(sscan);
