@@ -37,6 +37,9 @@ const TRUNCATE_MINIMUM: u32 = 1000;
 const TRUNCATE_FRACTION: u32 = 16;
 /// heap's VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) in 50 ms waits.
 const TRUNCATE_LOCK_TRIES: u32 = 100;
+/// vacuum.h's MAXDEADITEMS(MaxAllocSize): the most TIDs (6 bytes each) PostgreSQL 15/16's
+/// parallel VACUUM array may hold.
+const MAX_ALLOC_DEAD_ITEMS: usize = (0x3fff_ffff - 8) / 6;
 
 /// The freeze planner's questions, answered by PostgreSQL's commit log and MultiXacts
 /// (shared with CLUSTER / VACUUM FULL, which freeze the same way).
@@ -94,6 +97,8 @@ struct Vac {
     vmbuf: pg_sys::Buffer,
     /// May all-visible / all-frozen pages be skipped (not DISABLE_PAGE_SKIPPING)?
     skip_allowed: bool,
+    /// Index vacuuming in parallel workers (vacuumparallel.c), when it was started.
+    parallel: Option<compat::ParallelVacuum>,
     c: Counts,
 }
 
@@ -452,17 +457,22 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
     let dead = DeadTids::new(std::mem::take(&mut v.dead));
     // SAFETY: valid relation.
     let old_reltuples = unsafe { (*(*v.rel).rd_rel).reltuples } as f64;
-    for i in 0..v.indrels.len() {
-        let mut info = index_info(v, i, true, old_reltuples);
-        // SAFETY: an open index of this table; the callback only reads `dead`.
-        v.stats[i] = unsafe {
-            pg_sys::index_bulk_delete(
-                &mut info,
-                v.stats[i],
-                Some(tid_is_dead),
-                &dead as *const DeadTids as *mut core::ffi::c_void,
-            )
-        };
+    if let Some(p) = v.parallel.as_mut() {
+        // the workers and the leader look the TIDs up in vacuumparallel.c's shared store
+        p.bulkdel(dead.by_block(), old_reltuples, v.c.index_scans as i32);
+    } else {
+        for i in 0..v.indrels.len() {
+            let mut info = index_info(v, i, true, old_reltuples);
+            // SAFETY: an open index of this table; the callback only reads `dead`.
+            v.stats[i] = unsafe {
+                pg_sys::index_bulk_delete(
+                    &mut info,
+                    v.stats[i],
+                    Some(tid_is_dead),
+                    &dead as *const DeadTids as *mut core::ffi::c_void,
+                )
+            };
+        }
     }
     v.c.index_scans += 1;
     for (blk, offs) in dead.by_block() {
@@ -625,19 +635,6 @@ pub fn relation_vacuum(
         // SAFETY: vac_open_indexes returned an array of nind relations.
         .map(|i| unsafe { *indarr.add(i) })
         .collect();
-    // VACUUM (PARALLEL n): heap vacuums indexes in parallel workers; glassheap does not
-    // yet, and says so (as heap does when it cannot, e.g. for temporary tables) rather
-    // than ignoring the request.
-    if params.nworkers > 0 && nind > 0 {
-        ereport!(
-            WARNING,
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!(
-                "disabling parallel option of vacuum on \"{}\" --- glassheap vacuums indexes one after another",
-                rel::name(relation)
-            )
-        );
-    }
     // SAFETY: reads GUCs.
     let mem_kb = unsafe {
         if autovacuum && ffi::autovacuum_work_mem != -1 {
@@ -674,9 +671,54 @@ pub fn relation_vacuum(
         },
         vmbuf: pg_sys::InvalidBuffer as pg_sys::Buffer,
         skip_allowed: params.options & pg_sys::VACOPT_DISABLE_PAGE_SKIPPING == 0,
+        parallel: None,
         c: Counts::default(),
     };
     v.c.rel_pages = rel::nblocks(relation);
+    // Parallel index vacuuming, decided as heap's dead_items_alloc decides it:
+    // params.nworkers is -1 for PARALLEL 0 and autovacuum, 0 when VACUUM chooses (plain
+    // VACUUM), n for PARALLEL n; one worker per index at most, so only with two indexes
+    // or more, and only when indexes are vacuumed at all (not INDEX_CLEANUP off).
+    // vacuumparallel.c then leaves out indexes smaller than min_parallel_index_scan_size
+    // and may start no worker, and the indexes are vacuumed here one after another.
+    if params.nworkers >= 0 && v.indrels.len() > 1 && v.index_vacuum {
+        if rel::uses_local_buffers(relation) {
+            // workers cannot read a temporary table's local buffers
+            if params.nworkers > 0 {
+                ereport!(
+                    WARNING,
+                    PgSqlErrorCode::ERRCODE_WARNING,
+                    format!(
+                        "disabling parallel option of vacuum on \"{}\" --- cannot vacuum temporary tables in parallel",
+                        rel::name(relation)
+                    )
+                );
+            }
+        } else {
+            // the shared array holds at most what this VACUUM can collect (heap's
+            // dead_items_max_items: every line pointer of the table, within MaxAllocSize)
+            let cap = v
+                .max_dead
+                .min((v.c.rel_pages.max(1) as usize) * MAX_TUPLES_PER_PAGE)
+                .min(MAX_ALLOC_DEAD_ITEMS);
+            // SAFETY: the table and its open indexes; v.indrels is not moved or resized
+            // until the parallel state ends.
+            v.parallel = unsafe {
+                compat::ParallelVacuum::begin(
+                    relation,
+                    &mut v.indrels,
+                    params.nworkers,
+                    cap,
+                    mem_kb,
+                    v.elevel,
+                    strategy,
+                )
+            };
+            if let Some(p) = &v.parallel {
+                v.max_dead = p.max_items(v.max_dead);
+            }
+        }
+    }
 
     for blk in 0..v.c.rel_pages {
         pgrx::check_for_interrupts!();
@@ -699,12 +741,26 @@ pub fn relation_vacuum(
 
     // Index cleanup (amvacuumcleanup) with the final tuple count.
     let mut index_lines = Vec::new();
-    if params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED {
+    let index_cleanup = params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED;
+    if index_cleanup {
+        if let Some(p) = v.parallel.as_mut() {
+            p.cleanup(v.c.live_tuples as f64, v.c.index_scans as i32, false);
+        } else {
+            for i in 0..v.indrels.len() {
+                let mut info = index_info(&v, i, false, v.c.live_tuples as f64);
+                // SAFETY: open index; stats may be NULL (no bulk delete happened).
+                v.stats[i] = unsafe { pg_sys::index_vacuum_cleanup(&mut info, v.stats[i]) };
+            }
+        }
+    }
+    // Leave parallel mode (the indexes' statistics come back from the shared state)
+    // before anything below updates pg_class, which parallel mode forbids.
+    if let Some(p) = v.parallel.take() {
+        p.end(&mut v.stats);
+    }
+    if index_cleanup {
         for i in 0..v.indrels.len() {
-            let mut info = index_info(&v, i, false, v.c.live_tuples as f64);
-            // SAFETY: open index; stats may be NULL (no bulk delete happened).
-            let st = unsafe { pg_sys::index_vacuum_cleanup(&mut info, v.stats[i]) };
-            v.stats[i] = st;
+            let st = v.stats[i];
             if !st.is_null() {
                 // SAFETY: a result allocated by the index AM.
                 let s = unsafe { &*st };
