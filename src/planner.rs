@@ -3,8 +3,8 @@
 //! memory. Installed as set_rel_pathlist_hook, chained after any earlier hook.
 
 use crate::am::cidmap;
-use pgrx::pg_sys;
 use crate::pg::error::pg_callback;
+use pgrx::pg_sys;
 
 static mut PREV_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 

@@ -9,9 +9,9 @@
 
 use super::*;
 use crate::pg::compat::callbacks::with_versioned;
+use crate::pg::error::pg_callback;
 use crate::pg::rel;
 use pgrx::pg_sys;
-use crate::pg::error::pg_callback;
 use pgrx::prelude::*;
 
 #[pg_callback]

@@ -13,11 +13,11 @@
 
 use super::tuple;
 use crate::pg::compat;
+use crate::pg::error::pg_callback;
 use crate::pg::page::read_header;
 use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
 use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
 use pgrx::pg_sys;
-use crate::pg::error::pg_callback;
 use pgrx::prelude::*;
 
 #[repr(C)]

@@ -19,7 +19,7 @@ use crate::pg::crit::CritSection;
 use crate::pg::error::pg_callback;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::{compat, ffi, rel, xact};
-use glassheap_format::deadtids::{tid_key, DeadTids};
+use glassheap_format::deadtids::{dead_item_pages, tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
 use glassheap_format::transition;
@@ -37,6 +37,12 @@ const TRUNCATE_MINIMUM: u32 = 1000;
 const TRUNCATE_FRACTION: u32 = 16;
 /// heap's VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) in 50 ms waits.
 const TRUNCATE_LOCK_TRIES: u32 = 100;
+/// heap's BYPASS_THRESHOLD_PAGES: INDEX_CLEANUP AUTO skips index vacuuming when fewer
+/// than this fraction of the table's pages have items to vacuum...
+const BYPASS_THRESHOLD_PAGES: f64 = 0.02;
+/// ... and there are fewer of them than 32 MB of TIDs hold (MAXDEADITEMS(32 MB); 17+
+/// heap measures its TidStore's memory instead, glassheap counts as 15/16 do).
+const BYPASS_MAX_ITEMS: usize = (32 * 1024 * 1024 - 8) / 6;
 /// vacuum.h's MAXDEADITEMS(MaxAllocSize): the most TIDs (6 bytes each) PostgreSQL 15/16's
 /// parallel VACUUM array may hold.
 const MAX_ALLOC_DEAD_ITEMS: usize = (0x3fff_ffff - 8) / 6;
@@ -67,6 +73,8 @@ struct Counts {
     frozen_pages: u32,
     lpdead_removed: u64,
     lpdead_pages: u32,
+    /// LP_DEAD items found (heap's lpdead_items).
+    lpdead_items: u64,
     /// All-visible pages a non-aggressive VACUUM skipped (their xids stay unexamined).
     visible_skipped: u32,
     /// All-frozen pages skipped (nothing to do there, relfrozenxid unaffected).
@@ -75,6 +83,8 @@ struct Counts {
     newly_visible: u32,
     index_scans: u32,
     nonempty_pages: u32,
+    /// INDEX_CLEANUP AUTO bypassed index vacuuming: pages with dead items, dead items.
+    bypassed: Option<(u32, u64)>,
 }
 
 struct Vac {
@@ -145,8 +155,19 @@ fn read(v: &Vac, blk: u32) -> pg_sys::Buffer {
     }
 }
 
-/// Step 1 for one page.
-fn scan_page(v: &mut Vac, blk: u32) {
+/// The run of skippable pages from `next` on (heap's lazy_scan_skip).
+fn next_skip_range(v: &mut Vac, next: u32, skip_with_vm: bool) -> vplan::SkipRange {
+    let (rel_, aggressive, rel_pages) = (v.rel, v.aggressive, v.c.rel_pages);
+    let vmbuf = &mut v.vmbuf;
+    vplan::skip_range(next, rel_pages, aggressive, skip_with_vm, |blk| {
+        // SAFETY: valid relation; the map page's pin is kept in v.vmbuf.
+        let status = unsafe { pg_sys::visibilitymap_get_status(rel_, blk, vmbuf) };
+        (status & vm::ALL_VISIBLE != 0, status & vm::ALL_FROZEN != 0)
+    })
+}
+
+/// Step 1 for one page; `skip`: the visibility map lets VACUUM pass it by.
+fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
     // honours vacuum_cost_delay
     compat::vacuum_delay_point();
     // Pin the map page before locking the heap page (it may need I/O), and skip pages
@@ -156,14 +177,14 @@ fn scan_page(v: &mut Vac, blk: u32) {
         pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf);
         pg_sys::visibilitymap_get_status(v.rel, blk, &mut v.vmbuf)
     };
-    if v.skip_allowed && status & vm::ALL_FROZEN != 0 {
-        v.c.frozen_skipped += 1;
-        v.c.nonempty_pages = blk + 1;
-        return;
-    }
-    if v.skip_allowed && !v.aggressive && status & vm::ALL_VISIBLE != 0 {
-        v.c.visible_skipped += 1;
-        v.c.nonempty_pages = blk + 1;
+    // A skipped page does not count as non-empty: truncation reads the pages at the
+    // end of the table again before cutting them off (count_nondeletable), as heap's.
+    if skip {
+        if status & vm::ALL_FROZEN != 0 {
+            v.c.frozen_skipped += 1;
+        } else {
+            v.c.visible_skipped += 1;
+        }
         return;
     }
     let buf = read(v, blk);
@@ -261,6 +282,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     let mut pending = false;
     if !lpdead.is_empty() {
         v.c.lpdead_pages += 1;
+        v.c.lpdead_items += lpdead.len() as u64;
         if v.indrels.is_empty() {
             // No index can point here: the items are free at once (heap's one-pass
             // strategy).
@@ -365,6 +387,7 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
                 LP_UNUSED => {}
                 LP_DEAD => {
                     any_used = true;
+                    v.c.lpdead_items += 1;
                     if v.index_vacuum && !v.indrels.is_empty() {
                         v.dead.push(tid_key(blk, off));
                     }
@@ -720,12 +743,43 @@ pub fn relation_vacuum(
         }
     }
 
+    // Pages the visibility map says need nothing are skipped as heap skips them
+    // (vplan::skip_range: in runs of 32 or more, never the last page).
+    let skip_with_vm = v.skip_allowed;
+    let mut range = next_skip_range(&mut v, 0, skip_with_vm);
     for blk in 0..v.c.rel_pages {
         pgrx::check_for_interrupts!();
+        let skip = if blk == range.next_unskippable {
+            range = next_skip_range(&mut v, blk + 1, skip_with_vm);
+            false
+        } else {
+            range.skip
+        };
         if v.dead.len() + MAX_TUPLES_PER_PAGE > v.max_dead {
             vacuum_indexes_and_pages(&mut v);
         }
-        scan_page(&mut v, blk);
+        scan_page(&mut v, blk, skip);
+    }
+    // INDEX_CLEANUP AUTO (the default): heap's bypass. When the items left to vacuum
+    // are few -- on fewer than 2% of the table's pages (BYPASS_THRESHOLD_PAGES), fewer
+    // than 32 MB of TIDs -- and no round of index vacuuming has happened yet, scanning
+    // every index for them costs more than leaving them: they stay LP_DEAD (their pages
+    // not all-visible) until a later VACUUM. Index cleanup still runs.
+    let bypass_pages = (!v.dead.is_empty()
+        && params.index_cleanup == pg_sys::VacOptValue::VACOPTVALUE_AUTO
+        && v.c.index_scans == 0)
+        .then(|| dead_item_pages(&v.dead))
+        .filter(|&pages| {
+            (pages as f64) < v.c.rel_pages as f64 * BYPASS_THRESHOLD_PAGES
+                && v.dead.len() < BYPASS_MAX_ITEMS
+        });
+    if let Some(pages) = bypass_pages {
+        v.c.bypassed = Some((pages, v.dead.len() as u64));
+        v.dead.clear();
+    }
+    // INDEX_CLEANUP off: the items stay LP_DEAD; reported as heap reports a bypass
+    if !v.index_vacuum {
+        v.c.bypassed = Some((v.c.lpdead_pages, v.c.lpdead_items));
     }
     vacuum_indexes_and_pages(&mut v);
     // Before truncation, which drops the map's trailing buffers too (a pinned one would
@@ -894,13 +948,23 @@ pub fn relation_vacuum(
             all_visible_pages,
             all_frozen_pages,
             c.tuples_deleted,
-            c.live_tuples,
+            // heap's new_rel_tuples: the live tuples extrapolated over skipped pages,
+            // and those dead but not yet removable
+            new_live_tuples.max(0.0) as u64 + c.recently_dead,
             c.recently_dead,
             c.frozen_pages,
             c.frozen_tuples,
             c.lpdead_removed,
             c.lpdead_pages,
         );
+        if let Some((pages, items)) = c.bypassed {
+            msg.push_str(&format!(
+                "\nindex scan bypassed: {} pages from table ({:.2}% of total) have {} dead item identifiers",
+                pages,
+                pct(pages),
+                items
+            ));
+        }
         for l in &index_lines {
             msg.push('\n');
             msg.push_str(l);

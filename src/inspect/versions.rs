@@ -16,9 +16,9 @@
 //! naming its TID.
 
 use super::rawpage::read_block;
-use crate::pg::error::pg_callback;
 use super::table_am;
 use super::values::{datum_of, table_attrs};
+use crate::pg::error::pg_callback;
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
 use glassheap_format::heap::HeapHeader;
 use glassheap_format::items::Am;

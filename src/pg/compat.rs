@@ -28,9 +28,9 @@
 
 #![allow(clippy::too_many_arguments, non_snake_case)]
 
-use pgrx::pg_sys;
 #[allow(unused_imports)]
 use crate::pg::error::pg_callback;
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -635,7 +635,10 @@ impl ParallelVacuum {
                 let mut n = 0usize;
                 for (blk, offs) in dead {
                     for off in offs {
-                        assert!(n < max, "more dead items than the parallel VACUUM's array holds");
+                        assert!(
+                            n < max,
+                            "more dead items than the parallel VACUUM's array holds"
+                        );
                         *arr.add(n) = crate::pg::rel::make_tid(blk, off);
                         n += 1;
                     }
@@ -653,7 +656,12 @@ impl ParallelVacuum {
                 let mut info: *mut pg_sys::VacDeadItemsInfo = std::ptr::null_mut();
                 let store = pg_sys::parallel_vacuum_get_dead_items(self.pvs, &mut info);
                 for (blk, mut offs) in dead {
-                    pg_sys::TidStoreSetBlockOffsets(store, blk, offs.as_mut_ptr(), offs.len() as i32);
+                    pg_sys::TidStoreSetBlockOffsets(
+                        store,
+                        blk,
+                        offs.as_mut_ptr(),
+                        offs.len() as i32,
+                    );
                     (*info).num_items += offs.len() as i64;
                 }
                 pg_sys::parallel_vacuum_bulkdel_all_indexes(

@@ -277,7 +277,9 @@ unsafe fn copy_into_error_context(src: *const pg_sys::ErrorData) -> *mut pg_sys:
 
 /// An ERROR in ErrorContext from the fields pgrx kept (an error no bridge saw being
 /// built): message, DETAIL (without a backtrace), HINT, SQLSTATE and location.
-unsafe fn error_from_report(report: &pg_sys::panic::ErrorReportWithLevel) -> *mut pg_sys::ErrorData {
+unsafe fn error_from_report(
+    report: &pg_sys::panic::ErrorReportWithLevel,
+) -> *mut pg_sys::ErrorData {
     // SAFETY: allocations in ErrorContext, which exists in every backend.
     unsafe {
         let cxt = pg_sys::ErrorContext;

@@ -1,6 +1,7 @@
 //! The resource manager PostgreSQL calls: redo, desc/identify (pg_walinspect,
 //! glassheap.wal_records), mask (wal_consistency_checking) and decode (logical decoding).
 
+use crate::pg::error::pg_callback;
 use crate::pg::ffi;
 use crate::pg::page::{read_header, write_header, PageRef, LP_NORMAL};
 use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
@@ -8,7 +9,6 @@ use glassheap_format::transition;
 use glassheap_format::tuple::maxalign;
 use glassheap_format::wal::{self, RMGR_ID};
 use pgrx::pg_sys;
-use crate::pg::error::pg_callback;
 use std::ffi::CString;
 
 #[pg_callback]
