@@ -599,9 +599,9 @@ impl ParallelVacuum {
     }
 
     /// The most dead items one round of index vacuuming may take: 15/16, the shared
-    /// array's capacity; 17+, `wanted` (the TidStore's budget is in bytes, and it holds
-    /// a block's offsets in less than glassheap's 8 bytes an item, with which `wanted`
-    /// was computed from the same memory setting).
+    /// array's capacity; 17+, `wanted`, glassheap's own limit (the shared TidStore takes
+    /// the same memory setting as a budget for sizing its DSA segments, not as a limit
+    /// on what it accepts).
     pub fn max_items(&self, wanted: usize) -> usize {
         #[cfg(any(feature = "pg15", feature = "pg16"))]
         {
