@@ -18,9 +18,11 @@
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PGRX_HOME="$REPO_ROOT/target/pgrx-home"
-# Servers started from here must not inherit RUST_BACKTRACE: pgrx would append a Rust
-# backtrace to the DETAIL of every ERROR raised inside an extension call, which makes
-# expected test output depend on the caller's environment.
+# Servers started from here do not inherit RUST_BACKTRACE: ERRORs PostgreSQL raises
+# inside glassheap reach the client without a backtrace either way (src/pg/error.rs; TAP
+# test 023 starts its server with RUST_BACKTRACE=1 to check that), but pgrx appends one
+# to the DETAIL of a Rust panic's ERROR (an internal bug), and the tests that provoke
+# those must not depend on the caller's environment.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }

@@ -6,9 +6,11 @@
 //! WAL codecs) lives in the `glassheap-format` crate.
 
 // Every call into C that may unwind (longjmp as a Rust panic) is deliberate: such calls go
-// through pgrx's guard, or sit in src/pg/bufmgr.rs with an allow and the reason.
+// through pgrx's guard (or pg::ffi::guarded for C function pointers); the one exception,
+// src/pg/error.rs's ThrowErrorData of a kept ERROR, says why with an allow.
 #![deny(ffi_unwind_calls)]
 
+use pg::error::pg_callback;
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -48,7 +50,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 /// Forget backend-local command ids when the top-level transaction ends.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn xact_callback(
     event: pg_sys::XactEvent::Type,
     _arg: *mut core::ffi::c_void,
@@ -74,7 +76,7 @@ pub extern "C" fn pg_finfo_glassheap_tableam_handler() -> &'static pg_sys::Pg_fi
 }
 
 /// The table AM handler: returns glassheap's TableAmRoutine.
-#[pg_guard]
+#[pg_callback]
 #[no_mangle]
 pub unsafe extern "C-unwind" fn glassheap_tableam_handler(
     _fcinfo: pg_sys::FunctionCallInfo,

@@ -3,12 +3,12 @@
 //! memory. Installed as set_rel_pathlist_hook, chained after any earlier hook.
 
 use crate::am::cidmap;
+use crate::pg::error::pg_callback;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 
 static mut PREV_HOOK: pg_sys::set_rel_pathlist_hook_type = None;
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn set_rel_pathlist(
     root: *mut pg_sys::PlannerInfo,
     rel: *mut pg_sys::RelOptInfo,

@@ -147,8 +147,10 @@ SELECT twin('SELECT * FROM @@vm WHERE a = 10 FOR SHARE');
 SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
 SELECT twin('INSERT INTO @@vm VALUES (1500, 0)');
 SELECT vm_summary('g_vm') AS g, vm_summary('h_vm') AS h;
--- a second VACUUM only visits pages that are not all-visible (and all-frozen pages are
--- skipped even by VACUUM (FREEZE))
+-- a second VACUUM skips pages the visibility map says need nothing only in runs of 32
+-- or more and never the last page, as heap's (SKIP_PAGES_THRESHOLD): on this 11-page
+-- table it reads every page (TAP test 024 compares the skipping with heap's on larger
+-- tables)
 \set VERBOSITY terse
 VACUUM (VERBOSE) g_vm;
 \set VERBOSITY default
@@ -162,8 +164,9 @@ VACUUM ANALYZE g_vac_temp;
 SELECT relpages, reltuples FROM pg_class WHERE relname = 'g_vac_temp';
 SELECT count(*), sum(a) FROM g_vac_temp;
 
--- VACUUM (PARALLEL n): heap may vacuum indexes in parallel workers; glassheap vacuums
--- them one after another and says so with a WARNING instead of ignoring the request
+-- VACUUM (PARALLEL n): indexes smaller than min_parallel_index_scan_size are vacuumed by
+-- the leader, without a WARNING, as heap's (TAP test 024 compares the parallel workers
+-- launched with heap's)
 CREATE TABLE g_vac_par (a int PRIMARY KEY, b int) USING glassheap;
 CREATE INDEX g_vac_par_b ON g_vac_par (b);
 INSERT INTO g_vac_par SELECT g, g FROM generate_series(1, 1000) g;

@@ -107,17 +107,17 @@ pub fn estimate_size(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_nontransactional_truncate(
         rel_: pg_sys::Relation,
     ) {
         super::nontransactional_truncate(rel_)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_size(
         rel_: pg_sys::Relation,
         fork: pg_sys::ForkNumber::Type,
@@ -125,7 +125,7 @@ pub(super) mod callbacks {
         super::relation_size(rel_, fork)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_estimate_size(
         rel_: pg_sys::Relation,
         attr_widths: *mut pg_sys::int32,

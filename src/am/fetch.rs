@@ -305,31 +305,31 @@ pub fn satisfies_snapshot(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_begin(
         rel_: pg_sys::Relation,
     ) -> *mut pg_sys::IndexFetchTableData {
         super::index_fetch_begin(rel_)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_reset(
         s: *mut pg_sys::IndexFetchTableData,
     ) {
         super::index_fetch_reset(s)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_end(
         s: *mut pg_sys::IndexFetchTableData,
     ) {
         super::index_fetch_end(s)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_fetch_tuple(
         s: *mut pg_sys::IndexFetchTableData,
         tid: pg_sys::ItemPointer,
@@ -349,7 +349,7 @@ pub(super) mod callbacks {
         )
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_fetch_row_version(
         rel_: pg_sys::Relation,
         tid: pg_sys::ItemPointer,
@@ -360,7 +360,7 @@ pub(super) mod callbacks {
         super::fetch_row_version(rel_, unsafe { &*tid }, snapshot, slot)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_tid_valid(
         s: pg_sys::TableScanDesc,
         tid: pg_sys::ItemPointer,
@@ -369,7 +369,7 @@ pub(super) mod callbacks {
         super::tid_valid(s, unsafe { &*tid })
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_get_latest_tid(
         s: pg_sys::TableScanDesc,
         tid: pg_sys::ItemPointer,
@@ -377,7 +377,7 @@ pub(super) mod callbacks {
         super::get_latest_tid(s, tid)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_satisfies_snapshot(
         rel_: pg_sys::Relation,
         slot: *mut pg_sys::TupleTableSlot,

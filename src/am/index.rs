@@ -581,10 +581,10 @@ pub fn validate_scan(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_delete_tuples(
         rel_: pg_sys::Relation,
         delstate: *mut pg_sys::TM_IndexDeleteOp,
@@ -592,7 +592,7 @@ pub(super) mod callbacks {
         super::delete_tuples(rel_, delstate)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_build_range_scan(
         table: pg_sys::Relation,
         index: pg_sys::Relation,
@@ -621,7 +621,7 @@ pub(super) mod callbacks {
         )
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn index_validate_scan(
         table: pg_sys::Relation,
         index: pg_sys::Relation,

@@ -1154,10 +1154,10 @@ pub fn update(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_insert(
         rel_: pg_sys::Relation,
         slot: *mut pg_sys::TupleTableSlot,
@@ -1168,7 +1168,7 @@ pub(super) mod callbacks {
         super::insert(rel_, slot, cid, options, bistate, None)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_insert_speculative(
         rel_: pg_sys::Relation,
         slot: *mut pg_sys::TupleTableSlot,
@@ -1180,7 +1180,7 @@ pub(super) mod callbacks {
         super::insert(rel_, slot, cid, options, bistate, Some(spec_token))
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_complete_speculative(
         rel_: pg_sys::Relation,
         slot: *mut pg_sys::TupleTableSlot,
@@ -1190,7 +1190,7 @@ pub(super) mod callbacks {
         super::complete_speculative(rel_, slot, succeeded)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn multi_insert(
         rel_: pg_sys::Relation,
         slots: *mut *mut pg_sys::TupleTableSlot,
@@ -1202,7 +1202,7 @@ pub(super) mod callbacks {
         super::multi_insert(rel_, slots, ntuples as usize, cid, options, bistate)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn tuple_delete(
         rel_: pg_sys::Relation,
         tid: pg_sys::ItemPointer,

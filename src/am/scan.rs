@@ -977,10 +977,10 @@ pub fn sample_next_tuple(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_begin(
         rel_: pg_sys::Relation,
         snapshot: pg_sys::Snapshot,
@@ -992,12 +992,12 @@ pub(super) mod callbacks {
         super::scan_begin(rel_, snapshot, nkeys, key, pscan, flags)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_end(s: pg_sys::TableScanDesc) {
         super::scan_end(s)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_rescan(
         s: pg_sys::TableScanDesc,
         key: *mut pg_sys::ScanKeyData,
@@ -1009,7 +1009,7 @@ pub(super) mod callbacks {
         super::scan_rescan(s, key, set_params, allow_strat, allow_sync, allow_pagemode)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_getnextslot(
         s: pg_sys::TableScanDesc,
         dir: pg_sys::ScanDirection::Type,
@@ -1018,7 +1018,7 @@ pub(super) mod callbacks {
         super::scan_getnextslot(s, dir, slot)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_set_tidrange(
         s: pg_sys::TableScanDesc,
         mintid: pg_sys::ItemPointer,
@@ -1027,7 +1027,7 @@ pub(super) mod callbacks {
         super::scan_set_tidrange(s, mintid, maxtid)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_getnextslot_tidrange(
         s: pg_sys::TableScanDesc,
         dir: pg_sys::ScanDirection::Type,
@@ -1036,7 +1036,7 @@ pub(super) mod callbacks {
         super::scan_getnextslot_tidrange(s, dir, slot)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_estimate(
         rel_: pg_sys::Relation,
     ) -> pg_sys::Size {
@@ -1044,7 +1044,7 @@ pub(super) mod callbacks {
         unsafe { pg_sys::table_block_parallelscan_estimate(rel_) }
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_initialize(
         rel_: pg_sys::Relation,
         pscan: pg_sys::ParallelTableScanDesc,
@@ -1053,7 +1053,7 @@ pub(super) mod callbacks {
         unsafe { pg_sys::table_block_parallelscan_initialize(rel_, pscan) }
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn parallelscan_reinitialize(
         rel_: pg_sys::Relation,
         pscan: pg_sys::ParallelTableScanDesc,
@@ -1062,7 +1062,7 @@ pub(super) mod callbacks {
         unsafe { pg_sys::table_block_parallelscan_reinitialize(rel_, pscan) }
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_analyze_next_tuple(
         s: pg_sys::TableScanDesc,
         oldest_xmin: pg_sys::TransactionId,
@@ -1073,7 +1073,7 @@ pub(super) mod callbacks {
         super::analyze_next_tuple(s, oldest_xmin, liverows, deadrows, slot)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_sample_next_block(
         s: pg_sys::TableScanDesc,
         ss: *mut pg_sys::SampleScanState,
@@ -1081,7 +1081,7 @@ pub(super) mod callbacks {
         super::sample_next_block(s, ss)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn scan_sample_next_tuple(
         s: pg_sys::TableScanDesc,
         ss: *mut pg_sys::SampleScanState,

@@ -13,6 +13,7 @@
 
 use super::tuple;
 use crate::pg::compat;
+use crate::pg::error::pg_callback;
 use crate::pg::page::read_header;
 use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
 use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
@@ -90,7 +91,7 @@ pub fn cast(slot: *mut pg_sys::TupleTableSlot) -> *mut GlassSlot {
     slot as *mut GlassSlot
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_init(slot: *mut pg_sys::TupleTableSlot) {
     let s = slot as *mut GlassSlot;
     // SAFETY: MakeTupleTableSlot allocated base_slot_size zeroed bytes.
@@ -107,7 +108,7 @@ unsafe extern "C-unwind" fn slot_init(slot: *mut pg_sys::TupleTableSlot) {
     }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_release(slot: *mut pg_sys::TupleTableSlot) {
     let s = slot as *mut GlassSlot;
     // SAFETY: the spare is a chunk of the slot's own memory context nothing points into.
@@ -221,7 +222,7 @@ unsafe fn clear_contents(s: *mut GlassSlot) {
     }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_clear(slot: *mut pg_sys::TupleTableSlot) {
     // SAFETY: PostgreSQL passes a slot made with GLASS_SLOT_OPS.
     unsafe { clear_slot(slot as *mut GlassSlot) }
@@ -611,7 +612,7 @@ fn cached_byval(att: &compat::DeformAttr, data: &[u8]) -> Option<(pg_sys::Datum,
     Some((v, end))
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_getsomeattrs(
     slot: *mut pg_sys::TupleTableSlot,
     natts: core::ffi::c_int,
@@ -680,7 +681,7 @@ unsafe extern "C-unwind" fn slot_getsomeattrs(
     }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_getsysattr(
     slot: *mut pg_sys::TupleTableSlot,
     attnum: core::ffi::c_int,
@@ -713,7 +714,7 @@ unsafe extern "C-unwind" fn slot_getsysattr(
 }
 
 /// Makes the slot independent of buffers and of memory it does not own.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_materialize(slot: *mut pg_sys::TupleTableSlot) {
     // SAFETY: PostgreSQL passes a slot made with GLASS_SLOT_OPS.
     unsafe { materialize(slot as *mut GlassSlot) }
@@ -802,7 +803,7 @@ unsafe fn materialize(s: *mut GlassSlot) {
     }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_copyslot(
     dst: *mut pg_sys::TupleTableSlot,
     src: *mut pg_sys::TupleTableSlot,
@@ -857,7 +858,7 @@ unsafe extern "C-unwind" fn slot_copyslot(
     }
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn slot_copy_heap_tuple(
     slot: *mut pg_sys::TupleTableSlot,
 ) -> pg_sys::HeapTuple {
@@ -915,10 +916,10 @@ pub fn is_current_xact_tuple(slot: *mut pg_sys::TupleTableSlot) -> bool {
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn slot_callbacks(
         _rel: pg_sys::Relation,
     ) -> *const pg_sys::TupleTableSlotOps {

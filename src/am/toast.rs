@@ -412,6 +412,7 @@ pub fn delete_external(rel: pg_sys::Relation, ext: Option<External>, is_speculat
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use crate::pg::rel;
     use pgrx::pg_sys;
     use pgrx::prelude::*;
@@ -419,7 +420,7 @@ pub(super) mod callbacks {
     /// heapam_relation_needs_toast_table on glassheap's tuple size: a TOAST table is needed
     /// when some variable-width column may be toasted (storage other than PLAIN) and the
     /// widest possible row is over TOAST_TUPLE_THRESHOLD (or has no maximum).
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_needs_toast_table(
         rel_: pg_sys::Relation,
     ) -> bool {
@@ -466,7 +467,7 @@ pub(super) mod callbacks {
 
     /// TOAST tables of glassheap tables are heap tables: PostgreSQL 15's toast_save_datum
     /// and toast_delete_datum write them with heap_insert and simple_heap_delete directly.
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_toast_am(
         _rel: pg_sys::Relation,
     ) -> pg_sys::Oid {
@@ -475,7 +476,7 @@ pub(super) mod callbacks {
 
     /// Only reached if a glassheap relation were itself a TOAST table, which cannot happen
     /// (see relation_toast_am): detoasting glassheap values reads their heap TOAST table.
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_fetch_toast_slice(
         toastrel: pg_sys::Relation,
         _valueid: pg_sys::Oid,

@@ -16,10 +16,11 @@ use super::prune;
 use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
 use crate::pg::crit::CritSection;
+use crate::pg::error::pg_callback;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::page::{LP_DEAD, LP_REDIRECT, LP_UNUSED};
 use crate::pg::{compat, ffi, rel, xact};
-use glassheap_format::deadtids::{tid_key, DeadTids};
+use glassheap_format::deadtids::{dead_item_pages, tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
 use glassheap_format::transition;
@@ -37,6 +38,15 @@ const TRUNCATE_MINIMUM: u32 = 1000;
 const TRUNCATE_FRACTION: u32 = 16;
 /// heap's VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) in 50 ms waits.
 const TRUNCATE_LOCK_TRIES: u32 = 100;
+/// heap's BYPASS_THRESHOLD_PAGES: INDEX_CLEANUP AUTO skips index vacuuming when fewer
+/// than this fraction of the table's pages have items to vacuum...
+const BYPASS_THRESHOLD_PAGES: f64 = 0.02;
+/// ... and there are fewer of them than 32 MB of TIDs hold (MAXDEADITEMS(32 MB); 17+
+/// heap measures its TidStore's memory instead, glassheap counts as 15/16 do).
+const BYPASS_MAX_ITEMS: usize = (32 * 1024 * 1024 - 8) / 6;
+/// vacuum.h's MAXDEADITEMS(MaxAllocSize): the most TIDs (6 bytes each) PostgreSQL 15/16's
+/// parallel VACUUM array may hold.
+const MAX_ALLOC_DEAD_ITEMS: usize = (0x3fff_ffff - 8) / 6;
 
 /// The freeze planner's questions, answered by PostgreSQL's commit log and MultiXacts
 /// (shared with CLUSTER / VACUUM FULL, which freeze the same way).
@@ -64,6 +74,8 @@ struct Counts {
     frozen_pages: u32,
     lpdead_removed: u64,
     lpdead_pages: u32,
+    /// LP_DEAD items found (heap's lpdead_items).
+    lpdead_items: u64,
     /// All-visible pages a non-aggressive VACUUM skipped (their xids stay unexamined).
     visible_skipped: u32,
     /// All-frozen pages skipped (nothing to do there, relfrozenxid unaffected).
@@ -72,6 +84,8 @@ struct Counts {
     newly_visible: u32,
     index_scans: u32,
     nonempty_pages: u32,
+    /// INDEX_CLEANUP AUTO bypassed index vacuuming: pages with dead items, dead items.
+    bypassed: Option<(u32, u64)>,
 }
 
 struct Vac {
@@ -94,6 +108,8 @@ struct Vac {
     vmbuf: pg_sys::Buffer,
     /// May all-visible / all-frozen pages be skipped (not DISABLE_PAGE_SKIPPING)?
     skip_allowed: bool,
+    /// Index vacuuming in parallel workers (vacuumparallel.c), when it was started.
+    parallel: Option<compat::ParallelVacuum>,
     c: Counts,
 }
 
@@ -130,8 +146,19 @@ fn read(v: &Vac, blk: u32) -> pg_sys::Buffer {
     }
 }
 
-/// Step 1 for one page.
-fn scan_page(v: &mut Vac, blk: u32) {
+/// The run of skippable pages from `next` on (heap's lazy_scan_skip).
+fn next_skip_range(v: &mut Vac, next: u32, skip_with_vm: bool) -> vplan::SkipRange {
+    let (rel_, aggressive, rel_pages) = (v.rel, v.aggressive, v.c.rel_pages);
+    let vmbuf = &mut v.vmbuf;
+    vplan::skip_range(next, rel_pages, aggressive, skip_with_vm, |blk| {
+        // SAFETY: valid relation; the map page's pin is kept in v.vmbuf.
+        let status = unsafe { pg_sys::visibilitymap_get_status(rel_, blk, vmbuf) };
+        (status & vm::ALL_VISIBLE != 0, status & vm::ALL_FROZEN != 0)
+    })
+}
+
+/// Step 1 for one page; `skip`: the visibility map lets VACUUM pass it by.
+fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
     // honours vacuum_cost_delay
     compat::vacuum_delay_point();
     // Pin the map page before locking the heap page (it may need I/O), and skip pages
@@ -141,14 +168,14 @@ fn scan_page(v: &mut Vac, blk: u32) {
         pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf);
         pg_sys::visibilitymap_get_status(v.rel, blk, &mut v.vmbuf)
     };
-    if v.skip_allowed && status & vm::ALL_FROZEN != 0 {
-        v.c.frozen_skipped += 1;
-        v.c.nonempty_pages = blk + 1;
-        return;
-    }
-    if v.skip_allowed && !v.aggressive && status & vm::ALL_VISIBLE != 0 {
-        v.c.visible_skipped += 1;
-        v.c.nonempty_pages = blk + 1;
+    // A skipped page does not count as non-empty: truncation reads the pages at the
+    // end of the table again before cutting them off (count_nondeletable), as heap's.
+    if skip {
+        if status & vm::ALL_FROZEN != 0 {
+            v.c.frozen_skipped += 1;
+        } else {
+            v.c.visible_skipped += 1;
+        }
         return;
     }
     let buf = read(v, blk);
@@ -246,6 +273,7 @@ fn scan_page(v: &mut Vac, blk: u32) {
     let mut pending = false;
     if !lpdead.is_empty() {
         v.c.lpdead_pages += 1;
+        v.c.lpdead_items += lpdead.len() as u64;
         if v.indrels.is_empty() {
             // No index can point here: the items are free at once (heap's one-pass
             // strategy).
@@ -350,6 +378,7 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
                 LP_UNUSED => {}
                 LP_DEAD => {
                     any_used = true;
+                    v.c.lpdead_items += 1;
                     if v.index_vacuum && !v.indrels.is_empty() {
                         v.dead.push(tid_key(blk, off));
                     }
@@ -411,7 +440,7 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
 }
 
 /// The bulk-delete callback: is this index entry's TID one of the dead items?
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn tid_is_dead(
     itemptr: pg_sys::ItemPointer,
     state: *mut core::ffi::c_void,
@@ -442,17 +471,22 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
     let dead = DeadTids::new(std::mem::take(&mut v.dead));
     // SAFETY: valid relation.
     let old_reltuples = unsafe { (*(*v.rel).rd_rel).reltuples } as f64;
-    for i in 0..v.indrels.len() {
-        let mut info = index_info(v, i, true, old_reltuples);
-        // SAFETY: an open index of this table; the callback only reads `dead`.
-        v.stats[i] = unsafe {
-            pg_sys::index_bulk_delete(
-                &mut info,
-                v.stats[i],
-                Some(tid_is_dead),
-                &dead as *const DeadTids as *mut core::ffi::c_void,
-            )
-        };
+    if let Some(p) = v.parallel.as_mut() {
+        // the workers and the leader look the TIDs up in vacuumparallel.c's shared store
+        p.bulkdel(dead.by_block(), old_reltuples, v.c.index_scans as i32);
+    } else {
+        for i in 0..v.indrels.len() {
+            let mut info = index_info(v, i, true, old_reltuples);
+            // SAFETY: an open index of this table; the callback only reads `dead`.
+            v.stats[i] = unsafe {
+                pg_sys::index_bulk_delete(
+                    &mut info,
+                    v.stats[i],
+                    Some(tid_is_dead),
+                    &dead as *const DeadTids as *mut core::ffi::c_void,
+                )
+            };
+        }
     }
     v.c.index_scans += 1;
     for (blk, offs) in dead.by_block() {
@@ -615,19 +649,6 @@ pub fn relation_vacuum(
         // SAFETY: vac_open_indexes returned an array of nind relations.
         .map(|i| unsafe { *indarr.add(i) })
         .collect();
-    // VACUUM (PARALLEL n): heap vacuums indexes in parallel workers; glassheap does not
-    // yet, and says so (as heap does when it cannot, e.g. for temporary tables) rather
-    // than ignoring the request.
-    if params.nworkers > 0 && nind > 0 {
-        ereport!(
-            WARNING,
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!(
-                "disabling parallel option of vacuum on \"{}\" --- glassheap vacuums indexes one after another",
-                rel::name(relation)
-            )
-        );
-    }
     // SAFETY: reads GUCs.
     let mem_kb = unsafe {
         if autovacuum && ffi::autovacuum_work_mem != -1 {
@@ -664,16 +685,92 @@ pub fn relation_vacuum(
         },
         vmbuf: pg_sys::InvalidBuffer as pg_sys::Buffer,
         skip_allowed: params.options & pg_sys::VACOPT_DISABLE_PAGE_SKIPPING == 0,
+        parallel: None,
         c: Counts::default(),
     };
     v.c.rel_pages = rel::nblocks(relation);
+    // Parallel index vacuuming, decided as heap's dead_items_alloc decides it:
+    // params.nworkers is -1 for PARALLEL 0 and autovacuum, 0 when VACUUM chooses (plain
+    // VACUUM), n for PARALLEL n; one worker per index at most, so only with two indexes
+    // or more, and only when indexes are vacuumed at all (not INDEX_CLEANUP off).
+    // vacuumparallel.c then leaves out indexes smaller than min_parallel_index_scan_size
+    // and may start no worker, and the indexes are vacuumed here one after another.
+    if params.nworkers >= 0 && v.indrels.len() > 1 && v.index_vacuum {
+        if rel::uses_local_buffers(relation) {
+            // workers cannot read a temporary table's local buffers
+            if params.nworkers > 0 {
+                ereport!(
+                    WARNING,
+                    PgSqlErrorCode::ERRCODE_WARNING,
+                    format!(
+                        "disabling parallel option of vacuum on \"{}\" --- cannot vacuum temporary tables in parallel",
+                        rel::name(relation)
+                    )
+                );
+            }
+        } else {
+            // the shared array holds at most what this VACUUM can collect (heap's
+            // dead_items_max_items: every line pointer of the table, within MaxAllocSize)
+            let cap = v
+                .max_dead
+                .min((v.c.rel_pages.max(1) as usize) * MAX_TUPLES_PER_PAGE)
+                .min(MAX_ALLOC_DEAD_ITEMS);
+            // SAFETY: the table and its open indexes; v.indrels is not moved or resized
+            // until the parallel state ends.
+            v.parallel = unsafe {
+                compat::ParallelVacuum::begin(
+                    relation,
+                    &mut v.indrels,
+                    params.nworkers,
+                    cap,
+                    mem_kb,
+                    v.elevel,
+                    strategy,
+                )
+            };
+            if let Some(p) = &v.parallel {
+                v.max_dead = p.max_items(v.max_dead);
+            }
+        }
+    }
 
+    // Pages the visibility map says need nothing are skipped as heap skips them
+    // (vplan::skip_range: in runs of 32 or more, never the last page).
+    let skip_with_vm = v.skip_allowed;
+    let mut range = next_skip_range(&mut v, 0, skip_with_vm);
     for blk in 0..v.c.rel_pages {
         pgrx::check_for_interrupts!();
+        let skip = if blk == range.next_unskippable {
+            range = next_skip_range(&mut v, blk + 1, skip_with_vm);
+            false
+        } else {
+            range.skip
+        };
         if v.dead.len() + MAX_TUPLES_PER_PAGE > v.max_dead {
             vacuum_indexes_and_pages(&mut v);
         }
-        scan_page(&mut v, blk);
+        scan_page(&mut v, blk, skip);
+    }
+    // INDEX_CLEANUP AUTO (the default): heap's bypass. When the items left to vacuum
+    // are few -- on fewer than 2% of the table's pages (BYPASS_THRESHOLD_PAGES), fewer
+    // than 32 MB of TIDs -- and no round of index vacuuming has happened yet, scanning
+    // every index for them costs more than leaving them: they stay LP_DEAD (their pages
+    // not all-visible) until a later VACUUM. Index cleanup still runs.
+    let bypass_pages = (!v.dead.is_empty()
+        && params.index_cleanup == pg_sys::VacOptValue::VACOPTVALUE_AUTO
+        && v.c.index_scans == 0)
+        .then(|| dead_item_pages(&v.dead))
+        .filter(|&pages| {
+            (pages as f64) < v.c.rel_pages as f64 * BYPASS_THRESHOLD_PAGES
+                && v.dead.len() < BYPASS_MAX_ITEMS
+        });
+    if let Some(pages) = bypass_pages {
+        v.c.bypassed = Some((pages, v.dead.len() as u64));
+        v.dead.clear();
+    }
+    // INDEX_CLEANUP off: the items stay LP_DEAD; reported as heap reports a bypass
+    if !v.index_vacuum {
+        v.c.bypassed = Some((v.c.lpdead_pages, v.c.lpdead_items));
     }
     vacuum_indexes_and_pages(&mut v);
     // Before truncation, which drops the map's trailing buffers too (a pinned one would
@@ -689,12 +786,26 @@ pub fn relation_vacuum(
 
     // Index cleanup (amvacuumcleanup) with the final tuple count.
     let mut index_lines = Vec::new();
-    if params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED {
+    let index_cleanup = params.index_cleanup != pg_sys::VacOptValue::VACOPTVALUE_DISABLED;
+    if index_cleanup {
+        if let Some(p) = v.parallel.as_mut() {
+            p.cleanup(v.c.live_tuples as f64, v.c.index_scans as i32, false);
+        } else {
+            for i in 0..v.indrels.len() {
+                let mut info = index_info(&v, i, false, v.c.live_tuples as f64);
+                // SAFETY: open index; stats may be NULL (no bulk delete happened).
+                v.stats[i] = unsafe { pg_sys::index_vacuum_cleanup(&mut info, v.stats[i]) };
+            }
+        }
+    }
+    // Leave parallel mode (the indexes' statistics come back from the shared state)
+    // before anything below updates pg_class, which parallel mode forbids.
+    if let Some(p) = v.parallel.take() {
+        p.end(&mut v.stats);
+    }
+    if index_cleanup {
         for i in 0..v.indrels.len() {
-            let mut info = index_info(&v, i, false, v.c.live_tuples as f64);
-            // SAFETY: open index; stats may be NULL (no bulk delete happened).
-            let st = unsafe { pg_sys::index_vacuum_cleanup(&mut info, v.stats[i]) };
-            v.stats[i] = st;
+            let st = v.stats[i];
             if !st.is_null() {
                 // SAFETY: a result allocated by the index AM.
                 let s = unsafe { &*st };
@@ -828,13 +939,23 @@ pub fn relation_vacuum(
             all_visible_pages,
             all_frozen_pages,
             c.tuples_deleted,
-            c.live_tuples,
+            // heap's new_rel_tuples: the live tuples extrapolated over skipped pages,
+            // and those dead but not yet removable
+            new_live_tuples.max(0.0) as u64 + c.recently_dead,
             c.recently_dead,
             c.frozen_pages,
             c.frozen_tuples,
             c.lpdead_removed,
             c.lpdead_pages,
         );
+        if let Some((pages, items)) = c.bypassed {
+            msg.push_str(&format!(
+                "\nindex scan bypassed: {} pages from table ({:.2}% of total) have {} dead item identifiers",
+                pages,
+                pct(pages),
+                items
+            ));
+        }
         for l in &index_lines {
             msg.push('\n');
             msg.push_str(l);
@@ -878,10 +999,10 @@ pub fn relation_vacuum(
 /// calls these; each forwards to the function above that does the work.
 #[allow(clippy::too_many_arguments)] // the callback signatures are PostgreSQL's
 pub(super) mod callbacks {
+    use crate::pg::error::pg_callback;
     use pgrx::pg_sys;
-    use pgrx::prelude::*;
 
-    #[pg_guard]
+    #[pg_callback]
     pub(in crate::am) unsafe extern "C-unwind" fn relation_vacuum(
         rel_: pg_sys::Relation,
         params: *mut pg_sys::VacuumParams,

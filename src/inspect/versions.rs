@@ -18,6 +18,7 @@
 use super::rawpage::read_block;
 use super::table_am;
 use super::values::{datum_of, table_attrs};
+use crate::pg::error::pg_callback;
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
 use glassheap_format::heap::HeapHeader;
 use glassheap_format::items::Am;
@@ -161,7 +162,7 @@ pub extern "C" fn pg_finfo_all_versions() -> &'static pg_sys::Pg_finfo_record {
 }
 
 /// glassheap.all_versions(regclass) RETURNS SETOF record, materialized.
-#[pg_guard]
+#[pg_callback]
 #[no_mangle]
 pub unsafe extern "C-unwind" fn all_versions(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: called by the executor with one non-null regclass argument (STRICT).

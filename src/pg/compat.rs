@@ -29,8 +29,9 @@
 
 #![allow(clippy::too_many_arguments, non_snake_case)]
 
-use pgrx::pg_sys;
 #[allow(unused_imports)]
+use crate::pg::error::pg_callback;
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -541,6 +542,160 @@ pub fn vacuum_cutoffs(relation: pg_sys::Relation, params: &pg_sys::VacuumParams)
     }
 }
 
+/// VACUUM's parallel index vacuuming, PostgreSQL's vacuumparallel.c: the leader puts the
+/// dead items into the store vacuumparallel.c shares with its workers, and the workers
+/// and the leader run each index's ambulkdelete / amvacuumcleanup with vacuum.c's
+/// `vac_tid_reaped` over that store (glassheap's TIDs are heap-shaped: block and offset).
+/// The store differs by version: a sorted array of TIDs in the DSM segment (`VacDeadItems`,
+/// 15 and 16; `parallel_vacuum_init` takes its capacity in items) or a shared `TidStore`
+/// (17+; it takes the memory budget in kB and is recreated by each reset).
+pub struct ParallelVacuum {
+    pvs: *mut pg_sys::ParallelVacuumState,
+    /// How many dead items one round may hand over (15/16: the array's capacity).
+    #[cfg(any(feature = "pg15", feature = "pg16"))]
+    max_items: usize,
+}
+
+impl ParallelVacuum {
+    /// parallel_vacuum_init: enters parallel mode and sets up the workers' shared state,
+    /// or returns None when vacuumparallel.c decides no worker can help (fewer than two
+    /// indexes big enough, max_parallel_maintenance_workers = 0, ...), as heap then
+    /// vacuums its indexes itself. `indrels` must stay where it is until `end`.
+    ///
+    /// # Safety
+    /// `rel` is the table being vacuumed, `indrels` its open indexes.
+    pub unsafe fn begin(
+        rel: pg_sys::Relation,
+        indrels: &mut [pg_sys::Relation],
+        nrequested: i32,
+        max_items: usize,
+        mem_kb: usize,
+        elevel: i32,
+        strategy: pg_sys::BufferAccessStrategy,
+    ) -> Option<ParallelVacuum> {
+        #[cfg(any(feature = "pg15", feature = "pg16"))]
+        let (limit, _) = (max_items.min(i32::MAX as usize) as i32, mem_kb);
+        #[cfg(not(any(feature = "pg15", feature = "pg16")))]
+        let (limit, _) = (mem_kb.min(i32::MAX as usize) as i32, max_items);
+        // SAFETY: the caller's promise; vacuumparallel.c keeps the indrels pointer.
+        let pvs = unsafe {
+            pg_sys::parallel_vacuum_init(
+                rel,
+                indrels.as_mut_ptr(),
+                indrels.len() as i32,
+                nrequested,
+                limit,
+                elevel,
+                strategy,
+            )
+        };
+        if pvs.is_null() {
+            return None;
+        }
+        Some(ParallelVacuum {
+            pvs,
+            #[cfg(any(feature = "pg15", feature = "pg16"))]
+            max_items,
+        })
+    }
+
+    /// The most dead items one round of index vacuuming may take: 15/16, the shared
+    /// array's capacity; 17+, `wanted`, glassheap's own limit (the shared TidStore takes
+    /// the same memory setting as a budget for sizing its DSA segments, not as a limit
+    /// on what it accepts).
+    pub fn max_items(&self, wanted: usize) -> usize {
+        #[cfg(any(feature = "pg15", feature = "pg16"))]
+        {
+            wanted.min(self.max_items)
+        }
+        #[cfg(not(any(feature = "pg15", feature = "pg16")))]
+        {
+            wanted
+        }
+    }
+
+    /// One round of index vacuuming: hands `dead` (sorted block/offset pairs, each block
+    /// once) to the shared store, runs every index's ambulkdelete in the workers and the
+    /// leader (parallel_vacuum_bulkdel_all_indexes, which reports "launched N parallel
+    /// vacuum workers for index vacuuming" at the VACUUM's message level), then empties
+    /// the store.
+    pub fn bulkdel(
+        &mut self,
+        dead: impl Iterator<Item = (u32, Vec<u16>)>,
+        num_table_tuples: f64,
+        num_index_scans: i32,
+    ) {
+        // SAFETY: pvs is live (between init and end); the store is the leader's to fill
+        // while no worker runs.
+        unsafe {
+            #[cfg(any(feature = "pg15", feature = "pg16"))]
+            {
+                let items = pg_sys::parallel_vacuum_get_dead_items(self.pvs);
+                let max = (*items).max_items as usize;
+                let arr = (*items).items.as_mut_ptr();
+                let mut n = 0usize;
+                for (blk, offs) in dead {
+                    for off in offs {
+                        assert!(
+                            n < max,
+                            "more dead items than the parallel VACUUM's array holds"
+                        );
+                        *arr.add(n) = crate::pg::rel::make_tid(blk, off);
+                        n += 1;
+                    }
+                }
+                (*items).num_items = n as i32;
+                pg_sys::parallel_vacuum_bulkdel_all_indexes(
+                    self.pvs,
+                    num_table_tuples as core::ffi::c_long,
+                    num_index_scans,
+                );
+                (*items).num_items = 0;
+            }
+            #[cfg(not(any(feature = "pg15", feature = "pg16")))]
+            {
+                let mut info: *mut pg_sys::VacDeadItemsInfo = std::ptr::null_mut();
+                let store = pg_sys::parallel_vacuum_get_dead_items(self.pvs, &mut info);
+                for (blk, mut offs) in dead {
+                    pg_sys::TidStoreSetBlockOffsets(
+                        store,
+                        blk,
+                        offs.as_mut_ptr(),
+                        offs.len() as i32,
+                    );
+                    (*info).num_items += offs.len() as i64;
+                }
+                pg_sys::parallel_vacuum_bulkdel_all_indexes(
+                    self.pvs,
+                    num_table_tuples as core::ffi::c_long,
+                    num_index_scans,
+                );
+                pg_sys::parallel_vacuum_reset_dead_items(self.pvs);
+            }
+        }
+    }
+
+    /// Every index's amvacuumcleanup, in the workers and the leader.
+    pub fn cleanup(&mut self, num_table_tuples: f64, num_index_scans: i32, estimated: bool) {
+        // SAFETY: pvs is live.
+        unsafe {
+            pg_sys::parallel_vacuum_cleanup_all_indexes(
+                self.pvs,
+                num_table_tuples as core::ffi::c_long,
+                num_index_scans,
+                estimated,
+            )
+        }
+    }
+
+    /// parallel_vacuum_end: the indexes' final statistics into `stats` (palloc'd copies,
+    /// NULL where an index was not processed), the DSM segment freed, parallel mode left.
+    pub fn end(self, stats: &mut [*mut pg_sys::IndexBulkDeleteResult]) {
+        // SAFETY: pvs is live; stats has one slot per index.
+        unsafe { pg_sys::parallel_vacuum_end(self.pvs, stats.as_mut_ptr()) }
+    }
+}
+
 /// vacuum_delay_point (18 added is_analyze).
 #[inline]
 pub fn vacuum_delay_point() {
@@ -692,7 +847,7 @@ pub mod callbacks {
         }
     }
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn relation_set_new_filelocator(
         rel_: pg_sys::Relation,
         newrlocator: *const RelFileLocator,
@@ -703,7 +858,7 @@ pub mod callbacks {
         ddl::set_new_filenode(rel_, newrlocator, persistence, freeze_xid, minmulti)
     }
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn relation_copy_data(
         rel_: pg_sys::Relation,
         newrlocator: *const RelFileLocator,
@@ -718,7 +873,7 @@ pub mod callbacks {
     #[cfg(not(feature = "pg15"))]
     type UpdateIndexes = pg_sys::TU_UpdateIndexes::Type;
 
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn tuple_update(
         rel_: pg_sys::Relation,
         otid: pg_sys::ItemPointer,
@@ -764,7 +919,7 @@ pub mod callbacks {
     /// 15-16: the block number and strategy; 17+: the next buffer of ANALYZE's read
     /// stream (heapam_scan_analyze_next_block).
     #[cfg(any(feature = "pg15", feature = "pg16"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_analyze_next_block(
         s: pg_sys::TableScanDesc,
         blk: pg_sys::BlockNumber,
@@ -785,7 +940,7 @@ pub mod callbacks {
     }
 
     #[cfg(not(any(feature = "pg15", feature = "pg16")))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_analyze_next_block(
         s: pg_sys::TableScanDesc,
         stream: *mut pg_sys::ReadStream,
@@ -803,7 +958,7 @@ pub mod callbacks {
 
     /// 15-17: the executor iterates the bitmap and hands each page to next_block.
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_block(
         s: pg_sys::TableScanDesc,
         tbmres: *mut pg_sys::TBMIterateResult,
@@ -818,7 +973,7 @@ pub mod callbacks {
     }
 
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
         s: pg_sys::TableScanDesc,
         _tbmres: *mut pg_sys::TBMIterateResult,
@@ -832,7 +987,7 @@ pub mod callbacks {
     /// exact and lossy pages for EXPLAIN (heapam_scan_bitmap_next_tuple). Pages past the
     /// relation's end as of the scan's start have no tuples for its snapshot.
     #[cfg(feature = "pg18")]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn scan_bitmap_next_tuple(
         s: pg_sys::TableScanDesc,
         slot: *mut pg_sys::TupleTableSlot,
@@ -890,7 +1045,7 @@ pub mod slot_callbacks {
     }
 
     #[cfg(not(feature = "pg18"))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn copy_minimal_tuple(
         s: *mut pg_sys::TupleTableSlot,
     ) -> pg_sys::MinimalTuple {
@@ -899,7 +1054,7 @@ pub mod slot_callbacks {
 
     /// 18: `extra` bytes are reserved before the tuple (heap_form_minimal_tuple's).
     #[cfg(feature = "pg18")]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn copy_minimal_tuple(
         s: *mut pg_sys::TupleTableSlot,
         extra: pg_sys::Size,
@@ -910,7 +1065,7 @@ pub mod slot_callbacks {
     /// 17+: whether the slot's stored tuple was inserted by the current transaction
     /// (heap: TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin)).
     #[cfg(not(any(feature = "pg15", feature = "pg16")))]
-    #[pg_guard]
+    #[pg_callback]
     unsafe extern "C-unwind" fn is_current_xact_tuple(s: *mut pg_sys::TupleTableSlot) -> bool {
         slot::is_current_xact_tuple(s)
     }

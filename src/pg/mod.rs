@@ -5,6 +5,7 @@
 pub mod bufmgr;
 pub mod compat;
 pub mod crit;
+pub mod error;
 pub mod fault;
 pub mod ffi;
 pub mod page;

@@ -1,14 +1,14 @@
 //! The resource manager PostgreSQL calls: redo, desc/identify (pg_walinspect,
 //! glassheap.wal_records), mask (wal_consistency_checking) and decode (logical decoding).
 
+use crate::pg::error::pg_callback;
 use crate::pg::page::PageRef;
 use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
 use glassheap_format::wal::{self, RMGR_ID};
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 use std::ffi::CString;
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn gh_redo(record: *mut pg_sys::XLogReaderState) {
     super::redo::redo(record);
 }
@@ -26,7 +26,7 @@ fn blocks(record: *mut pg_sys::XLogReaderState) -> Vec<Option<&'static [u8]>> {
         .collect()
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys::XLogReaderState) {
     let text = wal::describe(rec_info(record), &blocks(record));
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
@@ -34,7 +34,7 @@ unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys
     unsafe { pg_sys::appendStringInfoString(buf, c.as_ptr()) };
 }
 
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
     match info & wal::XLOG_GH_OPMASK {
         wal::XLOG_GH_INSERT => c"INSERT".as_ptr(),
@@ -52,7 +52,7 @@ unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
 }
 
 /// Masks what legitimately differs between a primary page and its replay.
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn gh_mask(pagedata: *mut core::ffi::c_char, _blkno: pg_sys::BlockNumber) {
     let page = PageRef(pagedata as pg_sys::Page);
     // pagedata is a private BLCKSZ copy made by the consistency checker.
@@ -62,7 +62,7 @@ unsafe extern "C-unwind" fn gh_mask(pagedata: *mut core::ffi::c_char, _blkno: pg
 }
 
 /// Logical decoding: glassheap's changes as reorder-buffer changes (`super::decode`).
-#[pg_guard]
+#[pg_callback]
 unsafe extern "C-unwind" fn gh_decode(
     ctx: *mut pg_sys::LogicalDecodingContext,
     buf: *mut pg_sys::XLogRecordBuffer,

@@ -21,6 +21,21 @@ pub fn tid_key(blk: u32, off: u16) -> u64 {
     ((blk as u64) << 16) | off as u64
 }
 
+/// The number of pages keys in block order (as VACUUM collects them) fall on: heap's
+/// `lpdead_item_pages`, which its INDEX_CLEANUP AUTO bypass compares with the table's size.
+pub fn dead_item_pages(keys: &[u64]) -> u32 {
+    let mut pages = 0;
+    let mut last = None;
+    for &k in keys {
+        let blk = k >> 16;
+        if last != Some(blk) {
+            pages += 1;
+            last = Some(blk);
+        }
+    }
+    pages
+}
+
 #[derive(Debug, Default)]
 pub struct DeadTids {
     /// Sorted, without duplicates.
@@ -119,6 +134,19 @@ impl DeadTids {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn dead_item_pages_counts_blocks() {
+        assert_eq!(dead_item_pages(&[]), 0);
+        let keys = [
+            tid_key(0, 1),
+            tid_key(0, 7),
+            tid_key(3, 2),
+            tid_key(70000, 1),
+            tid_key(70000, 2),
+        ];
+        assert_eq!(dead_item_pages(&keys), 3);
+    }
 
     #[test]
     fn dense_items_get_a_bitmap_sparse_ones_do_not() {

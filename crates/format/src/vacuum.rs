@@ -319,3 +319,103 @@ mod tests {
         assert!(p.freeze_xmin);
     }
 }
+
+/// heap's SKIP_PAGES_THRESHOLD: VACUUM skips pages the visibility map says need nothing
+/// only in runs of at least this many (reading sequentially, the OS reads ahead anyway,
+/// and scanning short runs lets relfrozenxid advance more often).
+pub const SKIP_PAGES_THRESHOLD: u32 = 32;
+
+/// The run of skippable pages from a block on: heap's `lazy_scan_skip`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkipRange {
+    /// The first block from `next` on that must be scanned (`rel_pages` if none).
+    pub next_unskippable: u32,
+    /// Are the blocks before it skipped (the run is at least SKIP_PAGES_THRESHOLD long)?
+    pub skip: bool,
+}
+
+/// Which pages from `next` on VACUUM may skip: those all-visible in the map (all-frozen
+/// for an aggressive VACUUM), never the last page (its tuples decide whether the table
+/// can be truncated), none with DISABLE_PAGE_SKIPPING (`skip_with_vm` false), and only in
+/// runs of SKIP_PAGES_THRESHOLD pages or more. `status(blk)` is the map's (all-visible,
+/// all-frozen) for a block.
+pub fn skip_range(
+    next: u32,
+    rel_pages: u32,
+    aggressive: bool,
+    skip_with_vm: bool,
+    mut status: impl FnMut(u32) -> (bool, bool),
+) -> SkipRange {
+    let mut blk = next;
+    while blk < rel_pages {
+        let (all_visible, all_frozen) = status(blk);
+        if !all_visible || blk == rel_pages - 1 || !skip_with_vm || (aggressive && !all_frozen) {
+            break;
+        }
+        blk += 1;
+    }
+    SkipRange {
+        next_unskippable: blk,
+        skip: blk - next >= SKIP_PAGES_THRESHOLD,
+    }
+}
+
+#[cfg(test)]
+mod skip_tests {
+    use super::*;
+
+    #[test]
+    fn skips_only_long_runs_and_never_the_last_page() {
+        let all = |_| (true, false);
+        // 100 all-visible pages: 0..99 skipped, the last one scanned
+        assert_eq!(
+            skip_range(0, 100, false, true, all),
+            SkipRange {
+                next_unskippable: 99,
+                skip: true
+            }
+        );
+        // a short run is scanned
+        assert_eq!(
+            skip_range(0, 20, false, true, all),
+            SkipRange {
+                next_unskippable: 19,
+                skip: false
+            }
+        );
+        // aggressive: all-visible but not all-frozen pages are not skippable
+        assert_eq!(skip_range(0, 100, true, false, all).next_unskippable, 0);
+        assert_eq!(
+            skip_range(0, 100, true, true, all),
+            SkipRange {
+                next_unskippable: 0,
+                skip: false
+            }
+        );
+        assert!(skip_range(0, 100, true, true, |_| (true, true)).skip);
+        // DISABLE_PAGE_SKIPPING
+        assert_eq!(
+            skip_range(0, 100, false, false, all),
+            SkipRange {
+                next_unskippable: 0,
+                skip: false
+            }
+        );
+        // a page not all-visible ends the run
+        let r = skip_range(10, 100, false, true, |b| (b != 50, false));
+        assert_eq!(
+            r,
+            SkipRange {
+                next_unskippable: 50,
+                skip: true
+            }
+        );
+        assert_eq!(
+            skip_range(100, 100, false, true, all),
+            SkipRange {
+                next_unskippable: 100,
+                skip: false
+            }
+        );
+    }
+}
