@@ -21,14 +21,20 @@ one access method:
     reads every account, one statement each.
 Every operation is recorded (kind, key, the value read or written), with the
 transaction's outcome (committed, or aborted with its SQLSTATE). A transaction's
-choices come from a random generator seeded with (seed, session), so the same seed
-gives every access method the same sequence of transactions in each session.
+choices come from a random generator seeded with (seed, segment, session), so the same
+seed gives every access method the same sequence of transactions in each session.
+A run is made of segments (--segment-seconds, 60 by default): the sessions stop at the
+end of each, its history is checked from the state the tables had when it began, and
+the next segment carries on with the same tables and new keys. This bounds the memory
+an hour's history would need.
 
 Checker (`check`, also run at the end of `run` on the recorded history plus the tables'
 final contents):
   - version order: the final list of each key orders its appends (every committed append
     must be in it exactly once: else lost-append / duplicate; no aborted or unknown value:
-    G1a / garbage); every committed read must be a prefix of it (incompatible-order);
+    G1a / garbage); every committed read must be a prefix of it (incompatible-order) and
+    no shorter than the list was when the segment began (stale-read; likewise an
+    account's version);
   - G1a (aborted read): a committed read sees a value an aborted transaction wrote;
     G1b (intermediate read): it sees a transaction's append that was not that
     transaction's last one to the key; internal: a transaction's read does not end with
@@ -71,10 +77,10 @@ LEVELS = {'rc': 'READ COMMITTED', 'rr': 'REPEATABLE READ', 'ser': 'SERIALIZABLE'
 ALLOWED_ERRORS = {'40001', '40P01'}   # serialization failure, deadlock detected
 
 KINDS = ['G0', 'G1a', 'G1b', 'G1c', 'G-single', 'G-nonadjacent', 'G2', 'lost-append',
-         'lost-update', 'duplicate', 'garbage', 'incompatible-order', 'internal',
+         'lost-update', 'duplicate', 'garbage', 'incompatible-order', 'stale-read', 'internal',
          'non-repeatable', 'bank-total', 'unexpected-error']
 _RC = {'G0', 'G1a', 'G1b', 'G1c', 'lost-append', 'duplicate', 'garbage',
-       'incompatible-order', 'internal', 'unexpected-error'}
+       'incompatible-order', 'stale-read', 'internal', 'unexpected-error'}
 _RR = _RC | {'G-single', 'G-nonadjacent', 'lost-update', 'non-repeatable', 'bank-total'}
 FORBIDDEN = {'rc': _RC, 'rr': _RR, 'ser': _RR | {'G2'}}
 
@@ -266,8 +272,8 @@ class Txn:
         return self.rec
 
 
-def random_txn(rng, conn, tid, i, level, lists, bank):
-    """The i-th transaction of a session; its choices depend only on rng (and i)."""
+def random_txn(rng, conn, tid, i, level, lists, bank, key_base=0):
+    """The i-th transaction of a session; its choices depend only on rng, i and key_base."""
     p = rng.random()
     if p < 0.25:
         a, b = rng.sample(range(1, N_ACCOUNTS + 1), 2)
@@ -286,7 +292,7 @@ def random_txn(rng, conn, tid, i, level, lists, bank):
         for a in range(1, N_ACCOUNTS + 1):
             t.bank_read(a)
         return t.commit()
-    base = i // KEY_PERIOD
+    base = key_base + i // KEY_PERIOD
     n = rng.randint(1, 4)
     plan = []
     for _ in range(n):
@@ -402,8 +408,13 @@ def describe_cycle(cycle, edges):
     return ' '.join(out)
 
 
-def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initial=INITIAL_BALANCE,
-          max_examples=3):
+def check(history, final_lists, final_bank, level, initial_lists=None, initial_bank=None,
+          n_accounts=N_ACCOUNTS, max_examples=3):
+    """Checks a history: the tables held initial_lists / initial_bank (a quiescent state,
+    written by "transaction 0") when it began and final_lists / final_bank when it ended."""
+    initial_lists = initial_lists or {}
+    if initial_bank is None:
+        initial_bank = {a: (INITIAL_BALANCE, 0, 0) for a in range(1, n_accounts + 1)}
     found = Counter()
     examples = defaultdict(list)
 
@@ -420,7 +431,7 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
             flag('unexpected-error', 'txn %d: %s %s' % (t['id'], t['err'], t.get('msg')))
 
     # --- list-append: writers, version order, reads
-    writer = {}               # value -> txn
+    writer = {x: 0 for lst in initial_lists.values() for x in lst}   # value -> txn
     appends = defaultdict(list)   # (txn, key) -> its values in order
     for t in history:
         for op in t['ops']:
@@ -487,6 +498,10 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
                 flag('incompatible-order', 'txn %d read key %d: %s, not a prefix of the final %s'
                      % (tid, k, op[2], fl[:len(lst) + 3]))
                 bad = True
+            if not bad and len(lst) < len(initial_lists.get(k, ())):
+                flag('stale-read', 'txn %d read key %d: %s, older than the state before the history began'
+                     % (tid, k, op[2]))
+                bad = True
             mine = own.get(k, [])
             if mine and lst[-len(mine):] != mine:
                 flag('internal', 'txn %d read key %d: %s, without its own appends %s' % (tid, k, op[2], mine))
@@ -499,7 +514,7 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
             last_read[k] = (lst, len(mine))
             if lst and not mine:
                 w = writer.get(lst[-1])
-                if w is not None and w != tid:
+                if w and w != tid:
                     mine_w = appends[(w, k)]
                     if lst[-1] != mine_w[-1]:
                         flag('G1b', 'txn %d read key %d ending in %d, an intermediate append of txn %d (%s)'
@@ -515,7 +530,7 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
                 edge(tid, writer[nxt], RW)
 
     # --- bank
-    total = n_accounts * initial
+    total = sum(b[0] for b in initial_bank.values())
     bwrites = defaultdict(dict)   # account -> txn -> (balance, ver), committed and aborted
     for t in history:
         for op in t['ops']:
@@ -532,29 +547,31 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
                 flag('lost-update', 'account %d: version %d written by committed txns %s' % (a, ver, ts),
                      len(ts) - 1)
         n = len(vers)
-        if n and sorted(vers) != list(range(1, n + 1)):
-            flag('incompatible-order', 'account %d: committed versions %s have a gap' % (a, sorted(vers)))
+        ibal, iver, itag = initial_bank[a]
+        if n and sorted(vers) != list(range(iver + 1, iver + n + 1)):
+            flag('incompatible-order', 'account %d: committed versions %s after version %d'
+                 % (a, sorted(vers), iver))
         elif all(len(ts) == 1 for ts in vers.values()):
-            chain[a] = {0: 0}
+            chain[a] = {iver: 0}
             chain[a].update({v: ts[0] for v, ts in vers.items()})
-            for v in range(1, n):
+            for v in range(iver + 1, iver + n):
                 edge(chain[a][v], chain[a][v + 1], WW)
         fb = final_bank.get(a)
         if fb is None:
             flag('lost-update', 'account %d is gone' % a)
             continue
         fbal, fver, ftag = fb
-        if ftag == 0:
-            if (fbal, fver) != (initial, 0):
-                flag('garbage', 'account %d: final %s, tag 0 but not the initial row' % (a, fb))
+        if (fver, ftag) == (iver, itag):
+            if fbal != ibal:
+                flag('garbage', 'account %d: final %s, the initial version but not the initial row' % (a, fb))
             if n:
                 flag('lost-update', 'account %d: final row is the initial one after %d committed writes' % (a, n))
         elif ftag in aborted:
             flag('G1a', 'account %d: final row written by aborted txn %d' % (a, ftag))
         elif ftag not in committed or bwrites[a].get(ftag) != (fbal, fver):
             flag('garbage', 'account %d: final %s not what txn %d wrote' % (a, fb, ftag))
-        elif a in chain and fver != n:
-            flag('lost-update', 'account %d: final version %d of %d committed' % (a, fver, n))
+        elif a in chain and fver != iver + n:
+            flag('lost-update', 'account %d: final version %d, %d committed after %d' % (a, fver, n, iver))
     if sum(b[0] for b in final_bank.values()) != total:
         flag('bank-total', 'final total %d, not %d' % (sum(b[0] for b in final_bank.values()), total))
     for t in history:
@@ -572,8 +589,12 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
             reads += 1
             _, a, bal, ver, tag = op
             got[a] = bal
-            if tag == 0:
-                ok = (bal, ver) == (initial, 0)
+            ibal, iver, itag = initial_bank[a]
+            if (ver, tag) == (iver, itag):
+                ok = bal == ibal
+            elif ver < iver:
+                flag('stale-read', 'txn %d read account %d version %d, older than the initial %d' % (tid, a, ver, iver))
+                continue
             elif tag in aborted:
                 flag('G1a', 'txn %d read account %d written by aborted txn %d' % (tid, a, tag))
                 continue
@@ -685,51 +706,88 @@ def check(history, final_lists, final_bank, level, n_accounts=N_ACCOUNTS, initia
 
 # --- commands ------------------------------------------------------------------------------
 
+def add_results(tot, r):
+    """Sums the results of consecutive segments of one run."""
+    if not tot:
+        return dict(r, segments=1)
+    tot['segments'] += 1
+    for k in ('txns', 'committed', 'reads_checked', 'keys', 'cycle_components', 'g_single_undecided'):
+        tot[k] += r[k]
+    for k in ('max_list', 'largest_component'):
+        tot[k] = max(tot[k], r[k])
+    for k in ('aborted', 'ops', 'edges', 'anomalies'):
+        for kk, v in r[k].items():
+            tot[k][kk] = tot[k].get(kk, 0) + v
+    tot['forbidden'] = sorted(set(tot['forbidden']) | set(r['forbidden']))
+    for k, v in r['examples'].items():
+        tot['examples'].setdefault(k, [])
+        tot['examples'][k] = (tot['examples'][k] + v)[:3]
+    return tot
+
+
 def cmd_run(args):
+    """Runs the workload in segments of at most --segment-seconds: the sessions stop
+    between segments, each segment's history is checked against the state the tables had
+    when it began (so memory stays bounded over an hour), the tables carry on."""
     lists, bank = args.prefix + '_lists', args.prefix + '_bank'
     conn = Conn(args.host, args.port, args.db, args.user)
     setup_tables(conn, args.am, lists, bank)
-    history = []
-    lock = threading.Lock()
+    nseg = max(1, int(-(-args.seconds // args.segment_seconds)))
+    seg_seconds = args.seconds / nseg
+    total = None
     failures = []
-    start = time.time()
-    deadline = time.monotonic() + args.seconds
+    elapsed = 0.0
+    for seg in range(nseg):
+        il, ib = final_state(conn, lists, bank)
+        key_base = max(il, default=-1) + 1
+        history = []
+        lock = threading.Lock()
+        start = time.time()
+        deadline = time.monotonic() + seg_seconds
 
-    def session(sid):
-        try:
-            rng = random.Random(args.seed * 1000 + sid)
-            c = Conn(args.host, args.port, args.db, args.user)
-            c.must("SET statement_timeout = '300s'")
-            mine = []
-            i = 0
-            while time.monotonic() < deadline:
-                i += 1
-                mine.append(random_txn(rng, c, sid * 1000000 + i, i, args.level, lists, bank))
-            c.close()
-            with lock:
-                history.extend(mine)
-        except Exception as e:     # a lost connection or a protocol surprise: the run fails
-            with lock:
-                failures.append('session %d: %r' % (sid, e))
+        def session(sid):
+            try:
+                rng = random.Random((args.seed * 1000 + seg) * 1000 + sid)
+                c = Conn(args.host, args.port, args.db, args.user)
+                c.must("SET statement_timeout = '300s'")
+                mine = []
+                i = 0
+                while time.monotonic() < deadline:
+                    i += 1
+                    mine.append(random_txn(rng, c, (seg * 1000 + sid) * 1000000 + i, i, args.level,
+                                           lists, bank, key_base))
+                c.close()
+                with lock:
+                    history.extend(mine)
+            except Exception as e:     # a lost connection or a protocol surprise: the run fails
+                with lock:
+                    failures.append('segment %d session %d: %r' % (seg, sid, e))
 
-    threads = [threading.Thread(target=session, args=(s,)) for s in range(1, args.sessions + 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.time() - start
-    fl, fb = final_state(conn, lists, bank)
+        threads = [threading.Thread(target=session, args=(s,)) for s in range(1, args.sessions + 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed += time.time() - start
+        fl, fb = final_state(conn, lists, bank)
+        res = check(history, fl, fb, args.level, il, ib)
+        if res['forbidden'] and args.history:
+            # the evidence: this segment's history and the states around it
+            with open('%s.%d' % (args.history, seg), 'w') as f:
+                f.write(json.dumps({'initial_lists': il, 'initial_bank': ib}) + '\n')
+                for t in sorted(history, key=lambda t: t.get('t0', 0)):
+                    f.write(json.dumps(t) + '\n')
+                f.write(json.dumps({'final_lists': fl, 'final_bank': fb}) + '\n')
+        total = add_results(total, res)
+        if nseg > 1:
+            print('SEGMENT %d/%d: %d txns, %d committed, forbidden %s'
+                  % (seg + 1, nseg, res['txns'], res['committed'], res['forbidden'] or 'none'), flush=True)
+        del history
     conn.close()
-    if args.history:
-        with open(args.history, 'w') as f:
-            for t in sorted(history, key=lambda t: t.get('t0', 0)):
-                f.write(json.dumps(t) + '\n')
-            f.write(json.dumps({'final_lists': fl, 'final_bank': fb}) + '\n')
-    res = check(history, fl, fb, args.level)
-    res.update({'am': args.am, 'seed': args.seed, 'sessions': args.sessions,
-                'seconds': round(elapsed, 1), 'session_failures': failures,
-                'tps': round(res['committed'] / elapsed, 1) if elapsed else 0})
-    print('RESULT ' + json.dumps(res), flush=True)
+    total.update({'am': args.am, 'seed': args.seed, 'sessions': args.sessions,
+                  'seconds': round(elapsed, 1), 'session_failures': failures,
+                  'tps': round(total['committed'] / elapsed, 1) if elapsed else 0})
+    print('RESULT ' + json.dumps(total), flush=True)
     return 0
 
 
@@ -860,6 +918,19 @@ SELF_TESTS = [
       T(2, [['br', a, 100 if a != 2 else 110, 0 if a != 2 else 1, 0 if a != 2 else 1]
             for a in range(1, N_ACCOUNTS + 1)], kind='audit')],
      {}, {**BANK0, 1: (90, 1, 1), 2: (110, 1, 1)}, {'bank-total', 'G-single', 'G-nonadjacent', 'G2'}),
+    ('stale read of a list (initial state [5])', 'rc',
+     [T(1, [['r', 1, None]]), T(2, [['r', 1, L(5)], ['a', 1, 10]])],
+     {1: [5, 10]}, BANK0, {'stale-read'}, {1: [5]}, None),
+    ('stale read of an account (initial version 7)', 'rr',
+     [T(1, [['br', 1, 100, 6, 99]], kind='audit'), T(2, [['br', 2, 100, 0, 0]], kind='audit')],
+     {}, {**BANK0, 1: (100, 7, 98)}, {'stale-read'}, None, {**BANK0, 1: (100, 7, 98)}),
+    ('serial history after an initial state', 'ser',
+     [T(1, [['r', 1, L(5)], ['a', 1, 10], ['br', 1, 100, 7, 98], ['br', 2, 100, 0, 0],
+            ['bw', 1, 90, 8], ['bw', 2, 110, 1]], kind='transfer'),
+      T(2, [['r', 1, L(5, 10)]] + [['br', a, 90 if a == 1 else 110 if a == 2 else 100,
+                                    8 if a == 1 else 1 if a == 2 else 0, 1 if a <= 2 else 0]
+                                   for a in range(1, N_ACCOUNTS + 1)], kind='audit')],
+     {1: [5, 10]}, {**BANK0, 1: (90, 8, 1), 2: (110, 1, 1)}, set(), {1: [5]}, {**BANK0, 1: (100, 7, 98)}),
     ('unexpected error', 'rc',
      [T(1, [['a', 1, 10]], ok=False, err='XX001')],
      {}, BANK0, {'unexpected-error'}),
@@ -868,8 +939,8 @@ SELF_TESTS = [
 
 def cmd_self_test(args):
     bad = 0
-    for name, level, hist, fl, fb, want in SELF_TESTS:
-        res = check(hist, fl, fb, level)
+    for name, level, hist, fl, fb, want, *init in SELF_TESTS:
+        res = check(hist, fl, fb, level, *init)
         got = {k for k, n in res['anomalies'].items() if n}
         ok = got == want
         bad += not ok
@@ -895,7 +966,9 @@ def main():
             p.add_argument('--seconds', type=float, default=10)
             p.add_argument('--sessions', type=int, default=8)
             p.add_argument('--seed', type=int, default=1)
-            p.add_argument('--history', help='write the history (JSON lines) here')
+            p.add_argument('--segment-seconds', type=float, default=60)
+            p.add_argument('--history', help='write the history of a segment with a forbidden anomaly '
+                           '(JSON lines) to this path plus the segment number')
         else:
             p.add_argument('name', choices=SCENARIOS)
     sub.add_parser('self-test')
