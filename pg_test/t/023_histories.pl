@@ -173,9 +173,11 @@ for my $level (@levels)
 			note("$label: $kind e.g. $_") for @{ $r->{examples}{$kind} };
 		}
 		is_deeply($r->{session_failures}, [], "$label: every session ran to the end");
-		cmp_ok($r->{committed}, '>=', 100, "$label: at least 100 transactions committed ($r->{committed})");
+		cmp_ok($r->{committed}, '>=', 50, "$label: at least 50 transactions committed ($r->{committed})");
 		is(join(' ', @{ $r->{forbidden} }), '', "$label: no anomaly the level forbids");
-		is($r->{g_single_undecided}, 0, "$label: every component decided for G-single");
+		# (the search for G-single gives up after 300 rw edges of one component; it must
+		# decide every component where G-single is forbidden)
+		is($r->{g_single_undecided}, 0, "$label: every component decided for G-single") if $level ne 'rc';
 		if ($am eq 'heap')
 		{
 			$heap_shows{$level}{$_} = 1 for grep { $r->{anomalies}{$_} } keys %{ $r->{anomalies} };
