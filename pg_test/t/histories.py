@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Long concurrent histories: a randomised multi-session workload and its checker.
 
-Used by t/023_histories.pl. Python 3, standard library only: it speaks PostgreSQL's
+Used by t/028_histories.pl. Python 3, standard library only: it speaks PostgreSQL's
 frontend/backend protocol (simple queries, trust authentication) over the server's Unix
 socket itself, so each session is a real connection whose every statement, result and
 error it sees and records.
