@@ -8,7 +8,8 @@
 # backend crashes. Each group of rounds ends with an immediate stop, so the next start
 # replays what the statements logged (redo over damaged pages).
 #
-# GLASSHEAP_FUZZ_ROUNDS (default 100) rounds, GLASSHEAP_FUZZ_SEED to repeat a run.
+# GLASSHEAP_FUZZ_ROUNDS (default 100; 10,000 with GLASSHEAP_LONG=1, scripts/test --long)
+# rounds, GLASSHEAP_FUZZ_SEED to repeat a run.
 use strict;
 use warnings;
 use FindBin;
@@ -17,7 +18,7 @@ use GlassheapTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $rounds = $ENV{GLASSHEAP_FUZZ_ROUNDS} // 100;
+my $rounds = $ENV{GLASSHEAP_FUZZ_ROUNDS} // ($ENV{GLASSHEAP_LONG} ? 10000 : 100);
 my $seed = $ENV{GLASSHEAP_FUZZ_SEED} // (time() ^ $$);
 srand($seed);
 note("fuzz: $rounds rounds, seed $seed (GLASSHEAP_FUZZ_SEED=$seed repeats them)");
