@@ -640,7 +640,7 @@ impl ParallelVacuum {
                             n < max,
                             "more dead items than the parallel VACUUM's array holds"
                         );
-                        *arr.add(n) = crate::pg::rel::make_tid(blk, off);
+                        *arr.add(n) = super::tid::make_tid(blk, off);
                         n += 1;
                     }
                 }

@@ -11,5 +11,6 @@ pub mod ffi;
 pub mod page;
 pub mod rel;
 pub mod ssi;
+pub mod tid;
 pub mod xact;
 pub mod xlog;

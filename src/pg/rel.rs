@@ -95,24 +95,7 @@ pub fn target_page_free_space(rel: pg_sys::Relation) -> usize {
     pg_sys::BLCKSZ as usize * (100 - ff.clamp(10, 100) as usize) / 100
 }
 
-#[inline]
-pub fn tid_parts(tid: &pg_sys::ItemPointerData) -> (pg_sys::BlockNumber, u16) {
-    (
-        ((tid.ip_blkid.bi_hi as u32) << 16) | tid.ip_blkid.bi_lo as u32,
-        tid.ip_posid,
-    )
-}
-
-#[inline]
-pub fn make_tid(blk: pg_sys::BlockNumber, off: u16) -> pg_sys::ItemPointerData {
-    pg_sys::ItemPointerData {
-        ip_blkid: pg_sys::BlockIdData {
-            bi_hi: (blk >> 16) as u16,
-            bi_lo: (blk & 0xFFFF) as u16,
-        },
-        ip_posid: off,
-    }
-}
+pub use super::tid::{make_tid, tid_parts};
 
 /// heap's marker TID for "moved to another partition" (MovedPartitionsBlockNumber,
 /// MovedPartitionsOffsetNumber).
