@@ -433,3 +433,114 @@ pub(crate) mod tests {
         }
     }
 }
+
+/// WAL page size (XLOG_BLCKSZ) and the page headers that interrupt a record's bytes in
+/// the WAL stream: the long header on a segment's first page, the short one elsewhere
+/// (both MAXALIGNed sizes: SizeOfXLogLongPHD 40, SizeOfXLogShortPHD 24).
+pub const XLOG_BLCKSZ: u64 = 8192;
+const LONG_PAGE_HEADER: u64 = 40;
+const SHORT_PAGE_HEADER: u64 = 24;
+
+/// The bytes of the record that starts at `start`, gathered from the WAL pages as they
+/// lie in the segment files: `page(p)` returns the 8 kB WAL page starting at LSN `p`.
+/// A record longer than what is left of its page continues after the next page's header
+/// (xlogreader.c does the same while it reads).
+pub fn assemble(
+    start: u64,
+    seg_size: u64,
+    mut page: impl FnMut(u64) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    if seg_size == 0 || !seg_size.is_multiple_of(XLOG_BLCKSZ) {
+        return Err(format!("invalid WAL segment size {seg_size}"));
+    }
+    let mut out: Vec<u8> = Vec::new();
+    let mut total: Option<usize> = None;
+    let mut pos = start;
+    let mut cur: Option<(u64, Vec<u8>)> = None;
+    loop {
+        let need = total.unwrap_or(4);
+        if out.len() >= need {
+            if total.is_some() {
+                return Ok(out);
+            }
+            let t = u32::from_le_bytes([out[0], out[1], out[2], out[3]]) as usize;
+            if !(SIZE_OF_XLOG_RECORD..=0x3FFF_FFFF).contains(&t) {
+                return Err(format!("invalid record length {t} at {}", lsn(start)));
+            }
+            total = Some(t);
+            continue;
+        }
+        let in_page = pos % XLOG_BLCKSZ;
+        let page_start = pos - in_page;
+        if in_page == 0 {
+            pos += if page_start.is_multiple_of(seg_size) {
+                LONG_PAGE_HEADER
+            } else {
+                SHORT_PAGE_HEADER
+            };
+            continue;
+        }
+        if cur.as_ref().map(|c| c.0) != Some(page_start) {
+            let p = page(page_start)?;
+            if p.len() != XLOG_BLCKSZ as usize {
+                return Err(format!("WAL page at {} has {} bytes", lsn(page_start), p.len()));
+            }
+            cur = Some((page_start, p));
+        }
+        let p = &cur.as_ref().map(|c| &c.1).ok_or("no page")?[..];
+        let n = ((need - out.len()) as u64).min(XLOG_BLCKSZ - in_page) as usize;
+        out.extend_from_slice(&p[in_page as usize..in_page as usize + n]);
+        pos += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod assemble_tests {
+    use super::*;
+
+    /// A WAL stream of `pages` pages holding `rec` from `start`, with page headers.
+    fn stream(rec: &[u8], start: u64, seg_size: u64) -> std::collections::HashMap<u64, Vec<u8>> {
+        let mut pages = std::collections::HashMap::new();
+        let mut pos = start;
+        let mut i = 0;
+        while i < rec.len() {
+            let in_page = pos % XLOG_BLCKSZ;
+            let ps = pos - in_page;
+            if in_page == 0 {
+                pos += if ps % seg_size == 0 { 40 } else { 24 };
+                pages.entry(ps).or_insert_with(|| vec![0xEEu8; 8192]);
+                continue;
+            }
+            let p = pages.entry(ps).or_insert_with(|| vec![0xEEu8; 8192]);
+            p[in_page as usize] = rec[i];
+            i += 1;
+            pos += 1;
+        }
+        pages
+    }
+
+    #[test]
+    fn records_across_pages_and_segments() {
+        let mut rec = tests::sample_record();
+        rec.resize(20_000, 7);
+        let n = rec.len() as u32;
+        rec[0..4].copy_from_slice(&n.to_le_bytes());
+        let seg = 16 * 8192u64;
+        for start in [0x1_0000_0028u64, seg * 3 - 16, seg - 8192 + 8000, 8192 * 5 + 24] {
+            let pages = stream(&rec, start, seg);
+            let got = assemble(start, seg, |p| pages.get(&p).cloned().ok_or(format!("no page {p}"))).unwrap();
+            assert_eq!(got, rec, "start {start:X}");
+        }
+        let small = tests::sample_record();
+        let pages = stream(&small, 8192 - 8, seg);
+        assert_eq!(assemble(8192 - 8, seg, |p| pages.get(&p).cloned().ok_or("x".into())).unwrap(), small);
+    }
+
+    #[test]
+    fn bad_input() {
+        assert!(assemble(100, 0, |_| Ok(vec![0; 8192])).is_err());
+        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 8192])).unwrap_err().contains("invalid record length 0"));
+        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 10])).unwrap_err().contains("has 10 bytes"));
+        assert!(assemble(100, 8192 * 4, |_| Err("gone".into())).unwrap_err().contains("gone"));
+    }
+}
