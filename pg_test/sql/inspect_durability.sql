@@ -48,6 +48,16 @@ SELECT rmgr, record_type FROM glassheap.wal_records(
 -- a read-only transaction writes no commit record: last_commit still names the UPDATE's
 SELECT xid = (SELECT xmin FROM g_du WHERE id = 3) AS same_xid FROM glassheap.last_commit();
 
+-- trace() runs its statement inside the caller's transaction: its records, and whether
+-- their WAL was flushed when the statement returned (the WAL writer may have flushed
+-- them, so only that the column is there); the COMMIT record comes after trace()
+-- returns, and last_commit shows it.
+BEGIN;
+SELECT rmgr, record_type, flushed IS NOT NULL AS has_flushed
+FROM glassheap.trace('INSERT INTO g_du VALUES (50, ''t'')') WHERE mine;
+COMMIT;
+SELECT xid = (SELECT xmin FROM g_du WHERE id = 50) AS same_xid, flushed_at_commit FROM glassheap.last_commit();
+
 -- synchronous_commit = off: COMMIT returns before its WAL is flushed. Whether the WAL
 -- writer has flushed it by the time we look is timing, so the test checks that every
 -- answer agrees with the LSNs reported beside it.

@@ -55,7 +55,12 @@ SELECT glassheap.page_html(NULL, 0) IS NULL AS null_in_null_out;
 CREATE INDEX ht_idx ON g_ht (id);
 SELECT glassheap.page_html('ht_idx', 0);
 SELECT glassheap.record_html(NULL) IS NULL AS null_in_null_out;
-SELECT glassheap.record_html('FFFFFFFF/0');
+DO $$
+BEGIN
+  PERFORM glassheap.record_html('FFFFFFFF/0');
+EXCEPTION WHEN invalid_parameter_value THEN
+  RAISE WARNING 'record_html(FFFFFFFF/0): %', SQLERRM;   -- (its DETAIL names the flush LSN)
+END $$;
 DO $$
 DECLARE l pg_lsn;
 BEGIN
