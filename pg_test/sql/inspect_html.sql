@@ -26,7 +26,7 @@ FROM (VALUES ('h_ht'::regclass), ('g_ht')) v(r), glassheap.page_html(r, 0) h;
 SELECT r AS rel, bool_and(strpos(h, format('[["lp","%s"],["lp_flags","%s"],["lp_off","%s"],["lp_len","%s"],["xmin","%s"]',
                                            i.lp, i.lp_flags, i.lp_off, i.lp_len, coalesce(i.xmin::text, ''))) > 0) AS items_match
 FROM (VALUES ('h_ht'::regclass), ('g_ht')) v(r), glassheap.page_html(r, 0) h, glassheap.page_items(r, 0) i
-GROUP BY r;
+GROUP BY r ORDER BY r::text;
 
 -- names from the catalog are escaped
 CREATE TABLE "ht<b>&'" (a int) USING glassheap;
