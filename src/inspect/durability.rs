@@ -8,9 +8,7 @@
 use super::types::{Lsn, Xid};
 use super::{check_not_other_temp, raise, table_am};
 use crate::pg::bufmgr::{LockMode, LockedBuffer};
-use glassheap_format::durability::{
-    same_page, BlockState, CommitState, LsnStyle, Persistence,
-};
+use glassheap_format::durability::{same_page, BlockState, CommitState, LsnStyle, Persistence};
 use glassheap_format::page::PageHeader;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -221,7 +219,9 @@ fn durability(
         _ => Persistence::Permanent,
     };
     // SAFETY: rel is open.
-    let nblocks = unsafe { pg_sys::RelationGetNumberOfBlocksInFork(r, pg_sys::ForkNumber::MAIN_FORKNUM) } as i64;
+    let nblocks =
+        unsafe { pg_sys::RelationGetNumberOfBlocksInFork(r, pg_sys::ForkNumber::MAIN_FORKNUM) }
+            as i64;
     if blkno < 0 || blkno >= nblocks {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -241,7 +241,8 @@ fn durability(
         let buffer_page = before.map(|_| {
             // SAFETY: rel is open and blk exists; the block is in shared buffers, so this
             // pins it without I/O (or reads it back if it was evicted a moment ago).
-            let b = unsafe { LockedBuffer::read_main(r, blk, LockMode::Share, std::ptr::null_mut()) };
+            let b =
+                unsafe { LockedBuffer::read_main(r, blk, LockMode::Share, std::ptr::null_mut()) };
             b.page().bytes().to_vec()
         });
         let file_page = read_file_block(r, blk);

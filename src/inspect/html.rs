@@ -8,8 +8,8 @@ use super::rawpage::read_block;
 use super::table_am;
 use super::types::Lsn;
 use super::wal::{read_records, validate};
-use glassheap_format::xlogrecord::assemble;
 use glassheap_format::html::{page_html as render_page, record_html as render_record, RecordInfo};
+use glassheap_format::xlogrecord::assemble;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;
@@ -40,9 +40,8 @@ fn record_bytes(lsn: Lsn) -> (Vec<u8>, u64) {
     // SAFETY: the same reader setup as glassheap.wal_records (pg_walinspect's); the
     // record header XLogReadRecord returns is copied before the reader is freed.
     unsafe {
-        let private =
-            pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
-                as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
+        let private = pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
+            as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
         let mut routine = pg_sys::XLogReaderRoutine {
             page_read: Some(crate::pg::ffi::c_read_local_xlog_page_no_wait),
             segment_open: Some(crate::pg::ffi::c_wal_segment_open),
@@ -87,7 +86,11 @@ fn record_bytes(lsn: Lsn) -> (Vec<u8>, u64) {
         // The reader hands out the decoded record; the bytes as written are read from
         // the segment files (already flushed: validate() flushed up to the insert point).
         let seg_size = pg_sys::wal_segment_size as u64;
-        let tli = if tli == 0 { pg_sys::GetWALInsertionTimeLine() } else { tli };
+        let tli = if tli == 0 {
+            pg_sys::GetWALInsertionTimeLine()
+        } else {
+            tli
+        };
         let bytes = assemble(lsn.0, seg_size, |page| read_wal_page(page, seg_size, tli))
             .unwrap_or_else(|e| {
                 super::raise(
@@ -116,7 +119,11 @@ fn read_wal_page(page: u64, seg_size: u64, tli: u32) -> Result<Vec<u8>, String> 
     use std::io::{Read, Seek, SeekFrom};
     let segno = page / seg_size;
     let per_id = 0x1_0000_0000u64 / seg_size;
-    let name = format!("pg_wal/{tli:08X}{:08X}{:08X}", segno / per_id, segno % per_id);
+    let name = format!(
+        "pg_wal/{tli:08X}{:08X}{:08X}",
+        segno / per_id,
+        segno % per_id
+    );
     let mut f = std::fs::File::open(&name).map_err(|e| format!("{name}: {e}"))?;
     f.seek(SeekFrom::Start(page % seg_size))
         .map_err(|e| format!("{name}: {e}"))?;

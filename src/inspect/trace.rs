@@ -154,7 +154,9 @@ fn trace(
             let mine = ri.xid != 0 && xact::is_current(ri.xid);
             let flushed = ri.end.0 <= flushed_at_return;
             let (a, b, c, d, e, f, g, h, i, j, k, l, m) = ri.into_row();
-            (a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied, flushed)
+            (
+                a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied, flushed,
+            )
         })
         .collect();
     TableIterator::new(rows)

@@ -483,7 +483,11 @@ pub fn assemble(
         if cur.as_ref().map(|c| c.0) != Some(page_start) {
             let p = page(page_start)?;
             if p.len() != XLOG_BLCKSZ as usize {
-                return Err(format!("WAL page at {} has {} bytes", lsn(page_start), p.len()));
+                return Err(format!(
+                    "WAL page at {} has {} bytes",
+                    lsn(page_start),
+                    p.len()
+                ));
             }
             cur = Some((page_start, p));
         }
@@ -526,21 +530,38 @@ mod assemble_tests {
         let n = rec.len() as u32;
         rec[0..4].copy_from_slice(&n.to_le_bytes());
         let seg = 16 * 8192u64;
-        for start in [0x1_0000_0028u64, seg * 3 - 16, seg - 8192 + 8000, 8192 * 5 + 24] {
+        for start in [
+            0x1_0000_0028u64,
+            seg * 3 - 16,
+            seg - 8192 + 8000,
+            8192 * 5 + 24,
+        ] {
             let pages = stream(&rec, start, seg);
-            let got = assemble(start, seg, |p| pages.get(&p).cloned().ok_or(format!("no page {p}"))).unwrap();
+            let got = assemble(start, seg, |p| {
+                pages.get(&p).cloned().ok_or(format!("no page {p}"))
+            })
+            .unwrap();
             assert_eq!(got, rec, "start {start:X}");
         }
         let small = tests::sample_record();
         let pages = stream(&small, 8192 - 8, seg);
-        assert_eq!(assemble(8192 - 8, seg, |p| pages.get(&p).cloned().ok_or("x".into())).unwrap(), small);
+        assert_eq!(
+            assemble(8192 - 8, seg, |p| pages.get(&p).cloned().ok_or("x".into())).unwrap(),
+            small
+        );
     }
 
     #[test]
     fn bad_input() {
         assert!(assemble(100, 0, |_| Ok(vec![0; 8192])).is_err());
-        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 8192])).unwrap_err().contains("invalid record length 0"));
-        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 10])).unwrap_err().contains("has 10 bytes"));
-        assert!(assemble(100, 8192 * 4, |_| Err("gone".into())).unwrap_err().contains("gone"));
+        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 8192]))
+            .unwrap_err()
+            .contains("invalid record length 0"));
+        assert!(assemble(100, 8192 * 4, |_| Ok(vec![0; 10]))
+            .unwrap_err()
+            .contains("has 10 bytes"));
+        assert!(assemble(100, 8192 * 4, |_| Err("gone".into()))
+            .unwrap_err()
+            .contains("gone"));
     }
 }
