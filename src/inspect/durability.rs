@@ -16,11 +16,10 @@ use pgrx::PgRelation;
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
-/// How this server prints pg_lsn (PostgreSQL 18 zero-pads the low half).
+/// How the supported servers (15, 16, 18) print pg_lsn: `%X/%X`, as the toolkit's Lsn
+/// type does (the zero-padded low half came after 18).
 pub(crate) fn lsn_style() -> LsnStyle {
-    LsnStyle {
-        pad_low: cfg!(feature = "pg18"),
-    }
+    LsnStyle { pad_low: false }
 }
 
 /// A buffer descriptor's state word, read under its header lock.

@@ -49,7 +49,8 @@ pub struct Verdict {
     pub text: String,
 }
 
-/// Formats LSNs as the server prints pg_lsn (PostgreSQL 18 zero-pads the low half).
+/// Formats LSNs as the server prints pg_lsn (`%X/%X` up to PostgreSQL 18; later servers
+/// zero-pad the low half).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LsnStyle {
     pub pad_low: bool,
