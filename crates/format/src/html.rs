@@ -168,11 +168,11 @@ pub fn page_html(page: &[u8], am: Am, blkno: u32, title: &str, l: LsnStyle) -> S
     let doc_title = format!("{title}, block {blkno} ({am_name} page)");
     let mut out = String::new();
     doc_start(&mut out, &doc_title);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<h1>{}</h1><p class=\"sub\">{} bytes drawn to scale: {BYTES_PER_ROW} bytes a row, \
          one {CELL_W}&times;{CELL_H} cell per byte, byte 0 at the top left. Hover a line \
-         pointer or a tuple.</p>\n",
+         pointer or a tuple.</p>",
         esc(&doc_title),
         page.len()
     );
@@ -483,9 +483,9 @@ pub fn record_html(rec: &[u8], info: &RecordInfo<'_>, l: LsnStyle) -> String {
     let mut out = String::new();
     doc_start(&mut out, &title);
     let lay = layout(rec, info.rmgr, info.record_type);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<h1>{}</h1><p class=\"sub\">{} bytes, field by field. Hover a field or a byte.</p>\n",
+        "<h1>{}</h1><p class=\"sub\">{} bytes, field by field. Hover a field or a byte.</p>",
         esc(&title),
         rec.len()
     );
@@ -574,16 +574,16 @@ pub fn record_html(rec: &[u8], info: &RecordInfo<'_>, l: LsnStyle) -> String {
     for (p, n) in &parts {
         let _ = write!(out, "<tr><td>{}</td><td>{n}</td></tr>", esc(p));
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<tr><th>total (record_length)</th><th>{}</th></tr></table>\n",
+        "<tr><th>total (record_length)</th><th>{}</th></tr></table>",
         rec.len()
     );
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<h2>Decoded (glassheap.wal_records' decoded)</h2><pre id=\"decoded\">{}</pre>\
-         <h2>Block references (blocks)</h2><pre id=\"blocks\">{}</pre>\n",
+         <h2>Block references (blocks)</h2><pre id=\"blocks\">{}</pre>",
         esc(&pretty(info.decoded)),
         esc(&pretty(info.blocks))
     );
