@@ -1,5 +1,5 @@
 -- glassheap.page_html and glassheap.record_html: standalone HTML documents. The browser
--- test (pg_test/t/023_page_html.pl) hovers them in headless Chromium; this checks the
+-- test (pg_test/t/027_page_html.pl) hovers them in headless Chromium; this checks the
 -- documents' structure against page_items and wal_records, for heap and glassheap.
 SET client_min_messages = warning;
 SELECT twin_tables('ht', 'id int, v text');

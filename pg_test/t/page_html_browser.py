@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Loads glassheap.page_html / record_html documents in headless Chromium (selenium with
-Debian's chromium-driver) and checks them; called by t/023_page_html.pl.
+Debian's chromium-driver) and checks them; called by t/027_page_html.pl.
 
     page_html_browser.py page FILE.html ITEMS.tsv
     page_html_browser.py record FILE.html
