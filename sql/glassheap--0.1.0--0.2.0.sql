@@ -13,6 +13,32 @@ COMMENT ON FUNCTION all_versions(regclass) IS
 REVOKE EXECUTE ON FUNCTION glassheap.all_versions(rel regclass) FROM PUBLIC;
 
 
+CREATE  FUNCTION "durability"(
+	"rel" regclass, /* PgRelation */
+	"blkno" bigint /* i64 */
+) RETURNS TABLE (
+	"in_shared_buffers" bool,  /* bool */
+	"dirty" bool,  /* Option < bool > */
+	"pins" INT,  /* Option < i32 > */
+	"usage_count" INT,  /* Option < i32 > */
+	"buffer_flags" TEXT[],  /* :: std :: option :: Option < Vec < String > > */
+	"buffer_lsn" pg_lsn,  /* Option < Lsn > */
+	"file_lsn" pg_lsn,  /* Lsn */
+	"file_matches_buffer" bool,  /* Option < bool > */
+	"insert_lsn" pg_lsn,  /* Lsn */
+	"write_lsn" pg_lsn,  /* Lsn */
+	"flush_lsn" pg_lsn,  /* Lsn */
+	"redo_lsn" pg_lsn,  /* Lsn */
+	"checkpoint_lsn" pg_lsn,  /* Lsn */
+	"durable" bool,  /* bool */
+	"verdict" TEXT  /* String */
+)
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'durability_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.durability(regclass, bigint) FROM PUBLIC;
+
+
 -- requires:
 --   removal_horizon
 
@@ -129,6 +155,42 @@ $create$;
 END $$;
 
 
+CREATE  FUNCTION "last_commit"() RETURNS TABLE (
+	"xid" xid,  /* Xid */
+	"commit_lsn" pg_lsn,  /* Lsn */
+	"commit_end_lsn" pg_lsn,  /* Lsn */
+	"synchronous_commit" TEXT,  /* String */
+	"flush_lsn_at_commit" pg_lsn,  /* Lsn */
+	"flushed_at_commit" bool,  /* bool */
+	"flush_lsn" pg_lsn,  /* Lsn */
+	"durable" bool,  /* bool */
+	"verdict" TEXT  /* String */
+)
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'last_commit_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.last_commit() FROM PUBLIC;
+
+
+CREATE  FUNCTION "page_html"(
+	"rel" regclass, /* PgRelation */
+	"blkno" bigint /* i64 */
+) RETURNS TEXT /* String */
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'page_html_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.page_html(regclass, bigint) FROM PUBLIC;
+
+
+CREATE  FUNCTION "record_html"(
+	"lsn" pg_lsn /* Lsn */
+) RETURNS TEXT /* String */
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_html_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.record_html(pg_lsn) FROM PUBLIC;
+
+
 CREATE  FUNCTION "removal_horizon"(
 	"rel" regclass /* PgRelation */
 ) RETURNS xid /* Xid */
@@ -205,7 +267,8 @@ CREATE  FUNCTION "trace"(
 	"decoded" jsonb,  /* JsonB */
 	"logical" jsonb,  /* Option < JsonB > */
 	"mine" bool,  /* bool */
-	"dirtied" TEXT[]  /* Vec < String > */
+	"dirtied" TEXT[],  /* Vec < String > */
+	"flushed" bool  /* bool */
 )
 STRICT
 LANGUAGE c /* Rust */

@@ -56,6 +56,7 @@ unsafe extern "C-unwind" fn xact_callback(
     _arg: *mut core::ffi::c_void,
 ) {
     use pg_sys::XactEvent::*;
+    inspect::on_xact_event(event);
     if matches!(
         event,
         XACT_EVENT_COMMIT

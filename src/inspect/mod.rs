@@ -4,8 +4,10 @@
 //! functions only fetch bytes through PostgreSQL and turn decoded structs into rows.
 //! All are superuser-only by default (EXECUTE revoked from PUBLIC), like contrib's.
 
+mod durability;
 mod history;
 mod horizon;
+mod html;
 mod logical;
 mod mvcc;
 mod pagemap;
@@ -17,6 +19,8 @@ mod values;
 mod verify;
 mod versions;
 mod wal;
+
+pub(crate) use durability::on_xact_event;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;

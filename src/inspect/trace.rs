@@ -1,6 +1,9 @@
 //! glassheap.trace: runs one statement in the caller's transaction and returns the WAL
 //! records written while it ran, with the blocks each record changed, so the same
-//! statement on a heap table and a glassheap twin can be compared record by record.
+//! statement on a heap table and a glassheap twin can be compared record by record,
+//! and whether each record's WAL was flushed when the statement returned. The
+//! statement's COMMIT record is written after trace() returns (it runs inside the
+//! caller's transaction): glassheap.last_commit (durability.rs) shows it.
 
 use super::types::{Lsn, Xid};
 use super::wal::{flush_to, fork_name, read_records};
@@ -108,6 +111,7 @@ fn trace(
         name!(logical, Option<JsonB>),
         name!(mine, bool),
         name!(dirtied, Vec<String>),
+        name!(flushed, bool),
     ),
 > {
     // SAFETY: reads of the WAL insert position and the recovery flag.
@@ -126,8 +130,14 @@ fn trace(
             format!("the traced statement failed: {e}"),
         );
     }
-    // SAFETY: as above.
-    let end = unsafe { pg_sys::GetXLogInsertRecPtr() };
+    // SAFETY: as above. The flush position is read before this function flushes the
+    // WAL to read it back: how far the WAL was on disk when the statement returned.
+    let (end, flushed_at_return) = unsafe {
+        (
+            pg_sys::GetXLogInsertRecPtr(),
+            pg_sys::GetFlushRecPtr(std::ptr::null_mut()),
+        )
+    };
     if end <= start {
         return TableIterator::new(Vec::new());
     }
@@ -142,8 +152,11 @@ fn trace(
                 .map(|(n, (fork, blk))| block_name(n, *fork, *blk))
                 .collect();
             let mine = ri.xid != 0 && xact::is_current(ri.xid);
+            let flushed = ri.end.0 <= flushed_at_return;
             let (a, b, c, d, e, f, g, h, i, j, k, l, m) = ri.into_row();
-            (a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied)
+            (
+                a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied, flushed,
+            )
         })
         .collect();
     TableIterator::new(rows)

@@ -9,9 +9,11 @@ pub mod attrs;
 pub mod chains;
 pub mod cidruns;
 pub mod deadtids;
+pub mod durability;
 pub mod heap;
 pub mod history;
 pub mod hot;
+pub mod html;
 pub mod items;
 pub mod layout;
 pub mod locks;
@@ -29,6 +31,7 @@ pub mod verify;
 pub mod visibility;
 pub mod wal;
 pub mod waldecode;
+pub mod xlogrecord;
 
 /// PostgreSQL's block size (BLCKSZ); glassheap uses standard 8 kB pages.
 pub const BLCKSZ: usize = 8192;
