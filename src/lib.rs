@@ -6,7 +6,7 @@
 //! WAL codecs) lives in the `glassheap-format` crate.
 
 // Every call into C that may unwind (longjmp as a Rust panic) is deliberate: such calls go
-// through pgrx's guard (or pg::ffi::guarded for C function pointers); the one exception,
+// through pgrx's guard (or pg::sys_extra::guarded for C function pointers); the one exception,
 // src/pg/error.rs's ThrowErrorData of a kept ERROR, says why with an allow.
 #![deny(ffi_unwind_calls)]
 
@@ -24,7 +24,7 @@ pub mod ffi {
 }
 mod pg;
 mod planner;
-mod wal;
+mod rmgr;
 
 /// Loading glassheap anywhere but from shared_preload_libraries is refused: its WAL
 /// resource manager must be registered before recovery can replay glassheap records.
@@ -42,8 +42,8 @@ pub extern "C-unwind" fn _PG_init() {
     }
     pg::crit::install_panic_hook();
     pg::fault::register();
-    wal::rmgr::register();
-    wal::rmgr::include_in_consistency_checking_all();
+    rmgr::callbacks::register();
+    rmgr::callbacks::include_in_consistency_checking_all();
     // SAFETY: registering a callback for the lifetime of the process.
     unsafe { pg_sys::RegisterXactCallback(Some(xact_callback), std::ptr::null_mut()) };
     planner::install();

@@ -19,7 +19,7 @@ unsafe extern "C-unwind" fn set_rel_pathlist(
     unsafe {
         if let Some(prev) = PREV_HOOK {
             #[allow(ffi_unwind_calls)] // guarded
-            crate::pg::ffi::guarded(|| prev(root, rel, rti, rte));
+            crate::pg::sys_extra::guarded(|| prev(root, rel, rti, rte));
         }
         if cidmap::is_empty()
             || (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION

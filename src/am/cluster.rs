@@ -20,12 +20,12 @@ use super::visibility::{update_xid_of, vacuum_status, Oracle, Removable, TupleLo
 use super::{cidmap, slot, tuple};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::{rel, xact};
+use glassheap_format::records::{FreezeEntry, XmaxFreeze};
 use glassheap_format::rewrite::{self as rw, ChainMap, Kept, PageBuilder, Tid};
 use glassheap_format::transition;
 use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
 use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, RelHorizons};
 use glassheap_format::visibility::{self as vis, Htsv};
-use glassheap_format::wal::{FreezeEntry, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 use pgrx::prelude::*;

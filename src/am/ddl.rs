@@ -1,8 +1,8 @@
 //! Storage lifecycle callbacks: creating a relfilenode (with an init fork for UNLOGGED
 //! tables), truncation, copying to another tablespace, sizes and planner estimates.
 
-use crate::pg::ffi;
 use crate::pg::rel;
+use crate::pg::sys_extra;
 use glassheap_format::layout::SPECIAL_SIZE;
 use glassheap_format::tuple::HEADER_SIZE;
 use pgrx::pg_sys;
@@ -23,7 +23,7 @@ pub fn set_new_filenode(
             // The init fork is what crash recovery copies over the main fork: an empty
             // file is an empty glassheap table.
             pg_sys::smgrcreate(srel, pg_sys::ForkNumber::INIT_FORKNUM, false);
-            ffi::log_smgrcreate(newrnode, pg_sys::ForkNumber::INIT_FORKNUM);
+            sys_extra::log_smgrcreate(newrnode, pg_sys::ForkNumber::INIT_FORKNUM);
             pg_sys::smgrimmedsync(srel, pg_sys::ForkNumber::INIT_FORKNUM);
         }
         pg_sys::smgrclose(srel);
@@ -58,7 +58,7 @@ pub fn copy_data(relation: pg_sys::Relation, newrnode: *const crate::pg::compat:
                     || (p == pg_sys::RELPERSISTENCE_UNLOGGED
                         && fork == pg_sys::ForkNumber::INIT_FORKNUM)
                 {
-                    ffi::log_smgrcreate(newrnode, fork);
+                    sys_extra::log_smgrcreate(newrnode, fork);
                 }
                 pg_sys::RelationCopyStorage(
                     pg_sys::RelationGetSmgr(relation),

@@ -26,7 +26,7 @@ unsafe fn exec_qual(state: *mut pg_sys::ExprState, econtext: *mut pg_sys::ExprCo
         let mut isnull = false;
         let f = (*state).evalfunc.expect("ExprState without evalfunc");
         #[allow(ffi_unwind_calls)] // guarded
-        let d = crate::pg::ffi::guarded(|| f(state, econtext, &mut isnull));
+        let d = crate::pg::sys_extra::guarded(|| f(state, econtext, &mut isnull));
         pg_sys::MemoryContextSwitchTo(old);
         !isnull && d.value() != 0
     }
@@ -336,7 +336,7 @@ pub fn build_range_scan(
                 let mut ctid = rel::make_tid(blk, root);
                 // The callback may raise an ERROR (a duplicate in a unique index).
                 #[allow(ffi_unwind_calls)] // guarded
-                crate::pg::ffi::guarded(|| {
+                crate::pg::sys_extra::guarded(|| {
                     callback(
                         index,
                         &mut ctid,

@@ -12,19 +12,19 @@ use super::vm::VmPin;
 use super::{cidmap, combocid, hio, multixact as mx, replident, slot, toast, tuple};
 use crate::pg::bufmgr::lock_buffer;
 use crate::pg::crit::CritSection;
-use crate::pg::ffi;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::rel;
+use crate::pg::sys_extra;
 use crate::pg::xact;
-use crate::wal::log;
+use crate::rmgr::log;
 use glassheap_format::logical::LogicalPart;
-use glassheap_format::transition;
-use glassheap_format::tuple::{maxalign, TupleFlags, TupleHeader, NEXT_SPECULATIVE};
-use glassheap_format::visibility::{self as vis, Hints, NoExplain, TmResult, TxnOracle};
-use glassheap_format::wal::{
+use glassheap_format::records::{
     DeleteBlock, InsertBlock, LockBlock, MultiInsertBlock, MultiTuple, UpdateNew, UpdateOld,
     XmaxInfo,
 };
+use glassheap_format::transition;
+use glassheap_format::tuple::{maxalign, TupleFlags, TupleHeader, NEXT_SPECULATIVE};
+use glassheap_format::visibility::{self as vis, Hints, NoExplain, TmResult, TxnOracle};
 use glassheap_format::Xid;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -854,7 +854,7 @@ fn columns_changed(
                 // datumIsEqual's by-value case, without the call
                 v1 != v2
             } else {
-                !ffi::datumIsEqual(v1, v2, false, (*att).attlen as i32)
+                !sys_extra::datumIsEqual(v1, v2, false, (*att).attlen as i32)
             }
         };
         let any_differs = |set: *mut pg_sys::Bitmapset| -> bool {
@@ -1097,7 +1097,7 @@ pub fn update(
             // Not when decoding needs the whole new row from the record.
             let (prefix_len, suffix_len) = match t.page.tuple_bytes(t.off) {
                 Some(old_tuple) if same_page && logical.is_none() => {
-                    glassheap_format::wal::shared_prefix_suffix(
+                    glassheap_format::records::shared_prefix_suffix(
                         &old_tuple[glassheap_format::tuple::HEADER_SIZE..],
                         f.body(),
                     )

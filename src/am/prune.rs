@@ -15,8 +15,8 @@ use crate::pg::crit::CritSection;
 use crate::pg::page::{damaged_page, read_header, PageRef};
 use crate::pg::rel;
 use glassheap_format::hot::{self, Item};
+use glassheap_format::records::PruneBlock;
 use glassheap_format::visibility::Htsv;
-use glassheap_format::wal::PruneBlock;
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 
@@ -119,7 +119,7 @@ pub fn prune_page(
         crate::pg::fault::point(crate::pg::fault::Kind::Prune);
         crit.mark_dirty(buffer);
         if rel::needs_wal(relation) {
-            crate::wal::log::prune(&crit, buffer, &plan);
+            crate::rmgr::log::prune(&crit, buffer, &plan);
         }
     } else if page.prune_xid() != new_prune_xid || page.is_full() {
         // Only hints changed: no WAL, like heap.

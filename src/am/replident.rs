@@ -4,8 +4,8 @@
 //! identity. The record layout is `glassheap_format::logical` (docs/FORMAT.md).
 
 use super::{slot, tuple};
-use crate::pg::ffi;
 use crate::pg::rel;
+use crate::pg::sys_extra;
 use glassheap_format::logical::{LogicalPart, OldRow};
 use glassheap_format::tuple::{TupleFlags, TupleHeader, HEADER_SIZE};
 use pgrx::pg_sys;
@@ -302,7 +302,7 @@ unsafe fn key_required(
             let equal = if att.attbyval {
                 v1 == v2
             } else {
-                ffi::datumIsEqual(v1, v2, false, att.attlen as i32)
+                sys_extra::datumIsEqual(v1, v2, false, att.attlen as i32)
             };
             !equal || is_external(tupdesc, d, i)
         })

@@ -9,9 +9,9 @@
 use super::slot;
 use super::visibility::{is_mvcc, VisCtx};
 use crate::pg::bufmgr::lock_buffer;
-use crate::pg::ffi;
 use crate::pg::page::{check_page, read_header, PageRef, LP_NORMAL};
 use crate::pg::rel;
+use crate::pg::sys_extra;
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::visibility::{self as vis, SnapshotKind};
 use pgrx::pg_sys;
@@ -118,7 +118,7 @@ pub fn scan_begin(
         if flags & (pg_sys::ScanOptions::SO_TYPE_SEQSCAN | pg_sys::ScanOptions::SO_TYPE_SAMPLESCAN)
             != 0
         {
-            ffi::PredicateLockRelation(relation, snapshot);
+            sys_extra::PredicateLockRelation(relation, snapshot);
         }
         s.base.rs_key = if nkeys > 0 {
             pg_sys::palloc(std::mem::size_of::<pg_sys::ScanKeyData>() * nkeys as usize)
@@ -881,7 +881,7 @@ pub fn sample_next_block(sscan: pg_sys::TableScanDesc, ss: *mut pg_sys::SampleSc
         }
         #[allow(ffi_unwind_calls)] // guarded
         let blk = match (*tsm).NextSampleBlock {
-            Some(next) => crate::pg::ffi::guarded(|| next(ss, s.nblocks)),
+            Some(next) => crate::pg::sys_extra::guarded(|| next(ss, s.nblocks)),
             None if !s.inited => s.startblock,
             None => {
                 let b = s.cblock + 1;
@@ -934,7 +934,7 @@ pub fn sample_next_tuple(
         loop {
             pgrx::check_for_interrupts!();
             #[allow(ffi_unwind_calls)] // guarded
-            let off = crate::pg::ffi::guarded(|| next(ss, blk, maxoff));
+            let off = crate::pg::sys_extra::guarded(|| next(ss, blk, maxoff));
             if off == 0 || off > maxoff {
                 if !pagemode {
                     lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);

@@ -16,7 +16,7 @@
 
 use super::slot;
 use super::tuple::{self, Formed};
-use crate::pg::ffi;
+use crate::pg::sys_extra;
 use glassheap_format::attrs::{attr_size, attr_start, AttrDesc};
 use glassheap_format::layout::MAX_TUPLE_SIZE;
 use glassheap_format::tuple::{data_offset, TupleFlags, TupleHeader, HEADER_SIZE};
@@ -201,7 +201,7 @@ unsafe fn toast_tuple(
             );
         }
         let mut attrs = vec![
-            ffi::ToastAttrInfo {
+            sys_extra::ToastAttrInfo {
                 tai_oldexternal: std::ptr::null_mut(),
                 tai_size: 0,
                 tai_colflags: 0,
@@ -209,7 +209,7 @@ unsafe fn toast_tuple(
             };
             natts
         ];
-        let mut ttc = ffi::ToastTupleContext {
+        let mut ttc = sys_extra::ToastTupleContext {
             ttc_rel: rel,
             ttc_values: values.as_mut_ptr(),
             ttc_isnull: isnull.as_mut_ptr(),
@@ -226,14 +226,17 @@ unsafe fn toast_tuple(
             ttc_flags: 0,
             ttc_attr: attrs.as_mut_ptr(),
         };
-        ffi::toast_tuple_init(&mut ttc);
+        sys_extra::toast_tuple_init(&mut ttc);
 
         let has_toast = has_toast_table(rel);
-        let hoff = data_offset(natts as u16, ttc.ttc_flags & ffi::TOAST_HAS_NULLS != 0);
-        let data_size = |ttc: &ffi::ToastTupleContext| {
+        let hoff = data_offset(
+            natts as u16,
+            ttc.ttc_flags & sys_extra::TOAST_HAS_NULLS != 0,
+        );
+        let data_size = |ttc: &sys_extra::ToastTupleContext| {
             pg_sys::heap_compute_data_size(tupdesc, ttc.ttc_values, ttc.ttc_isnull)
         };
-        let attr = |ttc: &ffi::ToastTupleContext, i: i32| ttc.ttc_attr.add(i as usize);
+        let attr = |ttc: &sys_extra::ToastTupleContext, i: i32| ttc.ttc_attr.add(i as usize);
         let storage = |i: i32| (*crate::pg::compat::attr(tupdesc, i as usize)).attstorage as u8;
 
         // Round 1: compress EXTENDED attributes, biggest first; move any that is still
@@ -242,49 +245,49 @@ unsafe fn toast_tuple(
             .min(MAX_TUPLE_SIZE)
             .saturating_sub(hoff);
         while data_size(&ttc) > max_data_len {
-            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, true, false);
+            let a = sys_extra::toast_tuple_find_biggest_attribute(&mut ttc, true, false);
             if a < 0 {
                 break;
             }
             if storage(a) == pg_sys::TYPSTORAGE_EXTENDED {
-                ffi::toast_tuple_try_compression(&mut ttc, a);
+                sys_extra::toast_tuple_try_compression(&mut ttc, a);
             } else {
                 // EXTERNAL: never compressed; skip it in later compression passes
-                (*attr(&ttc, a)).tai_colflags |= ffi::TOASTCOL_INCOMPRESSIBLE;
+                (*attr(&ttc, a)).tai_colflags |= sys_extra::TOASTCOL_INCOMPRESSIBLE;
             }
             if (*attr(&ttc, a)).tai_size as usize > max_data_len && has_toast {
-                ffi::toast_tuple_externalize(&mut ttc, a, options);
+                sys_extra::toast_tuple_externalize(&mut ttc, a, options);
             }
         }
         // Round 2: move EXTENDED and EXTERNAL attributes out of line, biggest first.
         while has_toast && data_size(&ttc) > max_data_len {
-            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, false, false);
+            let a = sys_extra::toast_tuple_find_biggest_attribute(&mut ttc, false, false);
             if a < 0 {
                 break;
             }
-            ffi::toast_tuple_externalize(&mut ttc, a, options);
+            sys_extra::toast_tuple_externalize(&mut ttc, a, options);
         }
         // Round 3: compress MAIN attributes.
         while data_size(&ttc) > max_data_len {
-            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, true, true);
+            let a = sys_extra::toast_tuple_find_biggest_attribute(&mut ttc, true, true);
             if a < 0 {
                 break;
             }
-            ffi::toast_tuple_try_compression(&mut ttc, a);
+            sys_extra::toast_tuple_try_compression(&mut ttc, a);
         }
         // Round 4: move MAIN attributes out of line only if the row cannot fit otherwise.
         let max_data_len = TOAST_TUPLE_TARGET_MAIN
             .min(MAX_TUPLE_SIZE)
             .saturating_sub(hoff);
         while has_toast && data_size(&ttc) > max_data_len {
-            let a = ffi::toast_tuple_find_biggest_attribute(&mut ttc, false, true);
+            let a = sys_extra::toast_tuple_find_biggest_attribute(&mut ttc, false, true);
             if a < 0 {
                 break;
             }
-            ffi::toast_tuple_externalize(&mut ttc, a, options);
+            sys_extra::toast_tuple_externalize(&mut ttc, a, options);
         }
 
-        let result = if ttc.ttc_flags & ffi::TOAST_NEEDS_CHANGE != 0 {
+        let result = if ttc.ttc_flags & sys_extra::TOAST_NEEDS_CHANGE != 0 {
             let mut new = tuple::form(tupdesc, values.as_ptr(), isnull.as_ptr());
             debug_assert_eq!((new.natts, new.has_nulls), (f.natts, f.has_nulls));
             new.bytes_mut()[..HEADER_SIZE].copy_from_slice(&f.bytes()[..HEADER_SIZE]);
@@ -294,7 +297,7 @@ unsafe fn toast_tuple(
         };
         // Frees what the toaster allocated and deletes the old version's external values
         // that the new version does not reuse.
-        ffi::toast_tuple_cleanup(&mut ttc);
+        sys_extra::toast_tuple_cleanup(&mut ttc);
         result
     }
 }
@@ -399,7 +402,7 @@ pub fn delete_external(rel: pg_sys::Relation, ext: Option<External>, is_speculat
     // SAFETY: natts entries; every non-null value is an on-disk TOAST pointer that lives
     // in `ext` until the call returns.
     unsafe {
-        ffi::toast_delete_external(
+        sys_extra::toast_delete_external(
             rel,
             values.as_mut_ptr(),
             isnull.as_mut_ptr(),

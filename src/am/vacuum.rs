@@ -19,14 +19,14 @@ use crate::pg::crit::CritSection;
 use crate::pg::error::pg_callback;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::page::{LP_DEAD, LP_REDIRECT, LP_UNUSED};
-use crate::pg::{compat, ffi, rel, xact};
+use crate::pg::{compat, rel, sys_extra, xact};
 use glassheap_format::deadtids::{dead_item_pages, tid_key, DeadTids};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::locks::MxStatus;
+use glassheap_format::records::{FreezeBlock, FreezeEntry, VacuumBlock, XmaxFreeze};
 use glassheap_format::transition;
 use glassheap_format::vacuum::{self as vplan, FreezeCutoffs, FreezeOracle, RelHorizons};
 use glassheap_format::visibility::Htsv;
-use glassheap_format::wal::{FreezeBlock, FreezeEntry, VacuumBlock, XmaxFreeze};
 use glassheap_format::{xid_is_normal, xid_precedes, Xid};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -261,7 +261,7 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
         crate::pg::fault::point(crate::pg::fault::Kind::Freeze);
         crit.mark_dirty(buf);
         if rel::needs_wal(v.rel) {
-            crate::wal::log::freeze(&crit, buf, &freeze);
+            crate::rmgr::log::freeze(&crit, buf, &freeze);
         }
         v.c.frozen_tuples += freeze.tuples.len() as u64;
         v.c.frozen_pages += 1;
@@ -434,7 +434,7 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
     crate::pg::fault::point(crate::pg::fault::Kind::Vacuum);
     crit.mark_dirty(buf);
     if rel::needs_wal(v.rel) {
-        crate::wal::log::vacuum(&crit, buf, &rec);
+        crate::rmgr::log::vacuum(&crit, buf, &rec);
     }
     v.c.lpdead_removed += offs.len() as u64;
 }
@@ -651,8 +651,8 @@ pub fn relation_vacuum(
         .collect();
     // SAFETY: reads GUCs.
     let mem_kb = unsafe {
-        if autovacuum && ffi::autovacuum_work_mem != -1 {
-            ffi::autovacuum_work_mem
+        if autovacuum && sys_extra::autovacuum_work_mem != -1 {
+            sys_extra::autovacuum_work_mem
         } else {
             pg_sys::maintenance_work_mem
         }

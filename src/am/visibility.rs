@@ -3,8 +3,8 @@
 //! bookkeeping heap does around each visibility test.
 
 use super::{cidmap, combocid};
-use crate::pg::ffi;
 use crate::pg::rel;
+use crate::pg::sys_extra;
 use crate::pg::xact;
 use glassheap_format::tuple::TupleHeader;
 use glassheap_format::visibility::{
@@ -196,7 +196,7 @@ impl VisCtx {
     pub fn refresh_ssi(&mut self) {
         // SAFETY: predicate.c lookup of this backend's serializable transaction.
         self.ssi = crate::pg::ssi::active()
-            && unsafe { ffi::CheckForSerializableConflictOutNeeded(self.rel, self.snapshot) };
+            && unsafe { sys_extra::CheckForSerializableConflictOutNeeded(self.rel, self.snapshot) };
     }
 
     /// Tests the tuple at (blk, off) on `page` (pinned, at least share locked), applies
@@ -304,7 +304,7 @@ impl VisCtx {
             return;
         }
         // SAFETY: predicate.c call.
-        unsafe { ffi::CheckForSerializableConflictOut(self.rel, top.into(), self.snapshot) };
+        unsafe { sys_extra::CheckForSerializableConflictOut(self.rel, top.into(), self.snapshot) };
     }
 }
 

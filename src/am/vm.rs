@@ -165,12 +165,13 @@ pub fn set_bits(
             crate::pg::fault::point(crate::pg::fault::Kind::Visible);
             crit.mark_dirty(vmbuf);
             if crate::pg::rel::needs_wal(relation) {
-                let rec = glassheap_format::wal::VisibleBlock {
+                let rec = glassheap_format::records::VisibleBlock {
                     cutoff_xid,
                     all_visible: true,
                     all_frozen: bits & ALL_FROZEN != 0,
                 };
-                let lsn = crate::wal::log::visible(&crit, vmbuf, heapbuf, &rec, hint_bits_logged());
+                let lsn =
+                    crate::rmgr::log::visible(&crit, vmbuf, heapbuf, &rec, hint_bits_logged());
                 vmpage.set_lsn(lsn);
                 if hint_bits_logged() {
                     PageRef::of_buffer(heapbuf).set_lsn(lsn);

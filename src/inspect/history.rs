@@ -4,11 +4,11 @@
 //! replays glassheap's records with the code redo runs.
 
 use super::types::{Lsn, Xid};
-use super::wal::{record_info, validate, Reader};
+use super::wal_records::{record_info, validate, Reader};
 use crate::pg::compat;
 use glassheap_format::history::{row_event, BlockChange, PageHistory};
 use glassheap_format::pageview::PageBytes;
-use glassheap_format::wal::RMGR_ID;
+use glassheap_format::records::RMGR_ID;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgRelation};
 
@@ -131,7 +131,10 @@ fn page_history(
 > {
     super::table_am(&rel);
     let blk = check_block(&rel, blkno);
-    let (start, end) = validate(super::wal::required(start_lsn, "start_lsn"), end_lsn);
+    let (start, end) = validate(
+        super::wal_records::required(start_lsn, "start_lsn"),
+        end_lsn,
+    );
     let target = crate::pg::rel::relfilenode(rel.as_ptr());
     let mut history = PageHistory::new();
     let mut rows = Vec::new();
@@ -202,7 +205,10 @@ fn row_history(
 > {
     super::require_glassheap(&rel, "row_history");
     super::check_not_other_temp(&rel);
-    let (start, end) = validate(super::wal::required(start_lsn, "start_lsn"), end_lsn);
+    let (start, end) = validate(
+        super::wal_records::required(start_lsn, "start_lsn"),
+        end_lsn,
+    );
     let target = crate::pg::rel::relfilenode(rel.as_ptr());
     // Every version of the row seen so far: a later record may still prune or freeze an
     // older one.

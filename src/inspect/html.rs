@@ -7,7 +7,7 @@ use super::durability::lsn_style;
 use super::rawpage::read_block;
 use super::table_am;
 use super::types::Lsn;
-use super::wal::{read_records, validate};
+use super::wal_records::{read_records, validate};
 use glassheap_format::html::{page_html as render_page, record_html as render_record, RecordInfo};
 use glassheap_format::xlogrecord::assemble;
 use pgrx::pg_sys;
@@ -43,9 +43,9 @@ fn record_bytes(lsn: Lsn) -> (Vec<u8>, u64) {
         let private = pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
             as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
         let mut routine = pg_sys::XLogReaderRoutine {
-            page_read: Some(crate::pg::ffi::c_read_local_xlog_page_no_wait),
-            segment_open: Some(crate::pg::ffi::c_wal_segment_open),
-            segment_close: Some(crate::pg::ffi::c_wal_segment_close),
+            page_read: Some(crate::pg::sys_extra::c_read_local_xlog_page_no_wait),
+            segment_open: Some(crate::pg::sys_extra::c_wal_segment_open),
+            segment_close: Some(crate::pg::sys_extra::c_wal_segment_close),
         };
         let state = pg_sys::XLogReaderAllocate(
             pg_sys::wal_segment_size,

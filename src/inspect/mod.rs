@@ -18,7 +18,7 @@ mod types;
 mod values;
 mod verify;
 mod versions;
-mod wal;
+mod wal_records;
 
 pub(crate) use durability::on_xact_event;
 

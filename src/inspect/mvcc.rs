@@ -9,7 +9,7 @@
 
 use super::table_am;
 use super::types::{PgSnapshot, Xid};
-use super::wal::required;
+use super::wal_records::required;
 use crate::am::visibility::VisCtx;
 use crate::pg::xact;
 use glassheap_format::chains;

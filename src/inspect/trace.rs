@@ -6,7 +6,7 @@
 //! caller's transaction): glassheap.last_commit (durability.rs) shows it.
 
 use super::types::{Lsn, Xid};
-use super::wal::{flush_to, fork_name, read_records};
+use super::wal_records::{flush_to, fork_name, read_records};
 use crate::pg::xact;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};

@@ -536,9 +536,9 @@ pub mod server_comparison {
             let mut theirs = theirs_then(&|p| {
                 // SAFETY: a private page-sized copy; bufmask writes only inside it.
                 unsafe {
-                    crate::pg::ffi::mask_page_lsn_and_checksum(p);
-                    crate::pg::ffi::mask_page_hint_bits(p);
-                    crate::pg::ffi::mask_unused_space(p);
+                    crate::pg::sys_extra::mask_page_lsn_and_checksum(p);
+                    crate::pg::sys_extra::mask_page_hint_bits(p);
+                    crate::pg::sys_extra::mask_unused_space(p);
                 }
             });
             let upper = Page::new(&page).upper();

@@ -32,7 +32,7 @@ pub fn conflict_in(
         .as_mut()
         .map_or(std::ptr::null_mut(), |t| t as *mut pg_sys::ItemPointerData);
     // SAFETY: predicate.c check; the TID (if any) is a local copy that outlives the call.
-    unsafe { super::ffi::CheckForSerializableConflictIn(relation, tidp, blk) }
+    unsafe { super::sys_extra::CheckForSerializableConflictIn(relation, tidp, blk) }
 }
 
 /// PredicateLockTID for a version read at `tid` whose inserter is `xmin`. A no-op outside
@@ -48,5 +48,5 @@ pub fn lock_tid(
     }
     let mut tid = tid;
     // SAFETY: predicate.c call; the TID is a local copy that outlives it.
-    unsafe { super::ffi::PredicateLockTID(relation, &mut tid, snapshot, xmin.into()) }
+    unsafe { super::sys_extra::PredicateLockTID(relation, &mut tid, snapshot, xmin.into()) }
 }

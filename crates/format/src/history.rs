@@ -9,13 +9,13 @@
 //! deleted, pruned (dead, unused, or redirected), frozen, freed by VACUUM.
 
 use crate::pageview::{PageBytes, PageMut};
-use crate::replay;
-use crate::wal::{
+use crate::records::{
     ConfirmBlock, DeleteBlock, FreezeBlock, InsertBlock, LockBlock, MultiInsertBlock, PruneBlock,
     UpdateNew, UpdateOld, VacuumBlock, XmaxFreeze, XLOG_GH_CONFIRM, XLOG_GH_DELETE, XLOG_GH_FREEZE,
     XLOG_GH_INSERT, XLOG_GH_LOCK, XLOG_GH_MULTI_INSERT, XLOG_GH_OPMASK, XLOG_GH_PRUNE,
     XLOG_GH_UPDATE, XLOG_GH_VACUUM, XLOG_GH_VISIBLE,
 };
+use crate::replay;
 use crate::BLCKSZ;
 
 /// What one WAL record does to the block being followed.
@@ -371,9 +371,9 @@ mod tests {
     use super::*;
     use crate::pageview::tests::{fresh, same_after_mask};
     use crate::pageview::Page;
+    use crate::records::XmaxInfo;
     use crate::transition;
     use crate::tuple::XmaxMode;
-    use crate::wal::XmaxInfo;
 
     fn insert_rec(off: u16, body: &[u8]) -> Vec<u8> {
         let mut rec = Vec::new();

@@ -21,6 +21,7 @@ pub mod logical;
 pub mod page;
 pub mod pagecheck;
 pub mod pageview;
+pub mod records;
 pub mod replay;
 pub mod rewrite;
 pub mod snapshot;
@@ -29,7 +30,6 @@ pub mod tuple;
 pub mod vacuum;
 pub mod verify;
 pub mod visibility;
-pub mod wal;
 pub mod waldecode;
 pub mod xlogrecord;
 

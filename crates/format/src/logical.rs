@@ -19,8 +19,8 @@
 //! ...  the old row's body (glassheap body: null bitmap, padding, data)
 //! ```
 
+use crate::records::WalError;
 use crate::tuple::{bitmap_len, data_offset, HEADER_SIZE, MAX_NATTS};
-use crate::wal::WalError;
 use serde::Serialize;
 
 pub const LOGICAL_OLD_KEY: u8 = 1;

@@ -19,8 +19,8 @@ use crate::page::{
     LinePointer, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED, PD_ALL_VISIBLE, PD_HAS_FREE_LINES,
     PD_PAGE_FULL,
 };
+use crate::records::PruneBlock;
 use crate::tuple::{TupleHeader, HEADER_SIZE};
-use crate::wal::PruneBlock;
 use crate::{xid_precedes, Xid, BLCKSZ, MAXALIGN, PAGE_HEADER_SIZE};
 
 /// One page's bytes.

@@ -1,6 +1,6 @@
 //! What each glassheap WAL record does to the page it names: the page half of redo,
 //! without buffers, locks, the visibility map or the free space map (those stay with
-//! the resource manager in `src/wal/redo.rs`). Given the page as it was before the
+//! the resource manager in `src/rmgr/redo.rs`). Given the page as it was before the
 //! record and the record's decoded block data, each function leaves the page as the
 //! primary left it, by the same `pageview` and `transition` code the primary ran.
 //!
@@ -9,12 +9,12 @@
 //! redo does, and a page rebuilt from WAL by the toolkit reports where it stopped.
 
 use crate::pageview::{PageChangeError, PageMut};
-use crate::transition;
-use crate::tuple::{TupleHeader, HEADER_SIZE};
-use crate::wal::{
+use crate::records::{
     rebuild_body, ConfirmBlock, DeleteBlock, FreezeBlock, InsertBlock, LockBlock, MultiInsertBlock,
     PruneBlock, UpdateNew, UpdateOld, VacuumBlock, WalError,
 };
+use crate::transition;
+use crate::tuple::{TupleHeader, HEADER_SIZE};
 use crate::Xid;
 
 /// Why a record could not be replayed on a page.
@@ -201,8 +201,8 @@ mod tests {
     use super::*;
     use crate::pageview::tests::fresh;
     use crate::pageview::Page;
+    use crate::records::{FreezeEntry, XmaxFreeze, XmaxInfo};
     use crate::tuple::XmaxMode;
-    use crate::wal::{FreezeEntry, XmaxFreeze, XmaxInfo};
     use proptest::prelude::*;
 
     /// A small primary: rows inserted, deleted, updated on the same page (with prefix
@@ -287,7 +287,7 @@ mod tests {
                                             xmax: xmax(xid, XmaxMode::Update), new_offnum: new_off };
                         p.change_header(*off, |h| transition::update_old(h, &o, None)).unwrap();
                         p.set_prunable(xid);
-                        let (pre, suf) = crate::wal::shared_prefix_suffix(&old_body, &body);
+                        let (pre, suf) = crate::records::shared_prefix_suffix(&old_body, &body);
                         let middle = &body[pre as usize..body.len() - suf as usize];
                         let n = UpdateNew { offnum: new_off, natts: 1, has_nulls: false, heap_only: true,
                                             init_page: false, vm_cleared: false, new_xmax: None,

@@ -5,11 +5,11 @@
 //! `rm_mask` ignores). Using one function on both sides is what keeps a standby's pages
 //! byte-identical to the primary's under `wal_consistency_checking`.
 
+use crate::records::{DeleteBlock, FreezeEntry, LockBlock, UpdateOld, XmaxFreeze, XmaxInfo};
 use crate::tuple::{
     pack_info, TupleFlags, TupleHeader, XmaxMode, NEXT_MOVED_PARTITIONS, NEXT_NONE,
     NEXT_SPECULATIVE, XMIN_FROZEN,
 };
-use crate::wal::{DeleteBlock, FreezeEntry, LockBlock, UpdateOld, XmaxFreeze, XmaxInfo};
 use crate::Xid;
 
 const XMAX_STATE: TupleFlags = TupleFlags::XMAX_COMMITTED

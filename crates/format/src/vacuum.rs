@@ -5,8 +5,8 @@
 //! [`FreezeOracle`], so the rules are unit-tested without a server.
 
 use crate::locks::{is_update_status, MxStatus, UPDATE};
+use crate::records::{XmaxFreeze, XmaxInfo};
 use crate::tuple::{TupleHeader, XmaxMode};
-use crate::wal::{XmaxFreeze, XmaxInfo};
 use crate::{xid_is_normal, xid_precedes, Xid};
 
 /// MultiXactIdPrecedes (multis wrap like xids; 0 is invalid).

@@ -5,7 +5,7 @@
 //! column values with the relation's descriptor, so a reader sees one change as WAL bytes
 //! and as a subscriber receives it.
 //!
-//! The rules are decode.c's (heap) and `src/wal/decode.rs`'s (glassheap): a heap INSERT,
+//! The rules are decode.c's (heap) and `src/rmgr/decode.rs`'s (glassheap): a heap INSERT,
 //! MULTI_INSERT or UPDATE without `XLH_*_CONTAINS_NEW_TUPLE`, and a glassheap record
 //! without a logical part, decode to nothing (their relation was not logically logged
 //! when they were written). Heap's DELETE decodes always, with the old row when logged.
@@ -19,7 +19,7 @@ use super::heap::{
 };
 use super::BlockRef;
 use crate::logical::{heap_tuple_from_body, LogicalPart, HEAP_TUPLE_HEADER_SIZE};
-use crate::wal::{self, DeleteBlock, InsertBlock, MultiInsertBlock, UpdateNew};
+use crate::records::{self, DeleteBlock, InsertBlock, MultiInsertBlock, UpdateNew};
 
 const RM_HEAP2_ID: u8 = 9;
 const RM_HEAP_ID: u8 = 10;
@@ -95,7 +95,7 @@ pub fn view(rmid: u8, info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Option<
     let r = match rmid {
         RM_HEAP_ID => heap(info & XLOG_HEAP_OPMASK, main, block0())?,
         RM_HEAP2_ID if info & 0x70 == XLOG_HEAP2_MULTI_INSERT => heap_multi_insert(main, block0()),
-        wal::RMGR_ID => glassheap(info & wal::XLOG_GH_OPMASK, main, block0())?,
+        records::RMGR_ID => glassheap(info & records::XLOG_GH_OPMASK, main, block0())?,
         _ => return None,
     };
     Some(r.unwrap_or_else(View::Corrupt))
@@ -257,15 +257,15 @@ fn heap_multi_insert(main: &[u8], block0: Option<&[u8]>) -> Result<View, String>
 
 /// What logical decoding makes of a glassheap record with opcode `op`, its main data
 /// and block 0's data: the one decoder of glassheap's records, used by `rm_decode`
-/// (src/wal/decode.rs) and by the toolkit's view. None for records that change no row.
+/// (src/rmgr/decode.rs) and by the toolkit's view. None for records that change no row.
 pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, String>> {
     if !matches!(
         op,
-        wal::XLOG_GH_INSERT
-            | wal::XLOG_GH_MULTI_INSERT
-            | wal::XLOG_GH_UPDATE
-            | wal::XLOG_GH_DELETE
-            | wal::XLOG_GH_CONFIRM
+        records::XLOG_GH_INSERT
+            | records::XLOG_GH_MULTI_INSERT
+            | records::XLOG_GH_UPDATE
+            | records::XLOG_GH_DELETE
+            | records::XLOG_GH_CONFIRM
     ) {
         return None;
     }
@@ -273,7 +273,7 @@ pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<Vi
         return Some(Ok(View::NotDecoded(NOT_LOGGED)));
     }
     Some((|| {
-        let e = |e: wal::WalError| e.to_string();
+        let e = |e: records::WalError| e.to_string();
         let part = LogicalPart::decode(main).map_err(e)?;
         let old = match &part.old {
             Some(o) => Some((
@@ -291,7 +291,7 @@ pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<Vi
             }]))
         };
         match op {
-            wal::XLOG_GH_INSERT => {
+            records::XLOG_GH_INSERT => {
                 let i = InsertBlock::decode(need(block0, "glassheap INSERT")?).map_err(e)?;
                 let new = heap_tuple_from_body(i.natts, i.has_nulls, i.body).map_err(e)?;
                 let action = if i.speculative {
@@ -301,7 +301,7 @@ pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<Vi
                 };
                 one(action, Some(new))
             }
-            wal::XLOG_GH_MULTI_INSERT => {
+            records::XLOG_GH_MULTI_INSERT => {
                 let m =
                     MultiInsertBlock::decode(need(block0, "glassheap MULTI_INSERT")?).map_err(e)?;
                 let n = m.tuples.len();
@@ -322,7 +322,7 @@ pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<Vi
                     .collect::<Result<Vec<_>, String>>()?;
                 Ok(View::Changes(changes))
             }
-            wal::XLOG_GH_UPDATE => {
+            records::XLOG_GH_UPDATE => {
                 let u = UpdateNew::decode(need(block0, "glassheap UPDATE")?).map_err(e)?;
                 if u.prefix_len != 0 || u.suffix_len != 0 {
                     return Err(
@@ -332,7 +332,7 @@ pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<Vi
                 let new = heap_tuple_from_body(u.natts, u.has_nulls, u.body).map_err(e)?;
                 one(Action::Update, Some(new))
             }
-            wal::XLOG_GH_DELETE => {
+            records::XLOG_GH_DELETE => {
                 let d = DeleteBlock::decode(need(block0, "glassheap DELETE")?).map_err(e)?;
                 let action = if d.super_delete {
                     Action::SpecAbort
@@ -405,17 +405,27 @@ mod tests {
             body: &5i32.to_le_bytes(),
         }
         .encode(&mut gh_block);
-        let g = view(wal::RMGR_ID, wal::XLOG_GH_INSERT, &[0], &blk(&gh_block));
+        let g = view(
+            records::RMGR_ID,
+            records::XLOG_GH_INSERT,
+            &[0],
+            &blk(&gh_block),
+        );
         assert_eq!(only_tuple(h), only_tuple(g));
         assert_eq!(
-            view(wal::RMGR_ID, wal::XLOG_GH_INSERT, &[], &blk(&gh_block)),
+            view(
+                records::RMGR_ID,
+                records::XLOG_GH_INSERT,
+                &[],
+                &blk(&gh_block)
+            ),
             Some(View::NotDecoded(NOT_LOGGED))
         );
     }
 
     #[test]
     fn garbage_is_reported_not_panicked() {
-        for rmid in [RM_HEAP_ID, RM_HEAP2_ID, wal::RMGR_ID] {
+        for rmid in [RM_HEAP_ID, RM_HEAP2_ID, records::RMGR_ID] {
             for info in (0..=0xF0u8).step_by(0x10) {
                 for main in [&[][..], &[0xFF; 3][..], &[0xFF; 20][..]] {
                     let _ = view(rmid, info, main, &blk(&[0xFF; 11]));
@@ -427,7 +437,10 @@ mod tests {
 
     #[test]
     fn lock_records_change_no_row() {
-        assert_eq!(view(wal::RMGR_ID, wal::XLOG_GH_LOCK, &[], &[]), None);
+        assert_eq!(
+            view(records::RMGR_ID, records::XLOG_GH_LOCK, &[], &[]),
+            None
+        );
         assert_eq!(view(RM_HEAP_ID, 0x60, &[0; 8], &[]), None);
     }
 }

@@ -28,7 +28,7 @@
 //! and counts read from the data are validated against the bytes left before
 //! allocating.
 //!
-//! rmgr 199 (glassheap's own) is handed to [`crate::wal::decode_json`].
+//! rmgr 199 (glassheap's own) is handed to [`crate::records::decode_json`].
 
 #![forbid(unsafe_code)]
 
@@ -126,9 +126,9 @@ pub fn decode(
         RM_HEAP2_ID => heap2::decode(version, info, main_data, blocks),
         RM_HEAP_ID => heap::decode(version, info, main_data, blocks),
         RM_BTREE_ID => btree::decode(version, info, main_data, blocks),
-        crate::wal::RMGR_ID => {
+        crate::records::RMGR_ID => {
             let datas = block_datas(blocks);
-            crate::wal::decode_json_with(info, &datas, |i| {
+            crate::records::decode_json_with(info, &datas, |i| {
                 match blocks.iter().find(|b| usize::from(b.block_id) == i) {
                     None => json!({ "missing": true }),
                     Some(BlockRef {
@@ -150,7 +150,7 @@ pub fn rmgr_name(rmgr_id: u8) -> Option<&'static str> {
         RM_HEAP2_ID => "Heap2",
         RM_HEAP_ID => "Heap",
         RM_BTREE_ID => "Btree",
-        crate::wal::RMGR_ID => crate::wal::RMGR_NAME,
+        crate::records::RMGR_ID => crate::records::RMGR_NAME,
         _ => return None,
     })
 }
@@ -163,13 +163,13 @@ pub fn identify(version: PgVersion, rmgr_id: u8, info: u8) -> Option<&'static st
         RM_HEAP2_ID => heap2::identify(version, info),
         RM_HEAP_ID => heap::identify(info),
         RM_BTREE_ID => btree::identify(info),
-        crate::wal::RMGR_ID => crate::wal::identify(info),
+        crate::records::RMGR_ID => crate::records::identify(info),
         _ => None,
     }
 }
 
 /// Block data indexed by block id (None where there is no data), as
-/// [`crate::wal::decode_json`] takes it. Block ids are u8, so at most 256 entries.
+/// [`crate::records::decode_json`] takes it. Block ids are u8, so at most 256 entries.
 fn block_datas<'a>(blocks: &[BlockRef<'a>]) -> Vec<Option<&'a [u8]>> {
     let n = blocks
         .iter()
@@ -630,8 +630,8 @@ mod tests {
     fn glassheap_goes_to_its_own_codec() {
         let v = decode(
             PgVersion::V18,
-            crate::wal::RMGR_ID,
-            crate::wal::XLOG_GH_INSERT,
+            crate::records::RMGR_ID,
+            crate::records::XLOG_GH_INSERT,
             &[],
             &[BlockRef {
                 block_id: 0,
@@ -740,7 +740,7 @@ mod tests {
             Just(RM_HEAP2_ID),
             Just(RM_HEAP_ID),
             Just(RM_BTREE_ID),
-            Just(crate::wal::RMGR_ID),
+            Just(crate::records::RMGR_ID),
             any::<u8>(),
         ]
     }
@@ -817,7 +817,7 @@ mod tests {
 #[cfg(test)]
 mod glassheap_shape_tests {
     use super::*;
-    use crate::wal::RMGR_ID;
+    use crate::records::RMGR_ID;
 
     #[test]
     fn glassheap_records_use_the_shared_placeholders_and_error_key() {

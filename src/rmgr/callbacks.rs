@@ -4,7 +4,7 @@
 use crate::pg::error::pg_callback;
 use crate::pg::page::PageRef;
 use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
-use glassheap_format::wal::{self, RMGR_ID};
+use glassheap_format::records::{self, RMGR_ID};
 use pgrx::pg_sys;
 use std::ffi::CString;
 
@@ -28,7 +28,7 @@ fn blocks(record: *mut pg_sys::XLogReaderState) -> Vec<Option<&'static [u8]>> {
 
 #[pg_callback]
 unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys::XLogReaderState) {
-    let text = wal::describe(rec_info(record), &blocks(record));
+    let text = records::describe(rec_info(record), &blocks(record));
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
     // SAFETY: buf is a valid StringInfo owned by the caller.
     unsafe { pg_sys::appendStringInfoString(buf, c.as_ptr()) };
@@ -36,17 +36,17 @@ unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys
 
 #[pg_callback]
 unsafe extern "C-unwind" fn gh_identify(info: u8) -> *const core::ffi::c_char {
-    match info & wal::XLOG_GH_OPMASK {
-        wal::XLOG_GH_INSERT => c"INSERT".as_ptr(),
-        wal::XLOG_GH_MULTI_INSERT => c"MULTI_INSERT".as_ptr(),
-        wal::XLOG_GH_DELETE => c"DELETE".as_ptr(),
-        wal::XLOG_GH_UPDATE => c"UPDATE".as_ptr(),
-        wal::XLOG_GH_LOCK => c"LOCK".as_ptr(),
-        wal::XLOG_GH_CONFIRM => c"CONFIRM".as_ptr(),
-        wal::XLOG_GH_PRUNE => c"PRUNE".as_ptr(),
-        wal::XLOG_GH_VACUUM => c"VACUUM".as_ptr(),
-        wal::XLOG_GH_FREEZE => c"FREEZE".as_ptr(),
-        wal::XLOG_GH_VISIBLE => c"VISIBLE".as_ptr(),
+    match info & records::XLOG_GH_OPMASK {
+        records::XLOG_GH_INSERT => c"INSERT".as_ptr(),
+        records::XLOG_GH_MULTI_INSERT => c"MULTI_INSERT".as_ptr(),
+        records::XLOG_GH_DELETE => c"DELETE".as_ptr(),
+        records::XLOG_GH_UPDATE => c"UPDATE".as_ptr(),
+        records::XLOG_GH_LOCK => c"LOCK".as_ptr(),
+        records::XLOG_GH_CONFIRM => c"CONFIRM".as_ptr(),
+        records::XLOG_GH_PRUNE => c"PRUNE".as_ptr(),
+        records::XLOG_GH_VACUUM => c"VACUUM".as_ptr(),
+        records::XLOG_GH_FREEZE => c"FREEZE".as_ptr(),
+        records::XLOG_GH_VISIBLE => c"VISIBLE".as_ptr(),
         _ => std::ptr::null(),
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
 use glassheap_format::logical::HEAP_TUPLE_HEADER_SIZE;
-use glassheap_format::wal;
+use glassheap_format::records;
 use glassheap_format::waldecode::logical::{self, Action, View};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -27,7 +27,9 @@ pub struct XLogRecordBuffer {
 }
 
 use crate::pg::compat::{self, ChangeTuple, RelFileLocator};
-use crate::pg::ffi::{SnapBuildCurrentState, SnapBuildProcessChange, SNAPBUILD_FULL_SNAPSHOT};
+use crate::pg::sys_extra::{
+    SnapBuildCurrentState, SnapBuildProcessChange, SNAPBUILD_FULL_SNAPSHOT,
+};
 
 type Ctx = *mut pg_sys::LogicalDecodingContext;
 type Rec = *mut pg_sys::XLogReaderState;
@@ -80,13 +82,13 @@ pub unsafe fn decode(ctx: Ctx, buf: *mut XLogRecordBuffer) {
             return;
         }
     }
-    let op = rec_info(record) & wal::XLOG_GH_OPMASK;
+    let op = rec_info(record) & records::XLOG_GH_OPMASK;
     match op {
-        wal::XLOG_GH_INSERT
-        | wal::XLOG_GH_MULTI_INSERT
-        | wal::XLOG_GH_UPDATE
-        | wal::XLOG_GH_DELETE
-        | wal::XLOG_GH_CONFIRM => {
+        records::XLOG_GH_INSERT
+        | records::XLOG_GH_MULTI_INSERT
+        | records::XLOG_GH_UPDATE
+        | records::XLOG_GH_DELETE
+        | records::XLOG_GH_CONFIRM => {
             // The base snapshot is set up also when fast-forwarding (the slot's
             // catalog_xmin depends on it); only the change itself is skipped.
             // SAFETY: as above.
@@ -99,11 +101,11 @@ pub unsafe fn decode(ctx: Ctx, buf: *mut XLogRecordBuffer) {
         }
         // Row locks, pruning, VACUUM, freezing and the visibility map change no row's
         // contents: nothing to decode (heap's LOCK, PRUNE, VACUUM, FREEZE, VISIBLE).
-        wal::XLOG_GH_LOCK
-        | wal::XLOG_GH_PRUNE
-        | wal::XLOG_GH_VACUUM
-        | wal::XLOG_GH_FREEZE
-        | wal::XLOG_GH_VISIBLE => {}
+        records::XLOG_GH_LOCK
+        | records::XLOG_GH_PRUNE
+        | records::XLOG_GH_VACUUM
+        | records::XLOG_GH_FREEZE
+        | records::XLOG_GH_VISIBLE => {}
         other => undecodable(
             origptr,
             format!("unknown glassheap record type {other:#04x}"),

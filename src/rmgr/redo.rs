@@ -11,8 +11,8 @@ use crate::am::vm::{ALL_BITS, ALL_FROZEN};
 use crate::pg::page::PageRef;
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
 use glassheap_format::pageview::PageMut;
+use glassheap_format::records::*;
 use glassheap_format::replay;
-use glassheap_format::wal::*;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 

@@ -2,7 +2,7 @@
 //! replays it (`redo`), how logical decoding reads it (`decode`), and the callbacks
 //! PostgreSQL calls (`rmgr`).
 
+pub mod callbacks;
 pub mod decode;
 pub mod log;
 pub mod redo;
-pub mod rmgr;

@@ -107,9 +107,9 @@ impl Reader {
                 pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
                     as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
             let mut routine = pg_sys::XLogReaderRoutine {
-                page_read: Some(crate::pg::ffi::c_read_local_xlog_page_no_wait),
-                segment_open: Some(crate::pg::ffi::c_wal_segment_open),
-                segment_close: Some(crate::pg::ffi::c_wal_segment_close),
+                page_read: Some(crate::pg::sys_extra::c_read_local_xlog_page_no_wait),
+                segment_open: Some(crate::pg::sys_extra::c_wal_segment_open),
+                segment_close: Some(crate::pg::sys_extra::c_wal_segment_close),
             };
             let state = pg_sys::XLogReaderAllocate(
                 pg_sys::wal_segment_size,
@@ -351,7 +351,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
         #[allow(ffi_unwind_calls)] // guarded
         let id = rmgr
             .rm_identify
-            .map(|f| crate::pg::ffi::guarded(|| f(info)))
+            .map(|f| crate::pg::sys_extra::guarded(|| f(info)))
             .unwrap_or(std::ptr::null());
         let record_type = if id.is_null() {
             format!("UNKNOWN ({:x})", info & !(pg_sys::XLR_INFO_MASK as u8))
@@ -396,7 +396,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
             pg_sys::initStringInfo(&mut buf);
             if let Some(desc) = rmgr.rm_desc {
                 #[allow(ffi_unwind_calls)] // guarded
-                crate::pg::ffi::guarded(|| desc(&mut buf, state));
+                crate::pg::sys_extra::guarded(|| desc(&mut buf, state));
             }
             let d = CStr::from_ptr(buf.data).to_string_lossy().into_owned();
             pg_sys::pfree(buf.data as *mut core::ffi::c_void);

@@ -1,11 +1,11 @@
 //! Writing glassheap WAL records. Each function is called inside the critical section
 //! that changed the page(s) (the `&CritSection` argument), registers the changed buffers
-//! with their per-block payload (codecs in glassheap_format::wal) and stamps the page LSNs.
+//! with their per-block payload (codecs in glassheap_format::records) and stamps the page LSNs.
 
 use crate::pg::crit::{CritSection, XLogBlock};
 use crate::pg::page::PageRef;
 use glassheap_format::logical::LogicalPart;
-use glassheap_format::wal::*;
+use glassheap_format::records::*;
 use pgrx::pg_sys;
 use std::cell::Cell;
 
