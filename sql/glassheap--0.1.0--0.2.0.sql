@@ -172,6 +172,27 @@ AS 'MODULE_PATHNAME', 'last_commit_wrapper';
 REVOKE EXECUTE ON FUNCTION glassheap.last_commit() FROM PUBLIC;
 
 
+CREATE  FUNCTION "page_history"(
+	"rel" regclass, /* PgRelation */
+	"blkno" bigint, /* i64 */
+	"start_lsn" pg_lsn, /* Option < Lsn > */
+	"end_lsn" pg_lsn DEFAULT NULL /* Option < Lsn > */
+) RETURNS TABLE (
+	"lsn" pg_lsn,  /* Lsn */
+	"end_lsn" pg_lsn,  /* Lsn */
+	"xid" xid,  /* Xid */
+	"resource_manager" TEXT,  /* String */
+	"record_type" TEXT,  /* String */
+	"block_id" INT,  /* i32 */
+	"page_lsn" pg_lsn,  /* Option < Lsn > */
+	"page" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"note" TEXT  /* Option < String > */
+)
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'page_history_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.page_history(regclass, bigint, pg_lsn, pg_lsn) FROM PUBLIC;
+
+
 CREATE  FUNCTION "page_html"(
 	"rel" regclass, /* PgRelation */
 	"blkno" bigint /* i64 */
@@ -198,6 +219,24 @@ STRICT
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'removal_horizon_wrapper';
 REVOKE EXECUTE ON FUNCTION glassheap.removal_horizon(regclass) FROM PUBLIC;
+
+
+CREATE  FUNCTION "row_history"(
+	"rel" regclass, /* PgRelation */
+	"tid" tid, /* pg_sys :: ItemPointerData */
+	"start_lsn" pg_lsn, /* Option < Lsn > */
+	"end_lsn" pg_lsn DEFAULT NULL /* Option < Lsn > */
+) RETURNS TABLE (
+	"lsn" pg_lsn,  /* Lsn */
+	"xid" xid,  /* Xid */
+	"tid" tid,  /* pg_sys :: ItemPointerData */
+	"event" TEXT,  /* String */
+	"detail" TEXT,  /* String */
+	"next_tid" tid  /* Option < pg_sys :: ItemPointerData > */
+)
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'row_history_wrapper';
+REVOKE EXECUTE ON FUNCTION glassheap.row_history(regclass, tid, pg_lsn, pg_lsn) FROM PUBLIC;
 
 -- (0.2.0's install script begins by refusing a server of another major version than the
 -- library's; an update needs no such check: a library built for another version does not
