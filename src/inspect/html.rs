@@ -37,28 +37,10 @@ fn page_html(rel: PgRelation, blkno: i64) -> String {
 
 /// The bytes of the record that starts exactly at `lsn`, and where it ends.
 fn record_bytes(lsn: Lsn) -> (Vec<u8>, u64) {
-    // SAFETY: the same reader setup as glassheap.wal_records (pg_walinspect's); the
-    // record header XLogReadRecord returns is copied before the reader is freed.
+    let (state, _private) = super::wal_records::allocate_reader();
+    // SAFETY: a reader from allocate_reader (glassheap.wal_records' setup); the record
+    // header XLogReadRecord returns is copied before the reader is freed.
     unsafe {
-        let private = pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
-            as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
-        let mut routine = pg_sys::XLogReaderRoutine {
-            page_read: Some(crate::pg::sys_extra::c_read_local_xlog_page_no_wait),
-            segment_open: Some(crate::pg::sys_extra::c_wal_segment_open),
-            segment_close: Some(crate::pg::sys_extra::c_wal_segment_close),
-        };
-        let state = pg_sys::XLogReaderAllocate(
-            pg_sys::wal_segment_size,
-            std::ptr::null(),
-            &mut routine,
-            private as *mut core::ffi::c_void,
-        );
-        if state.is_null() {
-            super::raise(
-                PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
-                "out of memory while allocating a WAL reading processor",
-            );
-        }
         let first = pg_sys::XLogFindNextRecord(state, lsn.0);
         let mut errormsg: *mut core::ffi::c_char = std::ptr::null_mut();
         let rec = if first == 0 {

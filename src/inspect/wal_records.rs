@@ -92,6 +92,39 @@ pub(super) fn required<T>(v: Option<T>, what: &str) -> T {
     v.unwrap_or_else(|| err(format!("{what} must not be NULL"), None))
 }
 
+/// An XLogReader over local WAL with the page-read routines pg_walinspect uses, and its
+/// private data (which says when the reader reached the end of WAL). Both live in the
+/// current memory context; the caller frees the reader with XLogReaderFree.
+pub(super) fn allocate_reader() -> (
+    *mut pg_sys::XLogReaderState,
+    *mut pg_sys::ReadLocalXLogPageNoWaitPrivate,
+) {
+    // SAFETY: the same setup pg_walinspect uses; the routine is copied by
+    // XLogReaderAllocate and the private struct lives in this memory context.
+    unsafe {
+        let private = pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
+            as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
+        let mut routine = pg_sys::XLogReaderRoutine {
+            page_read: Some(crate::pg::sys_extra::c_read_local_xlog_page_no_wait),
+            segment_open: Some(crate::pg::sys_extra::c_wal_segment_open),
+            segment_close: Some(crate::pg::sys_extra::c_wal_segment_close),
+        };
+        let state = pg_sys::XLogReaderAllocate(
+            pg_sys::wal_segment_size,
+            std::ptr::null(),
+            &mut routine,
+            private as *mut core::ffi::c_void,
+        );
+        if state.is_null() {
+            super::raise(
+                PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+                "out of memory while allocating a WAL reading processor",
+            );
+        }
+        (state, private)
+    }
+}
+
 /// An XLogReader over local WAL that stops (instead of waiting) at the end of WAL.
 pub(super) struct Reader {
     state: *mut pg_sys::XLogReaderState,
@@ -100,29 +133,9 @@ pub(super) struct Reader {
 
 impl Reader {
     pub(super) fn open(start: Lsn) -> Reader {
-        // SAFETY: the same setup pg_walinspect uses; the routine is copied by
-        // XLogReaderAllocate and the private struct lives in this memory context.
+        let (state, private) = allocate_reader();
+        // SAFETY: a reader allocated just above, with `private` as its private data.
         unsafe {
-            let private =
-                pg_sys::palloc0(std::mem::size_of::<pg_sys::ReadLocalXLogPageNoWaitPrivate>())
-                    as *mut pg_sys::ReadLocalXLogPageNoWaitPrivate;
-            let mut routine = pg_sys::XLogReaderRoutine {
-                page_read: Some(crate::pg::sys_extra::c_read_local_xlog_page_no_wait),
-                segment_open: Some(crate::pg::sys_extra::c_wal_segment_open),
-                segment_close: Some(crate::pg::sys_extra::c_wal_segment_close),
-            };
-            let state = pg_sys::XLogReaderAllocate(
-                pg_sys::wal_segment_size,
-                std::ptr::null(),
-                &mut routine,
-                private as *mut core::ffi::c_void,
-            );
-            if state.is_null() {
-                super::raise(
-                    PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
-                    "out of memory while allocating a WAL reading processor",
-                );
-            }
             let mut first = pg_sys::XLogFindNextRecord(state, start.0);
             if first == 0 {
                 first = Self::find_after_padding(state, private, start);
