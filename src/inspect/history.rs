@@ -1,12 +1,12 @@
 //! glassheap.page_history and glassheap.row_history: a block's pages and a row's versions
 //! through time, rebuilt from WAL. The WAL is read as `wal_records` reads it; what each
-//! record does to the block is decided by the pure `glassheap_format::history`, which
+//! record does to the block is decided by the pure `glassheap_decode::history`, which
 //! replays glassheap's records with the code redo runs.
 
 use super::types::{Lsn, Xid};
 use super::wal_records::{record_info, validate, Reader};
 use crate::pg::compat;
-use glassheap_format::history::{row_event, BlockChange, PageHistory};
+use glassheap_decode::history::{row_event, BlockChange, PageHistory};
 use glassheap_format::pageview::PageBytes;
 use glassheap_format::records::RMGR_ID;
 use pgrx::prelude::*;

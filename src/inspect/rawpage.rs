@@ -4,7 +4,7 @@
 use super::types::{Lsn, Name, Xid};
 use super::{check_not_other_temp, table_am};
 use crate::pg::bufmgr::{LockMode, LockedBuffer};
-use glassheap_format::items::{page_items as decode_items, Am, ItemRow};
+use glassheap_decode::items::{page_items as decode_items, Am, ItemRow};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::page::PageHeader;
 use pgrx::pg_sys;

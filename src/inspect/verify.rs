@@ -3,8 +3,8 @@
 
 use super::rawpage::read_block;
 use super::{check_not_other_temp, require_glassheap};
+use glassheap_decode::verify::{verify_page, VerifyContext};
 use glassheap_format::attrs::AttrDesc;
-use glassheap_format::verify::{verify_page, VerifyContext};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;

@@ -4,7 +4,7 @@
 
 use super::types::{Lsn, Xid};
 use crate::pg::compat;
-use glassheap_format::waldecode::BlockRef;
+use glassheap_decode::waldecode::BlockRef;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
@@ -459,7 +459,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
 /// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records, in this server's
 /// formats).
 fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
-    glassheap_format::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
+    glassheap_decode::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
 }
 
 #[pg_extern]

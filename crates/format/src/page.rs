@@ -25,11 +25,11 @@ impl std::error::Error for PageError {}
 
 /// Native-endian reads at a byte offset the caller has bounds-checked.
 #[inline]
-pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+pub fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 #[inline]
-pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 

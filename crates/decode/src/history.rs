@@ -8,15 +8,15 @@
 //! records: inserted, locked, updated (to the next version, whose history continues),
 //! deleted, pruned (dead, unused, or redirected), frozen, freed by VACUUM.
 
-use crate::pageview::{PageBytes, PageMut};
-use crate::records::{
+use glassheap_format::pageview::{PageBytes, PageMut};
+use glassheap_format::records::{
     ConfirmBlock, DeleteBlock, FreezeBlock, InsertBlock, LockBlock, MultiInsertBlock, PruneBlock,
     UpdateNew, UpdateOld, VacuumBlock, XmaxFreeze, XLOG_GH_CONFIRM, XLOG_GH_DELETE, XLOG_GH_FREEZE,
     XLOG_GH_INSERT, XLOG_GH_LOCK, XLOG_GH_MULTI_INSERT, XLOG_GH_OPMASK, XLOG_GH_PRUNE,
     XLOG_GH_UPDATE, XLOG_GH_VACUUM, XLOG_GH_VISIBLE,
 };
-use crate::replay;
-use crate::BLCKSZ;
+use glassheap_format::replay;
+use glassheap_format::BLCKSZ;
 
 /// What one WAL record does to the block being followed.
 pub enum BlockChange<'a> {
@@ -369,11 +369,11 @@ pub fn row_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pageview::tests::{fresh, same_after_mask};
-    use crate::pageview::Page;
-    use crate::records::XmaxInfo;
-    use crate::transition;
-    use crate::tuple::XmaxMode;
+    use glassheap_format::pageview::Page;
+    use glassheap_format::records::XmaxInfo;
+    use glassheap_format::testpages::{fresh, same_after_mask};
+    use glassheap_format::transition;
+    use glassheap_format::tuple::XmaxMode;
 
     fn insert_rec(off: u16, body: &[u8]) -> Vec<u8> {
         let mut rec = Vec::new();
