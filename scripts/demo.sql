@@ -44,10 +44,10 @@ ORDER BY am DESC, lp;
 \echo
 \echo '-- The WAL each INSERT wrote (glassheap.wal_records filtered by table): heap''s'
 \echo '-- records for h, glassheap''s own resource manager (id 199) for g.'
-SELECT 'h' AS rel, rmgr, record_type, record_length, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_insert', NULL, 'h')
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, description
+SELECT 'g', resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_insert', NULL, 'g');
 
 \echo
@@ -79,10 +79,10 @@ UNION ALL
 SELECT 'glassheap', lp, xmin, xmax, ctid, flags
 FROM glassheap.page_items('g', 0)
 ORDER BY am DESC, lp;
-SELECT 'h' AS rel, rmgr, record_type, record_length, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_update', NULL, 'h')
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, description
+SELECT 'g', resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_update', NULL, 'g');
 
 \echo
@@ -116,10 +116,10 @@ ORDER BY am DESC, hop;
 \echo '-- What exactly does a DELETE write? glassheap.trace runs it in this transaction'
 \echo '-- and returns its WAL records and the blocks they changed.'
 BEGIN;
-SELECT 'h' AS rel, rmgr, record_type, record_length, dirtied, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, dirtied, description
 FROM glassheap.trace('DELETE FROM h WHERE id = 2') WHERE mine
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, dirtied, description
+SELECT 'g', resource_manager, record_type, record_length, dirtied, description
 FROM glassheap.trace('DELETE FROM g WHERE id = 2') WHERE mine;
 COMMIT;
 
