@@ -6,6 +6,9 @@ SELECT twin_tables('hist', 'id int PRIMARY KEY, v text');
 ALTER TABLE g_hist SET (autovacuum_enabled = false);
 ALTER TABLE h_hist SET (autovacuum_enabled = false);
 CHECKPOINT;
+-- a physical slot keeps the WAL this test reads: the CHECKPOINT below may otherwise
+-- remove the segment hist_start lies in, when the workload crosses a segment boundary
+SELECT slot_name FROM pg_create_physical_replication_slot('inspect_history', true);
 SELECT pg_current_wal_insert_lsn() AS hist_start \gset
 -- a mixed workload: inserts, HOT updates, deletes, row locks, a rolled-back insert,
 -- pruning and VACUUM (with freezing), then more changes on the vacuumed page
@@ -77,3 +80,4 @@ SELECT * FROM glassheap.page_history('g_hist', 0, pg_current_wal_insert_lsn() + 
 \set VERBOSITY default
 SELECT * FROM glassheap.row_history('h_hist', '(0,1)', :'hist_start');
 SELECT * FROM glassheap.page_history('g_hist', 99, :'hist_start');
+SELECT pg_drop_replication_slot('inspect_history');

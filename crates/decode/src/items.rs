@@ -85,6 +85,9 @@ impl Am {
 pub struct ItemRow {
     pub lp: u16,
     pub lp_flags: &'static str,
+    /// lp_flags as the number pageinspect's heap_page_items shows (0 unused, 1 normal,
+    /// 2 redirect, 3 dead)
+    pub lp_flags_raw: u8,
     pub lp_off: u16,
     pub lp_len: u16,
     pub xmin: Option<u32>,
@@ -92,6 +95,13 @@ pub struct ItemRow {
     pub cid: Option<u32>,
     pub ctid: Option<(u32, u16)>,
     pub flags: Vec<String>,
+    /// A heap tuple's raw t_infomask2 and t_infomask (pageinspect's columns), which
+    /// `flags` names; None for glassheap tuples, whose flags live in `info`.
+    pub t_infomask2: Option<u16>,
+    pub t_infomask: Option<u16>,
+    /// A glassheap tuple's raw info word (next_off, natts, xmax mode and flags;
+    /// docs/FORMAT.md section 2); None for heap tuples.
+    pub info: Option<u32>,
     pub natts: Option<u16>,
     pub hoff: Option<u16>,
     pub nulls: Option<String>,
@@ -104,6 +114,7 @@ fn base(lp: &LinePointer) -> ItemRow {
     ItemRow {
         lp: lp.lp,
         lp_flags: lp_flags_name(lp.flags),
+        lp_flags_raw: lp.flags,
         lp_off: lp.off,
         lp_len: lp.len,
         ..Default::default()
@@ -160,6 +171,8 @@ fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
     row.cid = Some(h.field3);
     row.ctid = Some(h.ctid);
     row.flags = h.flag_names();
+    row.t_infomask2 = Some(h.infomask2);
+    row.t_infomask = Some(h.infomask);
     row.natts = Some(h.natts());
     row.hoff = Some(h.hoff as u16);
     row.header = Some(h.fields_json());
@@ -200,6 +213,7 @@ fn glassheap_row(page: &[u8], lp: &LinePointer, blkno: u32) -> ItemRow {
         h.next_tid(blkno).unwrap_or((blkno, lp.lp))
     });
     row.flags = flag_names(&h);
+    row.info = Some(h.info);
     row.natts = Some(h.natts());
     row.hoff = Some(h.hoff() as u16);
     row.header = serde_json::to_value(HeaderFields::from(&h)).ok();
@@ -282,6 +296,12 @@ pub(crate) mod tests {
         assert_eq!(rows[1].ctid, Some((5, 2)));
         assert_eq!(rows[1].lp_len, 24);
         assert!(rows.iter().all(|r| r.error.is_none()));
+        // the raw numbers beside the names: lp_flags 1 (normal), glassheap's info word
+        assert!(rows
+            .iter()
+            .all(|r| r.lp_flags == "normal" && r.lp_flags_raw == 1));
+        assert_eq!(rows[0].info, Some(upd.info));
+        assert_eq!((rows[0].t_infomask, rows[0].t_infomask2), (None, None));
     }
 
     #[test]

@@ -30,11 +30,19 @@ pub struct VerifyContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub offnum: Option<u16>,
+    /// The attribute (1-based) the problem lies in, when it lies in one (amcheck's
+    /// verify_heapam `attnum`): attribute extents that run off the tuple or out of the
+    /// null bitmap.
+    pub attnum: Option<u16>,
     pub problem: String,
 }
 
 fn p(offnum: Option<u16>, problem: String) -> Problem {
-    Problem { offnum, problem }
+    Problem {
+        offnum,
+        attnum: None,
+        problem,
+    }
 }
 
 fn check_xid(what: &str, xid: Xid, ctx: &VerifyContext, off: u16, out: &mut Vec<Problem>) {
@@ -93,7 +101,11 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
         .then(|| &item[HEADER_SIZE..HEADER_SIZE + bitmap_len(h.natts())]);
     let descs = &ctx.descs[..natts.min(ctx.descs.len())];
     match split(&item[hoff..], natts.min(descs.len()), nulls, descs) {
-        Err(e) => out.push(p(Some(off), e.to_string())),
+        Err(e) => out.push(Problem {
+            offnum: Some(off),
+            attnum: u16::try_from(e.attnum).ok(),
+            problem: e.to_string(),
+        }),
         Ok(slices) => {
             let end = slices
                 .iter()
@@ -474,9 +486,12 @@ mod tests {
             .problem
             .contains("exceeds next valid transaction id"));
         let short = glassheap_page(&[tuple(500, &[1, 0, 0, 0])]);
-        assert!(verify_page(&short, &ctx())[0]
-            .problem
-            .contains("past the end"));
+        let probs = verify_page(&short, &ctx());
+        assert!(probs[0].problem.contains("past the end"));
+        // the attribute that runs off the tuple is named, like verify_heapam's attnum
+        assert_eq!(probs[0].attnum, Some(2), "{probs:?}");
+        // a problem of the tuple as a whole names no attribute
+        assert_eq!(verify_page(&future, &ctx())[0].attnum, None);
         let mut magic = good.clone();
         magic[SPECIAL_OFFSET] ^= 0xFF;
         assert!(verify_page(&magic, &ctx())[0].problem.contains("magic"));
