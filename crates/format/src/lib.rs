@@ -11,6 +11,7 @@ pub mod cidruns;
 pub mod deadtids;
 pub mod durability;
 pub mod heap;
+pub mod heapreplay;
 pub mod history;
 pub mod hot;
 pub mod html;
