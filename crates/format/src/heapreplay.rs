@@ -261,6 +261,7 @@ fn get16(t: &[u8], at: usize) -> u16 {
 fn put16(t: &mut [u8], at: usize, v: u16) {
     t[at..at + 2].copy_from_slice(&v.to_ne_bytes());
 }
+#[cfg(test)]
 fn get32(t: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]])
 }
