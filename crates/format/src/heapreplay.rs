@@ -245,7 +245,7 @@ fn pairs16(v: &Value, key: &str) -> Res<Vec<(u16, u16)>> {
         .collect()
 }
 /// The decoded block `id` object, or an error when the record left it without data.
-fn block_json<'v>(v: &'v Value, id: u8) -> Res<&'v Value> {
+fn block_json(v: &Value, id: u8) -> Res<&Value> {
     let b = v
         .get(format!("block{id}"))
         .ok_or_else(|| HeapReplayError::Failed(format!("the record has no block {id}")))?;
