@@ -2,9 +2,9 @@
 # records (crates/format/src/heapreplay.rs) must equal the real pages. A mixed workload
 # (inserts, HOT updates logged with prefix/suffix compression, non-HOT updates that move
 # rows to other pages, deletes, row locks including a MultiXact, a rolled-back insert,
-# COPY's multi-inserts, on-access pruning, VACUUM, VACUUM (FREEZE)) runs in phases,
-# starting right after a CHECKPOINT so each block's history starts from a full-page
-# image. After every phase each block's bytes are saved (pageinspect's get_raw_page)
+# COPY's multi-inserts, INSERT ON CONFLICT, on-access pruning, VACUUM, VACUUM (FREEZE))
+# runs in phases, starting right after a CHECKPOINT so each block's history starts from
+# a full-page image. After every phase each block's bytes are saved (pageinspect's get_raw_page)
 # with the WAL insert position; at the end each block is rebuilt up to each saved
 # position and compared byte for byte, masked as wal_consistency_checking masks a heap
 # page (heap_mask with bufmask.c's helpers, mirrored in heap_mask below), and once more
@@ -47,6 +47,10 @@ my @phases = (
 		COMMIT;} ],
 	[ 'rolled back insert and COPY', "BEGIN; INSERT INTO h VALUES (5000, 0, 'rolled back'); ROLLBACK;\n"
 		. "COPY h FROM STDIN;\n" . join('', map { "$_\t1\tcopied $_\n" } 3001 .. 3040) . "\\.\n" ],
+	# speculative insertions (a token in t_ctid until HEAP_CONFIRM) and a conflict that
+	# locks, then updates
+	[ 'INSERT ON CONFLICT', q{INSERT INTO h VALUES (4001, 1, 'upsert'), (4002, 2, 'upsert'), (1, 1, 'conflict')
+		ON CONFLICT (id) DO UPDATE SET v = excluded.v} ],
 	[ 'VACUUM', 'VACUUM h' ],
 	[ 'updates after VACUUM', q{UPDATE h SET v = v || 'after' WHERE id % 4 = 1;
 		DELETE FROM h WHERE id % 11 = 0} ],
@@ -147,6 +151,7 @@ for my $b (0 .. $nblocks - 1)
 note('record kinds replayed: ' . join(', ', sort keys %kinds));
 my $v18 = $node->pg_version >= 17;
 for my $kind ('Heap/INSERT', 'Heap/HOT_UPDATE', 'Heap/UPDATE', 'Heap/DELETE', 'Heap/LOCK',
+	'Heap/HEAP_CONFIRM',
 	'Heap2/MULTI_INSERT', 'Heap2/VISIBLE',
 	$v18 ? ('Heap2/PRUNE_ON_ACCESS', 'Heap2/PRUNE_VACUUM_SCAN', 'Heap2/PRUNE_VACUUM_CLEANUP')
 	     : ('Heap2/PRUNE', 'Heap2/VACUUM', 'Heap2/FREEZE_PAGE'))

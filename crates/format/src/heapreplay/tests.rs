@@ -696,3 +696,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn lock_updated_and_confirm() {
+    // LOCK_UPDATED: xmax and infobits only; t_ctid and the command id stay
+    let mut page = page_with(2, V15);
+    {
+        let t = tuple_mut(page.as_mut().unwrap(), 2).unwrap();
+        set_ctid(t, 0, 9);
+        put32(t, T_CID, 77);
+    }
+    let r = R::new(
+        V15,
+        RM_HEAP2_ID,
+        XLOG_HEAP2_LOCK_UPDATED,
+        W::default().u32(704).u16(2).u8(0x08 | 0x02).u8(0),
+    );
+    run(&mut page, &r);
+    let t = tuple(page.as_ref().unwrap(), 2);
+    assert_eq!(get32(t, T_XMAX), 704);
+    assert_eq!(get16(t, T_CTID + 4), 9);
+    assert_eq!(get32(t, T_CID), 77);
+    assert_eq!(
+        get16(t, T_INFOMASK) & (HEAP_XMAX_KEYSHR_LOCK | HEAP_XMAX_LOCK_ONLY),
+        HEAP_XMAX_KEYSHR_LOCK | HEAP_XMAX_LOCK_ONLY
+    );
+    let (e, _) = &row_events(&r.rec(), (0, 2))[0];
+    assert_eq!(
+        e.detail,
+        "FOR KEY SHARE by 704 (a later version of a locked row)"
+    );
+    // CONFIRM: a speculative token in t_ctid becomes the tuple's own position
+    {
+        let t = tuple_mut(page.as_mut().unwrap(), 1).unwrap();
+        put16(t, T_CTID + 4, 0xfffe);
+    }
+    let r = R::new(V15, RM_HEAP_ID, XLOG_HEAP_CONFIRM, W::default().u16(1));
+    run(&mut page, &r);
+    assert_eq!(get16(tuple(page.as_ref().unwrap(), 1), T_CTID + 4), 1);
+    assert_eq!(row_events(&r.rec(), (0, 1))[0].0.event, "confirmed");
+    // a record naming a line pointer that is not normal fails
+    let r = R::new(V15, RM_HEAP_ID, XLOG_HEAP_CONFIRM, W::default().u16(3));
+    assert!(apply(&mut page, &r.rec(), 0, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("beyond the line pointer array"));
+}
