@@ -34,6 +34,12 @@ pub enum BlockChange<'a> {
         /// UPDATE: the block number of the record's block 0 (the new version's page).
         new_block: u32,
     },
+    /// A Heap or Heap2 record naming the (heap) block as its block `block_id`: replayed
+    /// by [`crate::heapreplay`].
+    Heap {
+        rec: crate::heapreplay::HeapRecord<'a>,
+        block_id: u8,
+    },
     /// A record of another resource manager that touches the block (named for the
     /// message): its change cannot be replayed here.
     Other { name: String },
@@ -100,6 +106,21 @@ impl PageHistory {
                                 Some(format!("cannot rebuild past {what}: {e}"))
                             }
                         }
+                    }
+                }
+            }
+            BlockChange::Heap { rec, block_id } => {
+                let had_page = self.page.is_some();
+                match crate::heapreplay::apply(&mut self.page, &rec, block_id, end_lsn) {
+                    Ok(()) => None,
+                    Err(e) => {
+                        self.page = None;
+                        Some(match e {
+                            crate::heapreplay::HeapReplayError::Failed(_) if !had_page => {
+                                format!("cannot rebuild at {what}: no full-page image or initialising record of the block before it")
+                            }
+                            e => format!("cannot rebuild past {what}: {e}"),
+                        })
                     }
                 }
             }

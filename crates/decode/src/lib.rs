@@ -10,6 +10,7 @@
 pub mod chains;
 pub mod durability;
 pub mod heap;
+pub mod heapreplay;
 pub mod history;
 pub mod html;
 pub mod items;
