@@ -270,8 +270,9 @@ fn form_toasted(
     f
 }
 
-/// Leaves the slot holding what was stored, so RETURNING and system columns see it: a
-/// slot whose own bytes were written already does; otherwise it gets a copy.
+/// Leaves the slot holding what was stored, so RETURNING, triggers, index entries and
+/// system columns see it: a slot whose own bytes were written already does (every
+/// glassheap slot but for a row that grew in the TOAST step); otherwise it gets a copy.
 fn finish_slot(
     relation: pg_sys::Relation,
     s: *mut pg_sys::TupleTableSlot,
@@ -280,7 +281,7 @@ fn finish_slot(
 ) {
     // SAFETY: valid slot.
     unsafe {
-        if slot::is_glass_slot(s) && !f.slot_owned {
+        if !f.slot_owned && slot::is_glass_slot(s) {
             slot::store_copy(s, f.bytes(), tid, rel::relid(relation));
         } else {
             (*s).tts_tid = tid;

@@ -312,7 +312,7 @@ pub fn refill_plan(
                 }
                 // VARATT_IS_4B_U && VARATT_CAN_MAKE_SHORT: uncompressed 4-byte header,
                 // the data fits a 1-byte header (at most 126 bytes of data)
-                if a.packable && v[0] & 0x03 == 0 && v.len() - 4 + 1 <= 0x7F {
+                if a.packable && v[0] & 0x03 == 0 && v.len() - 3 <= 0x7F {
                     let len = v.len() - 3;
                     let src = RefillSrc::New {
                         attr: i,
