@@ -167,6 +167,12 @@ my $compressed = $node->safe_psql('postgres', qq{
 	  AND decoded->'block0' ? 'suffixlen'});
 cmp_ok($compressed, '>', 0, "$compressed HOT updates logged with prefix and suffix compression");
 
+# VACUUM (FREEZE) logged freeze plans (15: FREEZE_PAGE; 17+: inside the prune records)
+my $freezing = $node->safe_psql('postgres', qq{
+	SELECT count(*) FROM glassheap.wal_records('$start', NULL, 'h')
+	WHERE record_type = 'FREEZE_PAGE' OR (decoded->'block0'->>'nplans')::int > 0});
+cmp_ok($freezing, '>', 0, "$freezing records froze tuples");
+
 # each phase's pages, rebuilt
 my ($compared, $same) = (0, 0);
 for my $s (@snapshots)
