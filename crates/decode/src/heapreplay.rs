@@ -23,7 +23,7 @@
 //! block is refused by name. A record that does not fit the page is an error naming
 //! what did not fit (redo would PANIC).
 
-use crate::history::RowEvent;
+use crate::rowevent::RowEvent;
 use crate::waldecode::heap::{
     XLH_DELETE_ALL_VISIBLE_CLEARED, XLH_DELETE_IS_PARTITION_MOVE, XLH_DELETE_IS_SUPER,
     XLH_INSERT_ALL_FROZEN_SET, XLH_INSERT_ALL_VISIBLE_CLEARED, XLH_UPDATE_NEW_ALL_VISIBLE_CLEARED,

@@ -8,6 +8,7 @@
 //! records: inserted, locked, updated (to the next version, whose history continues),
 //! deleted, pruned (dead, unused, or redirected), frozen, freed by VACUUM.
 
+pub use crate::rowevent::RowEvent;
 use glassheap_format::pageview::{PageBytes, PageMut};
 use glassheap_format::records::{
     ConfirmBlock, DeleteBlock, FreezeBlock, InsertBlock, LockBlock, MultiInsertBlock, PruneBlock,
@@ -196,15 +197,6 @@ fn replay_block(
         }
     }
     .map_err(|x| e(&x))
-}
-
-/// One step of a row's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowEvent {
-    /// The version the event concerns (block, offset).
-    pub tid: (u32, u16),
-    pub event: String,
-    pub detail: String,
 }
 
 /// What a glassheap record does to the version at `tid` (on block `blk` = the block

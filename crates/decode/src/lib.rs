@@ -14,6 +14,7 @@ pub mod heapreplay;
 pub mod history;
 pub mod html;
 pub mod items;
+pub mod rowevent;
 pub mod snapshot;
 pub mod verify;
 pub mod waldecode;
