@@ -316,8 +316,10 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
 /// stayed cleanup-locked since (VACUUM's first pass), in offset order. A version it
 /// lists is not asked again: a LIVE version cannot stop being live while the lock is
 /// held (nobody can set its xmax), and any other status means not all-visible either
-/// way -- at worst one an inserter has committed since is taken as still in progress,
-/// as heap's lazy_scan_prune also judges a page by the statuses of its own pass.
+/// way -- but for a version whose deleter aborted since pruning saw it deleting: the
+/// page is then left for the next VACUUM to mark, as heap's lazy_scan_prune, which
+/// judges a page by the statuses of its own pass, leaves it. (An inserter in progress
+/// then is not older than the VACUUM's oldest xmin, so its page is not all-visible.)
 fn page_all_visible(
     v: &Vac,
     buf: pg_sys::Buffer,
