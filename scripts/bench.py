@@ -29,19 +29,27 @@ AMS = ("heap", "glassheap")
 # everything works (the ratios come out similar, the absolute numbers are smaller).
 SIZES = {
     "full": dict(rows=1_000_000, insert_tx=20_000, clients=4, scale=10,
-                 select_s=60, tpcb_s=60, update_rows=1_000_000, updates=5, scan_runs=5),
+                 select_s=60, tpcb_s=60, update_rows=1_000_000, updates=5, scan_runs=5,
+                 ooc_buffers="128MB", ooc_rows=15_000_000, ooc_scale=40, ooc_select_s=60,
+                 sustained_scale=10, sustained_s=600),
     "quick": dict(rows=200_000, insert_tx=20_000, clients=4, scale=2,
-                  select_s=10, tpcb_s=15, update_rows=200_000, updates=5, scan_runs=5),
+                  select_s=10, tpcb_s=15, update_rows=200_000, updates=5, scan_runs=5,
+                  ooc_buffers="32MB", ooc_rows=3_800_000, ooc_scale=10, ooc_select_s=15,
+                  sustained_scale=2, sustained_s=60),
 }
 
+# out_of_cache and sustained restart the cluster with other settings (and back), as
+# logical does with wal_level.
 WORKLOADS = ("load_narrow", "load_wide", "copy_narrow", "insert_tps", "scans", "pgbench",
-             "update_vacuum", "vacuum_instructions", "logical")
+             "update_vacuum", "update_indexed", "delete_vacuum", "vacuum_instructions",
+             "logical", "out_of_cache", "sustained")
 
 # Workloads whose measurement lasts about a second get more repetitions (this factor
 # times --reps): on a shared 2-core machine one second is easily disturbed.
 REP_FACTOR = {"insert_tps": 3}
-# Workloads whose figure is deterministic (instructions counted by callgrind) run once.
-FIXED_REPS = {"vacuum_instructions": 1}
+# Workloads run once: a sustained run lasts 10 minutes per access method; instructions
+# counted by callgrind are deterministic.
+FIXED_REPS = {"sustained": 1, "vacuum_instructions": 1}
 
 ERROR_RE = re.compile(r"^(?:psql:\S*: )?(ERROR|FATAL|PANIC):\s+(.*)$")
 
@@ -356,7 +364,7 @@ class Bench:
         for am in AMS:
             self.db.exec(f"DROP TABLE IF EXISTS b_scan_{am}")
 
-    def pgbench_init(self, am):
+    def pgbench_init(self, am, scale=None):
         db = f"pgb_{am}"
         s = self.db
         s.exec(f"DROP DATABASE IF EXISTS {db}")
@@ -370,7 +378,7 @@ class Bench:
         # -n: no VACUUM after loading, for both AMs: a 60 s run starts from the state the
         # load left (the same choice since the first run, so results stay comparable)
         run_cmd([self.cfg["pgbench"], "-h", self.cfg["host"], "-p", str(self.cfg["port"]), "-U", "postgres",
-                 "-i", "-n", "-q", "-s", str(self.z["scale"]), db])
+                 "-i", "-n", "-q", "-s", str(scale or self.z["scale"]), db])
         d = Session(self.cfg, db)
         try:
             got = d.value("SELECT string_agg(c.relname || '=' || a.amname, ',' ORDER BY c.relname) "
@@ -491,9 +499,11 @@ class Bench:
         for am in AMS:
             self.record("vacuum_instructions", "instr", am, counts[am])
 
-    def restart_with(self, wal_level):
-        """ALTER SYSTEM SET wal_level and restart the cluster (as its owner)."""
-        self.db.exec(f"ALTER SYSTEM SET wal_level = '{wal_level}'")
+    def restart_with(self, **settings):
+        """ALTER SYSTEM SET each setting (None: RESET it) and restart the cluster (as its
+        owner); checks that the server runs with them."""
+        for name, value in settings.items():
+            self.db.exec(f"ALTER SYSTEM RESET {name}" if value is None else f"ALTER SYSTEM SET {name} = '{value}'")
         self.db.close()
         cmd = [os.path.join(self.cfg["pg_bin"], "pg_ctl"), "-D", os.path.join(self.cfg["scratch"], "data"),
                "-l", os.path.join(self.cfg["scratch"], "server.log"), "-w", "restart"]
@@ -501,9 +511,64 @@ class Bench:
             cmd = ["runuser", "-u", "postgres", "--"] + cmd
         run_cmd(cmd)
         self.db = Session(self.cfg, "bench")
-        got = self.db.value("SHOW wal_level")
-        if got != wal_level:
-            raise SqlError(f"wal_level is {got} after the restart, not {wal_level}")
+        for name, value in settings.items():
+            if value is not None:
+                got = self.db.value(f"SELECT current_setting('{name}')")
+                if got != value:
+                    raise SqlError(f"{name} is {got} after the restart, not {value}")
+
+    def w_update_indexed(self):
+        n = self.z["update_rows"]
+        label = (f"UPDATE of an indexed column (no HOT), `(id int primary key, k int, n int)` with an "
+                 f"index on k, {count(n)} rows, one statement")
+        note = "`UPDATE t SET k = k + 1`: every row gets a new version and an entry in both indexes"
+        self.define("update_indexed", "time", label, "time", "s", ("<=", 1.00), note=note)
+        self.define("update_indexed", "wal", label, "WAL bytes", "bytes", ("<=", 0.95))
+        self.define("update_indexed", "size", label, "table size after", "bytes")
+
+        def measure(am):
+            s = self.db
+            s.exec(f"DROP TABLE IF EXISTS b_updi; CREATE TABLE b_updi (id int PRIMARY KEY, k int, n int) USING {am}; "
+                   f"INSERT INTO b_updi SELECT i, i, 0 FROM generate_series(1, {n}) i; "
+                   "CREATE INDEX b_updi_k ON b_updi (k); VACUUM (FREEZE) b_updi")
+            s.checkpoint()
+            lsn = s.lsn()
+            t = s.timed("UPDATE b_updi SET k = k + 1")
+            self.record("update_indexed", "wal", am, s.wal_since(lsn))
+            self.record("update_indexed", "time", am, t)
+            self.record("update_indexed", "size", am, s.size("b_updi"))
+
+        self.repeat(measure)
+        self.db.exec("DROP TABLE IF EXISTS b_updi")
+
+    def w_delete_vacuum(self):
+        n = self.z["update_rows"]
+        label = (f"DELETE of half the rows, then VACUUM (`(id int primary key, n int)`, {count(n)} rows)")
+        note = "time = `DELETE FROM t WHERE id % 2 = 0` + `VACUUM t` (every page keeps live rows: no truncation)"
+        self.define("delete_vacuum", "time", label, "time (DELETE + VACUUM)", "s", ("<=", 0.90), note=note)
+        self.define("delete_vacuum", "t_del", label, "time of the DELETE", "s")
+        self.define("delete_vacuum", "t_vac", label, "time of VACUUM", "s")
+        self.define("delete_vacuum", "wal", label, "WAL bytes (DELETE + VACUUM)", "bytes")
+
+        def measure(am):
+            s = self.db
+            s.exec(f"DROP TABLE IF EXISTS b_del; CREATE TABLE b_del (id int PRIMARY KEY, n int) USING {am}; "
+                   f"INSERT INTO b_del SELECT i, 0 FROM generate_series(1, {n}) i; VACUUM (FREEZE) b_del")
+            s.checkpoint()
+            lsn = s.lsn()
+            t_del = s.timed("DELETE FROM b_del WHERE id % 2 = 0")
+            t_vac, _, err = s.run("VACUUM b_del")
+            if err:
+                for m in ("time", "t_vac", "wal"):
+                    self.record_error("delete_vacuum", m, am, f"VACUUM: {err}")
+                return
+            self.record("delete_vacuum", "wal", am, s.wal_since(lsn))
+            self.record("delete_vacuum", "t_del", am, t_del)
+            self.record("delete_vacuum", "t_vac", am, t_vac)
+            self.record("delete_vacuum", "time", am, t_del + t_vac)
+
+        self.repeat(measure)
+        self.db.exec("DROP TABLE IF EXISTS b_del")
 
     def w_logical(self):
         """TPC-B at wal_level = logical (the last workload: the cluster is restarted at that
@@ -519,7 +584,7 @@ class Bench:
         self.define("logical_tpcb", "wal_tx", label, "WAL bytes per transaction", "bytes/tx", ("<=", 1.00), note=note)
         self.define("logical_tpcb", "decode", label, "decoding throughput (changes/s)", "changes/s", (">=", 1.00))
         self.define("logical_tpcb", "tps", label, "TPS", "tps")
-        self.restart_with("logical")
+        self.restart_with(wal_level="logical")
 
         def measure(am):
             s = self.db
@@ -547,7 +612,119 @@ class Bench:
         try:
             self.repeat(measure)
         finally:
-            self.restart_with("replica")
+            self.restart_with(wal_level=None)
+
+    def w_out_of_cache(self):
+        """shared_buffers small (the cluster restarted for this workload only): a narrow
+        table and pgbench's accounts table about 4 times larger than shared buffers (heap's
+        size; glassheap's tables are smaller, which is the point). The OS cache is not
+        dropped (not required, and it would need root on the host)."""
+        z = self.z
+        sb, n = z["ooc_buffers"], z["ooc_rows"]
+        c, j = str(z["clients"]), str(min(z["clients"], 2))
+        scan = (f"out of cache: `select count(*)` over {count(n)} rows `(a int, b int)` "
+                f"(heap's table about 4x shared_buffers = {sb})")
+        sel = (f"out of cache: pgbench -S, scale {z['ooc_scale']} (heap's accounts about 4x "
+               f"shared_buffers = {sb}), {c} clients, {z['ooc_select_s']} s")
+        self.define("ooc_scan", "time", scan, "time", "s", ("<=", 0.85),
+                    note="median of 3 runs per repetition after one warm-up run")
+        self.define("ooc_scan", "size", scan, "table size", "bytes")
+        self.define("ooc_select", "tps", sel, "TPS", "tps", (">=", 1.10),
+                    note="pgbench -i -n; warmed by one sequential pass over accounts (hint bits)")
+        self.define("ooc_select", "size", sel, "pgbench_accounts + its primary key", "bytes")
+        self.restart_with(shared_buffers=sb)
+        ready, sizes = set(), {}
+
+        def measure(am):
+            s = self.db
+            t = f"b_ooc_{am}"
+            if am not in ready:
+                s.exec(f"DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a int, b int) USING {am}; "
+                       f"INSERT INTO {t} SELECT i, i FROM generate_series(1, {n}) i")
+                s.exec(f"SELECT count(*) FROM {t}")  # hint bits
+                s.checkpoint()
+                ready.add(am)
+            ts = [s.timed(f"SELECT count(*) FROM {t}") for _ in range(3)]
+            self.record("ooc_scan", "time", am, statistics.median(ts))
+            self.record("ooc_scan", "size", am, s.size(t))
+            db = f"pgb_ooc_{am}"
+            if db not in ready:
+                # pgbench -S only reads: one database per access method for every repetition
+                s.exec(f"DROP DATABASE IF EXISTS {db}")
+                s.exec(f"CREATE DATABASE {db}")
+                s.exec(f"ALTER DATABASE {db} SET default_table_access_method = {am}")
+                d = Session(self.cfg, db)
+                try:
+                    d.exec("CREATE EXTENSION glassheap")
+                finally:
+                    d.close()
+                run_cmd([self.cfg["pgbench"], "-h", self.cfg["host"], "-p", str(self.cfg["port"]),
+                         "-U", "postgres", "-i", "-n", "-q", "-s", str(z["ooc_scale"]), db])
+                d = Session(self.cfg, db)
+                try:
+                    d.exec("SELECT count(*) FROM pgbench_accounts")
+                    sizes[am] = int(d.value("SELECT pg_relation_size('pgbench_accounts') + "
+                                            "pg_relation_size('pgbench_accounts_pkey')"))
+                finally:
+                    d.close()
+                s.checkpoint()
+                ready.add(db)
+            tps, _ = self.pgbench(db, ["-n", "-S", "-c", c, "-j", j, "-T", str(z["ooc_select_s"])])
+            self.record("ooc_select", "tps", am, tps)
+            self.record("ooc_select", "size", am, sizes[am])
+
+        try:
+            self.repeat(measure)
+            for am in AMS:
+                self.db.exec(f"DROP TABLE IF EXISTS b_ooc_{am}; DROP DATABASE IF EXISTS pgb_ooc_{am}")
+        finally:
+            self.restart_with(shared_buffers=None)
+
+    def w_sustained(self):
+        """TPC-B for minutes with autovacuum on at its defaults (the cluster restarted for
+        this workload only): throughput, and how large the four tables and their indexes
+        end up (bloat) when autovacuum, not the benchmark, cleans up."""
+        z = self.z
+        c, j = str(z["clients"]), str(min(z["clients"], 2))
+        secs = z["sustained_s"]
+        label = (f"sustained pgbench TPC-B, {secs // 60} min, autovacuum on (defaults), "
+                 f"scale {z['sustained_scale']}, {c} clients")
+        note = (f"one repetition ({secs} s per access method); size = pg_total_relation_size "
+                "(table, indexes, TOAST) of the four pgbench tables at the end")
+        self.define("sustained", "size", label, "total size of the four tables and their indexes at the end",
+                    "bytes", ("<=", 0.85), note=note)
+        self.define("sustained", "tps", label, "TPS", "tps", (">=", 1.05))
+        self.define("sustained", "size_start", label, "total size at the start", "bytes")
+        self.define("sustained", "autovacuums", label, "autovacuum runs on the four tables", "runs")
+        self.restart_with(autovacuum="on")
+
+        def measure(am):
+            s = self.db
+            db = self.pgbench_init(am, scale=z["sustained_scale"])
+            total = ("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                     "WHERE c.relname IN ('pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', "
+                     "'pgbench_history')")
+            d = Session(self.cfg, db)
+            try:
+                self.record("sustained", "size_start", am, int(d.value(total)))
+            finally:
+                d.close()
+            s.checkpoint()
+            tps, _ = self.pgbench(db, ["-n", "-c", c, "-j", j, "-T", str(secs)])
+            d = Session(self.cfg, db)
+            try:
+                self.record("sustained", "tps", am, tps)
+                self.record("sustained", "size", am, int(d.value(total)))
+                self.record("sustained", "autovacuums", am, int(d.value(
+                    "SELECT sum(autovacuum_count) FROM pg_stat_user_tables WHERE relname LIKE 'pgbench\\_%'")))
+            finally:
+                d.close()
+            s.exec(f"DROP DATABASE {db}")
+
+        try:
+            self.repeat(measure)
+        finally:
+            self.restart_with(autovacuum=None)
 
     # -- driver -------------------------------------------------------------------------
     def run(self, only):

@@ -17,10 +17,10 @@ SELECT slot_name FROM pg_create_logical_replication_slot('demo', 'test_decoding'
 \echo '-- and the logical view: what decoding makes of it.'
 INSERT INTO h VALUES (1, 'alice');
 INSERT INTO g VALUES (1, 'alice');
-SELECT 'heap' AS am, rmgr, record_type, record_length, main_data_length, logical->'changes' AS logical
+SELECT 'heap' AS am, resource_manager, record_type, record_length, main_data_length, logical->'changes' AS logical
 FROM glassheap.trace('UPDATE h SET id = 10 WHERE id = 1') WHERE logical IS NOT NULL
 UNION ALL
-SELECT 'glassheap', rmgr, record_type, record_length, main_data_length, logical->'changes'
+SELECT 'glassheap', resource_manager, record_type, record_length, main_data_length, logical->'changes'
 FROM glassheap.trace('UPDATE g SET id = 10 WHERE id = 1') WHERE logical IS NOT NULL;
 
 \echo

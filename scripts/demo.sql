@@ -44,10 +44,10 @@ ORDER BY am DESC, lp;
 \echo
 \echo '-- The WAL each INSERT wrote (glassheap.wal_records filtered by table): heap''s'
 \echo '-- records for h, glassheap''s own resource manager (id 199) for g.'
-SELECT 'h' AS rel, rmgr, record_type, record_length, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_insert', NULL, 'h')
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, description
+SELECT 'g', resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_insert', NULL, 'g');
 
 \echo
@@ -79,10 +79,10 @@ UNION ALL
 SELECT 'glassheap', lp, xmin, xmax, ctid, flags
 FROM glassheap.page_items('g', 0)
 ORDER BY am DESC, lp;
-SELECT 'h' AS rel, rmgr, record_type, record_length, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_update', NULL, 'h')
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, description
+SELECT 'g', resource_manager, record_type, record_length, description
 FROM glassheap.wal_records(:'before_update', NULL, 'g');
 
 \echo
@@ -116,10 +116,10 @@ ORDER BY am DESC, hop;
 \echo '-- What exactly does a DELETE write? glassheap.trace runs it in this transaction'
 \echo '-- and returns its WAL records and the blocks they changed.'
 BEGIN;
-SELECT 'h' AS rel, rmgr, record_type, record_length, dirtied, description
+SELECT 'h' AS rel, resource_manager, record_type, record_length, dirtied, description
 FROM glassheap.trace('DELETE FROM h WHERE id = 2') WHERE mine
 UNION ALL
-SELECT 'g', rmgr, record_type, record_length, dirtied, description
+SELECT 'g', resource_manager, record_type, record_length, dirtied, description
 FROM glassheap.trace('DELETE FROM g WHERE id = 2') WHERE mine;
 COMMIT;
 
@@ -170,3 +170,126 @@ SELECT 'glassheap', pg_size_pretty(table_len), table_len / 8192,
        (SELECT count(*) FROM glassheap.page_items('gn', 0)),
        tuple_len / tuple_count
 FROM glassheap.stats('gn');
+
+\echo
+\echo '== Following one INSERT until it is durable =='
+\echo '-- (This throwaway cluster runs with fsync = off to be quick: PostgreSQL moves its'
+\echo '-- WAL flush position exactly as usual and only skips the fsync() calls. On a real'
+\echo '-- server, flushed means on disk.)'
+\echo '-- synchronous_commit = on, the default. trace() runs the INSERT inside our'
+\echo '-- transaction and returns the WAL record it wrote; flushed says whether the WAL was'
+\echo '-- flushed past that record when the INSERT returned.'
+SET synchronous_commit = on;
+CREATE TEMP TABLE carol_wal (start_lsn pg_lsn, end_lsn pg_lsn, resource_manager text,
+                             record_type text, dirtied text[], flushed bool);
+BEGIN;
+INSERT INTO carol_wal
+  SELECT start_lsn, end_lsn, resource_manager, record_type, dirtied, flushed
+  FROM glassheap.trace('INSERT INTO g VALUES (3, ''carol'')') WHERE mine;
+SELECT * FROM carol_wal;
+SELECT bool_and(flushed) AS trace_flushed FROM carol_wal \gset
+\if :trace_flushed
+\echo '-- The WAL writer happened to flush it already: an INSERT itself never waits for'
+\echo '-- the disk, background flushing got there first.'
+\else
+\echo '-- Not flushed: an INSERT writes its record into the WAL buffers and returns; nothing'
+\echo '-- waits for the disk yet.'
+\endif
+\echo '-- The block in shared buffers beside the data file''s copy. (trace() flushed the WAL'
+\echo '-- itself to read the record back, so the flush position is already past it: the'
+\echo '-- change would survive a crash, but as a change of a transaction that never'
+\echo '-- committed, so the row would stay invisible.)'
+\set QUIET on
+\x on
+\set QUIET off
+SELECT dirty, buffer_lsn, file_lsn, file_matches_buffer, insert_lsn, write_lsn, flush_lsn,
+       redo_lsn, durable, verdict
+FROM glassheap.durability('g', 0);
+\set QUIET on
+\x off
+\set QUIET off
+COMMIT;
+\echo '-- COMMIT wrote a commit record and, with synchronous_commit = on, waited until the'
+\echo '-- WAL was flushed past its end before returning (glassheap.last_commit):'
+\set QUIET on
+\x on
+\set QUIET off
+SELECT xid, commit_lsn, commit_end_lsn, synchronous_commit, flush_lsn_at_commit,
+       flushed_at_commit, durable, verdict
+FROM glassheap.last_commit();
+\set QUIET on
+\x off
+\set QUIET off
+SELECT resource_manager, record_type, record_length, description
+FROM glassheap.wal_records((SELECT commit_lsn FROM glassheap.last_commit()),
+                           (SELECT commit_end_lsn FROM glassheap.last_commit()));
+\echo '-- The page is still only in shared buffers, dirty and newer than the data file.'
+SELECT file_lsn = '0/0' AS file_zeroed FROM glassheap.durability('g', 0) \gset
+\if :file_zeroed
+\echo '-- (No checkpoint has run since the table was created: the file still holds the zeroed'
+\echo '-- block written when the table grew, file_lsn 0/0.)'
+\endif
+\echo '-- That is fine: the change is in flushed WAL, so a crash would rebuild the page by'
+\echo '-- replaying from the last checkpoint''s redo point.'
+\set QUIET on
+\x on
+\set QUIET off
+SELECT dirty, buffer_lsn, file_lsn, file_matches_buffer, flush_lsn, redo_lsn, durable, verdict
+FROM glassheap.durability('g', 0);
+\set QUIET on
+\x off
+\set QUIET off
+
+\echo
+\echo '-- synchronous_commit = off: COMMIT returns without waiting for the flush; the WAL'
+\echo '-- writer flushes a little later (within 3 x wal_writer_delay, 200 ms by default).'
+SET synchronous_commit = off;
+BEGIN;
+INSERT INTO g VALUES (4, 'dave');
+COMMIT;
+\set QUIET on
+\x on
+\set QUIET off
+SELECT xid, commit_lsn, commit_end_lsn, synchronous_commit, flush_lsn_at_commit,
+       flushed_at_commit, durable, verdict
+FROM glassheap.last_commit();
+\set QUIET on
+\x off
+\set QUIET off
+SELECT flushed_at_commit AS async_flushed_at_commit FROM glassheap.last_commit() \gset
+\if :async_flushed_at_commit
+\echo '-- This time the WAL had already been flushed past the commit record when COMMIT'
+\echo '-- returned (something else flushed it first); that is luck, not a promise.'
+\else
+\echo '-- COMMIT returned while the WAL was flushed only to flush_lsn_at_commit, before the'
+\echo '-- commit record: had the server crashed at that moment, this committed transaction'
+\echo '-- would have been lost (the data stays consistent; the last commits just vanish).'
+\endif
+\echo '-- A second later (last_commit again: flushed_at_commit is the state when COMMIT'
+\echo '-- returned, durable the flush position now):'
+SELECT 1 AS seconds_waited FROM pg_sleep(1);
+SELECT synchronous_commit, flushed_at_commit, durable, commit_end_lsn, flush_lsn
+FROM glassheap.last_commit();
+SELECT durable AS async_durable_now FROM glassheap.last_commit() \gset
+\if :async_durable_now
+\echo '-- Flushed by now (the WAL writer does it within 3 x wal_writer_delay, if nothing'
+\echo '-- else flushed first): the transaction is durable, later than COMMIT said it was done.'
+\else
+\echo '-- Still not flushed a second later: the WAL writer has not caught up yet.'
+\endif
+RESET synchronous_commit;
+
+\echo
+\echo '-- CHECKPOINT writes every dirty buffer to its data file and moves the redo point'
+\echo '-- (where crash recovery starts replaying) to where the WAL was when it began: the'
+\echo '-- data file now holds the very page shared buffers hold, and its last change lies'
+\echo '-- before the new redo point, so a crash would not need this page''s WAL.'
+CHECKPOINT;
+\set QUIET on
+\x on
+\set QUIET off
+SELECT dirty, buffer_lsn, file_lsn, file_matches_buffer, flush_lsn, redo_lsn, durable, verdict
+FROM glassheap.durability('g', 0);
+\set QUIET on
+\x off
+\set QUIET off

@@ -172,6 +172,47 @@ AS 'MODULE_PATHNAME', 'last_commit_wrapper';
 REVOKE EXECUTE ON FUNCTION glassheap.last_commit() FROM PUBLIC;
 
 
+-- page_header: new definition; the privileges granted on the old one are kept
+DO $$
+DECLARE
+  old_acl aclitem[];
+  owner oid;
+  g record;
+BEGIN
+  SELECT proacl, proowner INTO old_acl, owner FROM pg_proc WHERE oid = 'glassheap.page_header(bytea)'::regprocedure;
+  DROP FUNCTION glassheap.page_header(bytea);
+  EXECUTE $create$
+CREATE  FUNCTION "page_header"(
+	"page" bytea /* & [u8] */
+) RETURNS TABLE (
+	"lsn" pg_lsn,  /* Lsn */
+	"checksum" INT,  /* i32 */
+	"flags" TEXT[],  /* Vec < String > */
+	"lower" INT,  /* i32 */
+	"upper" INT,  /* i32 */
+	"special" INT,  /* i32 */
+	"pagesize" INT,  /* i32 */
+	"version" smallint,  /* i16 */
+	"prune_xid" xid,  /* Xid */
+	"free_space" INT,  /* i32 */
+	"flags_raw" INT,  /* i32 */
+	"line_pointers" INT,  /* i32 */
+	"valid" bool,  /* bool */
+	"problems" TEXT[]  /* Vec < String > */
+)
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'page_header_wrapper';
+$create$;
+  REVOKE EXECUTE ON FUNCTION glassheap.page_header(bytea) FROM PUBLIC;
+  FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.page_header(bytea) TO %s%s',
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END $$;
+
+
 CREATE  FUNCTION "page_history"(
 	"rel" regclass, /* PgRelation */
 	"blkno" bigint, /* i64 */
@@ -201,6 +242,101 @@ STRICT
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'page_html_wrapper';
 REVOKE EXECUTE ON FUNCTION glassheap.page_html(regclass, bigint) FROM PUBLIC;
+
+
+-- page_items: new definition; the privileges granted on the old one are kept
+DO $$
+DECLARE
+  old_acl aclitem[];
+  owner oid;
+  g record;
+BEGIN
+  SELECT proacl, proowner INTO old_acl, owner FROM pg_proc WHERE oid = 'glassheap.page_items(bytea, name, bigint)'::regprocedure;
+  DROP FUNCTION glassheap.page_items(bytea, name, bigint);
+  EXECUTE $create$
+CREATE  FUNCTION "page_items"(
+	"page" bytea, /* & [u8] */
+	"am" name, /* Name */
+	"blkno" bigint DEFAULT 0 /* i64 */
+) RETURNS TABLE (
+	"lp" smallint,  /* i16 */
+	"lp_flags" TEXT,  /* String */
+	"lp_flags_raw" smallint,  /* i16 */
+	"lp_off" smallint,  /* i16 */
+	"lp_len" smallint,  /* i16 */
+	"xmin" xid,  /* Option < Xid > */
+	"xmax" xid,  /* Option < Xid > */
+	"cid" bigint,  /* Option < i64 > */
+	"ctid" tid,  /* Option < pg_sys :: ItemPointerData > */
+	"flags" TEXT[],  /* :: std :: option :: Option < Vec < String > > */
+	"t_infomask2" INT,  /* Option < i32 > */
+	"t_infomask" INT,  /* Option < i32 > */
+	"info" bigint,  /* Option < i64 > */
+	"natts" INT,  /* Option < i32 > */
+	"hoff" INT,  /* Option < i32 > */
+	"nulls" TEXT,  /* Option < String > */
+	"data" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"header" jsonb,  /* Option < JsonB > */
+	"problem" TEXT  /* Option < String > */
+)
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'page_items_bytes_wrapper';
+$create$;
+  REVOKE EXECUTE ON FUNCTION glassheap.page_items(bytea, name, bigint) FROM PUBLIC;
+  FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.page_items(bytea, name, bigint) TO %s%s',
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END $$;
+
+
+-- page_items: new definition; the privileges granted on the old one are kept
+DO $$
+DECLARE
+  old_acl aclitem[];
+  owner oid;
+  g record;
+BEGIN
+  SELECT proacl, proowner INTO old_acl, owner FROM pg_proc WHERE oid = 'glassheap.page_items(regclass, bigint)'::regprocedure;
+  DROP FUNCTION glassheap.page_items(regclass, bigint);
+  EXECUTE $create$
+CREATE  FUNCTION "page_items"(
+	"rel" regclass, /* PgRelation */
+	"blkno" bigint /* i64 */
+) RETURNS TABLE (
+	"lp" smallint,  /* i16 */
+	"lp_flags" TEXT,  /* String */
+	"lp_flags_raw" smallint,  /* i16 */
+	"lp_off" smallint,  /* i16 */
+	"lp_len" smallint,  /* i16 */
+	"xmin" xid,  /* Option < Xid > */
+	"xmax" xid,  /* Option < Xid > */
+	"cid" bigint,  /* Option < i64 > */
+	"ctid" tid,  /* Option < pg_sys :: ItemPointerData > */
+	"flags" TEXT[],  /* :: std :: option :: Option < Vec < String > > */
+	"t_infomask2" INT,  /* Option < i32 > */
+	"t_infomask" INT,  /* Option < i32 > */
+	"info" bigint,  /* Option < i64 > */
+	"natts" INT,  /* Option < i32 > */
+	"hoff" INT,  /* Option < i32 > */
+	"nulls" TEXT,  /* Option < String > */
+	"data" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"header" jsonb,  /* Option < JsonB > */
+	"problem" TEXT  /* Option < String > */
+)
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'page_items_rel_wrapper';
+$create$;
+  REVOKE EXECUTE ON FUNCTION glassheap.page_items(regclass, bigint) FROM PUBLIC;
+  FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.page_items(regclass, bigint) TO %s%s',
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END $$;
 
 
 CREATE  FUNCTION "record_html"(
@@ -296,13 +432,14 @@ CREATE  FUNCTION "trace"(
 	"end_lsn" pg_lsn,  /* Lsn */
 	"prev_lsn" pg_lsn,  /* Lsn */
 	"xid" xid,  /* Xid */
-	"rmgr" TEXT,  /* String */
+	"resource_manager" TEXT,  /* String */
 	"record_type" TEXT,  /* String */
 	"record_length" INT,  /* i32 */
 	"main_data_length" INT,  /* i32 */
 	"fpi_length" INT,  /* i32 */
-	"blocks" jsonb,  /* JsonB */
 	"description" TEXT,  /* String */
+	"block_ref" TEXT,  /* String */
+	"blocks" jsonb,  /* JsonB */
 	"decoded" jsonb,  /* JsonB */
 	"logical" jsonb,  /* Option < JsonB > */
 	"mine" bool,  /* bool */
@@ -316,6 +453,37 @@ $create$;
   REVOKE EXECUTE ON FUNCTION glassheap.trace(TEXT) FROM PUBLIC;
   FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
     EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.trace(TEXT) TO %s%s',
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END $$;
+
+
+-- verify: new definition; the privileges granted on the old one are kept
+DO $$
+DECLARE
+  old_acl aclitem[];
+  owner oid;
+  g record;
+BEGIN
+  SELECT proacl, proowner INTO old_acl, owner FROM pg_proc WHERE oid = 'glassheap.verify(regclass)'::regprocedure;
+  DROP FUNCTION glassheap.verify(regclass);
+  EXECUTE $create$
+CREATE  FUNCTION "verify"(
+	"rel" regclass /* PgRelation */
+) RETURNS TABLE (
+	"blkno" bigint,  /* i64 */
+	"offnum" INT,  /* Option < i32 > */
+	"attnum" INT,  /* Option < i32 > */
+	"msg" TEXT  /* String */
+)
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'verify_wrapper';
+$create$;
+  REVOKE EXECUTE ON FUNCTION glassheap.verify(regclass) FROM PUBLIC;
+  FOR g IN SELECT * FROM aclexplode(old_acl) WHERE grantee <> owner LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION glassheap.verify(regclass) TO %s%s',
                    CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
                    CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
@@ -414,13 +582,14 @@ CREATE  FUNCTION "wal_records"(
 	"end_lsn" pg_lsn,  /* Lsn */
 	"prev_lsn" pg_lsn,  /* Lsn */
 	"xid" xid,  /* Xid */
-	"rmgr" TEXT,  /* String */
+	"resource_manager" TEXT,  /* String */
 	"record_type" TEXT,  /* String */
 	"record_length" INT,  /* i32 */
 	"main_data_length" INT,  /* i32 */
 	"fpi_length" INT,  /* i32 */
-	"blocks" jsonb,  /* JsonB */
 	"description" TEXT,  /* String */
+	"block_ref" TEXT,  /* String */
+	"blocks" jsonb,  /* JsonB */
 	"decoded" jsonb,  /* JsonB */
 	"logical" jsonb  /* Option < JsonB > */
 )
@@ -451,16 +620,16 @@ CREATE  FUNCTION "wal_stats"(
 	"end_lsn" pg_lsn DEFAULT NULL, /* Option < Lsn > */
 	"per_relation" bool DEFAULT false /* bool */
 ) RETURNS TABLE (
-	"rmgr" TEXT,  /* String */
+	"resource_manager" TEXT,  /* String */
 	"record_type" TEXT,  /* String */
 	"count" bigint,  /* i64 */
-	"count_percent" double precision,  /* f64 */
+	"count_percentage" double precision,  /* f64 */
 	"record_size" bigint,  /* i64 */
-	"record_size_percent" double precision,  /* f64 */
+	"record_size_percentage" double precision,  /* f64 */
 	"fpi_size" bigint,  /* i64 */
-	"fpi_size_percent" double precision,  /* f64 */
+	"fpi_size_percentage" double precision,  /* f64 */
 	"combined_size" bigint,  /* i64 */
-	"combined_size_percent" double precision,  /* f64 */
+	"combined_size_percentage" double precision,  /* f64 */
 	"relation" TEXT  /* Option < String > */
 )
 LANGUAGE c /* Rust */

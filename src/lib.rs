@@ -99,6 +99,7 @@ COMMENT ON ACCESS METHOD glassheap IS 'glassheap: own-format MVCC heap with its 
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;
+    use pgrx::IntoDatum;
 
     #[pg_test]
     fn access_method_exists() {
@@ -135,6 +136,347 @@ mod tests {
         excl.page_mut().set_prunable(3);
         assert_eq!(excl.page().lsn(), lsn);
         assert_eq!(excl.page().prune_xid(), 3);
+    }
+
+    /// The stored bytes of the row at `tid` of `rel` (read under a share lock).
+    fn stored_bytes(rel: pg_sys::Relation, tid: &pg_sys::ItemPointerData) -> Vec<u8> {
+        use crate::am::modify::Target;
+        let mut t = Target::read(rel, tid);
+        crate::pg::bufmgr::lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+        t.locate(rel);
+        // SAFETY: located on the locked, pinned page.
+        let v = unsafe { std::slice::from_raw_parts(t.ptr, t.len) }.to_vec();
+        // SAFETY: lock and pin held.
+        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+        v
+    }
+
+    /// The bytes a glassheap slot holds.
+    fn slot_bytes(s: *mut pg_sys::TupleTableSlot) -> Vec<u8> {
+        let g = crate::am::slot::cast(s);
+        // SAFETY: a glass slot holding a row of `len` bytes.
+        unsafe {
+            assert!(!(*g).tuple.is_null(), "the slot holds no row");
+            std::slice::from_raw_parts((*g).tuple, (*g).len as usize).to_vec()
+        }
+    }
+
+    /// One row of `fo`/`fo2` (a int, x text dropped, b text, c text, d text, e int).
+    struct Row {
+        a: i32,
+        b: Option<pg_sys::Datum>,
+        c: Option<pg_sys::Datum>,
+        d: Option<pg_sys::Datum>,
+        e: Option<i32>,
+    }
+
+    fn text(s: &str) -> Option<pg_sys::Datum> {
+        s.to_string().into_datum()
+    }
+
+    /// Stores `r` as a virtual tuple in `s` (the dropped column null).
+    fn fill(s: *mut pg_sys::TupleTableSlot, r: &Row) {
+        // SAFETY: a slot of a 6-attribute descriptor.
+        unsafe {
+            pg_sys::ExecClearTuple(s);
+            let vals = [
+                Some(pg_sys::Datum::from(r.a)),
+                None,
+                r.b,
+                r.c,
+                r.d,
+                r.e.map(pg_sys::Datum::from),
+            ];
+            for (i, v) in vals.iter().enumerate() {
+                *(*s).tts_values.add(i) = v.unwrap_or(pg_sys::Datum::from(0usize));
+                *(*s).tts_isnull.add(i) = v.is_none();
+            }
+            pg_sys::ExecStoreVirtualTuple(s);
+        }
+    }
+
+    /// Checks that slot `s` reads back as `r` (text values detoasted), and returns the
+    /// first byte of each stored text value (b, c, d) to tell how it is stored.
+    fn read_back(
+        s: *mut pg_sys::TupleTableSlot,
+        r: &Row,
+        want: [Option<&str>; 3],
+    ) -> [Option<u8>; 3] {
+        // SAFETY: a slot of a 6-attribute descriptor holding a row.
+        unsafe {
+            pg_sys::slot_getsomeattrs(s, 6);
+            let v = |i: usize| (!*(*s).tts_isnull.add(i)).then(|| *(*s).tts_values.add(i));
+            assert_eq!(v(0).map(|d| d.value() as i32), Some(r.a));
+            assert!(v(1).is_none(), "the dropped column reads as null");
+            assert_eq!(v(5).map(|d| d.value() as i32), r.e);
+            let mut first = [None; 3];
+            for (k, i) in [2usize, 3, 4].into_iter().enumerate() {
+                let got = v(i).map(|d| {
+                    first[k] = Some(*d.cast_mut_ptr::<u8>());
+                    let c = pg_sys::text_to_cstring(d.cast_mut_ptr());
+                    std::ffi::CStr::from_ptr(c).to_str().unwrap().to_string()
+                });
+                assert_eq!(got.as_deref(), want[k], "attribute {}", i + 1);
+            }
+            first
+        }
+    }
+
+    fn formations() -> u64 {
+        crate::am::tuple::FORMATIONS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A row is formed once per write, TOAST applied in the formed bytes, and the slot
+    /// then holds exactly the stored bytes, reading back as the values written: rows with
+    /// a value compressed in line, one moved out of line, NULLs and a dropped column,
+    /// through INSERT's insert and COPY's multi-insert; and a row whose value, fetched
+    /// back from another table's TOAST pointer, grows (refilled into a new chunk, not
+    /// formed again).
+    #[pg_test]
+    fn writes_form_a_row_once_and_the_slot_holds_it() {
+        use crate::am::modify;
+        Spi::run(
+            "CREATE TABLE fo (a int, x text, b text, c text, d text, e int) USING glassheap;
+             ALTER TABLE fo DROP COLUMN x; ALTER TABLE fo ALTER c SET STORAGE EXTERNAL;
+             CREATE TABLE fo2 (a int, x text, b text, c text, d text, e int) USING glassheap;
+             ALTER TABLE fo2 DROP COLUMN x;",
+        )
+        .unwrap();
+        let big_b = "ab".repeat(10000);
+        let big_c = "cd".repeat(3000);
+        let rel = pgrx::PgRelation::open_with_name_and_share_lock("fo").expect("fo exists");
+        let rel2 = pgrx::PgRelation::open_with_name_and_share_lock("fo2").expect("fo2 exists");
+        // SAFETY: open relations; slots made for them and dropped at the end; the writes
+        // run in the test's transaction with its command id.
+        unsafe {
+            let (r, r2) = (rel.as_ptr(), rel2.as_ptr());
+            let cid = pg_sys::GetCurrentCommandId(true);
+            let s = pg_sys::table_slot_create(r, std::ptr::null_mut());
+
+            // INSERT: b compressed in line, c moved out of line (EXTERNAL), d NULL
+            let row = Row {
+                a: 7,
+                b: text(&big_b),
+                c: text(&big_c),
+                d: None,
+                e: Some(42),
+            };
+            fill(s, &row);
+            let before = formations();
+            modify::insert(r, s, cid, 0, std::ptr::null_mut(), None);
+            assert_eq!(formations() - before, 1, "the toasted row is formed once");
+            assert_eq!(slot_bytes(s), stored_bytes(r, &(*s).tts_tid));
+            let first = read_back(s, &row, [Some(&big_b), Some(&big_c), None]);
+            assert_eq!(
+                first[0].map(|b| b & 0x03),
+                Some(0x02),
+                "b is compressed in line"
+            );
+            assert_eq!(first[1], Some(0x01), "c is a TOAST pointer");
+            // c's TOAST pointer, kept for the row that grows below
+            let c = *(*s).tts_values.add(3);
+            let ptr = pg_sys::palloc(18) as *mut u8;
+            std::ptr::copy_nonoverlapping(c.cast_mut_ptr::<u8>(), ptr, 18);
+
+            // INSERT of a row needing no TOAST: formed once, the slot holds it
+            let small = Row {
+                a: 8,
+                b: None,
+                c: text("short"),
+                d: text("dd"),
+                e: None,
+            };
+            fill(s, &small);
+            let before = formations();
+            modify::insert(r, s, cid, 0, std::ptr::null_mut(), None);
+            assert_eq!(formations() - before, 1);
+            assert_eq!(slot_bytes(s), stored_bytes(r, &(*s).tts_tid));
+            read_back(s, &small, [None, Some("short"), Some("dd")]);
+
+            // COPY's multi-insert: three slots, one row each, formed once each
+            let rows = [
+                Row {
+                    a: 1,
+                    b: text(&big_b),
+                    c: None,
+                    d: text(&big_c),
+                    e: Some(1),
+                },
+                Row {
+                    a: 2,
+                    b: None,
+                    c: None,
+                    d: None,
+                    e: None,
+                },
+                Row {
+                    a: 3,
+                    b: text("x"),
+                    c: text(&big_c),
+                    d: None,
+                    e: Some(3),
+                },
+            ];
+            let slots: Vec<_> = rows
+                .iter()
+                .map(|row| {
+                    let t = pg_sys::table_slot_create(r, std::ptr::null_mut());
+                    fill(t, row);
+                    t
+                })
+                .collect();
+            let before = formations();
+            let mut ptrs = slots.clone();
+            modify::multi_insert(r, ptrs.as_mut_ptr(), 3, cid, 0, std::ptr::null_mut());
+            assert_eq!(formations() - before, 3, "each row formed once");
+            let want = [
+                [Some(big_b.as_str()), None, Some(big_c.as_str())],
+                [None, None, None],
+                [Some("x"), Some(big_c.as_str()), None],
+            ];
+            for ((t, row), w) in slots.iter().zip(&rows).zip(want) {
+                assert_eq!(slot_bytes(*t), stored_bytes(r, &(**t).tts_tid));
+                read_back(*t, row, w);
+                pg_sys::ExecDropSingleTupleTableSlot(*t);
+            }
+
+            // fo's TOAST pointer inserted into fo2 (c EXTENDED there): fetched back and
+            // compressed in line, the row grows; still formed once, and the slot holds
+            // the stored bytes
+            let s2 = pg_sys::table_slot_create(r2, std::ptr::null_mut());
+            let grow = Row {
+                a: 9,
+                b: None,
+                c: Some(pg_sys::Datum::from(ptr)),
+                d: None,
+                e: None,
+            };
+            fill(s2, &grow);
+            let before = formations();
+            modify::insert(r2, s2, cid, 0, std::ptr::null_mut(), None);
+            assert_eq!(formations() - before, 1);
+            assert_eq!(slot_bytes(s2), stored_bytes(r2, &(*s2).tts_tid));
+            let first = read_back(s2, &grow, [None, Some(&big_c), None]);
+            assert_eq!(
+                first[1].map(|b| b & 0x03),
+                Some(0x02),
+                "c is compressed in line in fo2"
+            );
+            pg_sys::ExecDropSingleTupleTableSlot(s2);
+            pg_sys::ExecDropSingleTupleTableSlot(s);
+        }
+        // and SQL sees the same rows
+        let n = Spi::get_one::<i64>(
+            "SELECT count(*) FROM fo WHERE (a = 7 AND b = repeat('ab', 10000) AND c = repeat('cd', 3000) AND d IS NULL AND e = 42)
+                OR (a = 8 AND c = 'short' AND d = 'dd') OR a IN (1, 2, 3)",
+        );
+        assert_eq!(n, Ok(Some(5)));
+    }
+
+    /// compat.rs: the i'th attribute of a descriptor (TupleDescAttr, computed by hand on
+    /// 18) and the fields deforming reads (18's CompactAttribute) agree with pg_attribute.
+    #[pg_test]
+    fn compat_attributes_match_the_catalog() {
+        use crate::pg::compat;
+        Spi::run("CREATE TABLE ca (a int2, b text, x int, c int8, d bool) USING glassheap; ALTER TABLE ca DROP COLUMN x").unwrap();
+        let rel = pgrx::PgRelation::open_with_name_and_share_lock("ca").expect("ca exists");
+        let cat: Vec<(String, i16, bool, bool)> = Spi::connect(|c| {
+            c.select(
+                "SELECT attname::text, attlen, attbyval, attisdropped FROM pg_attribute
+                  WHERE attrelid = 'ca'::regclass AND attnum > 0 ORDER BY attnum",
+                None,
+                &[],
+            )
+            .unwrap()
+            .map(|r| {
+                (
+                    r.get::<String>(1).unwrap().unwrap(),
+                    r.get::<i16>(2).unwrap().unwrap(),
+                    r.get::<bool>(3).unwrap().unwrap(),
+                    r.get::<bool>(4).unwrap().unwrap(),
+                )
+            })
+            .collect()
+        });
+        // SAFETY: an open relation's descriptor; i < natts.
+        unsafe {
+            let desc = rel.as_ptr().as_ref().unwrap().rd_att;
+            assert_eq!((*desc).natts as usize, cat.len());
+            for (i, (name, len, byval, dropped)) in cat.iter().enumerate() {
+                let a = &*compat::attr(desc, i);
+                let got = std::ffi::CStr::from_ptr(a.attname.data.as_ptr())
+                    .to_str()
+                    .unwrap();
+                if !dropped {
+                    assert_eq!(got, name);
+                }
+                assert_eq!(
+                    (a.attnum as usize, a.attlen, a.attbyval, a.attisdropped),
+                    (i + 1, *len, *byval, *dropped)
+                );
+                let d = &*compat::deform_attr(desc, i);
+                assert_eq!((d.attlen, d.attbyval), (*len, *byval));
+            }
+        }
+    }
+
+    /// compat.rs: a relation's storage locator names its tablespace, database and file,
+    /// and maps back to the relation; the WAL format version is the server's.
+    #[pg_test]
+    fn compat_locator_and_version_match_the_server() {
+        use crate::pg::compat;
+        Spi::run("CREATE TABLE cl (a int) USING glassheap").unwrap();
+        let rel = pgrx::PgRelation::open_with_name_and_share_lock("cl").expect("cl exists");
+        let (spc, db, file) = compat::locator_oids(&compat::rel_locator(rel.as_ptr()));
+        let filenode = Spi::get_one::<i64>("SELECT pg_relation_filenode('cl')::int8")
+            .unwrap()
+            .unwrap();
+        let dbid = Spi::get_one::<i64>(
+            "SELECT oid::int8 FROM pg_database WHERE datname = current_database()",
+        )
+        .unwrap()
+        .unwrap();
+        let deftbs =
+            Spi::get_one::<i64>("SELECT oid::int8 FROM pg_tablespace WHERE spcname = 'pg_default'")
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (
+                u32::from(spc) as i64,
+                u32::from(db) as i64,
+                u32::from(file) as i64
+            ),
+            (deftbs, dbid, filenode)
+        );
+        assert_eq!(
+            compat::relid_by_locator(&compat::rel_locator(rel.as_ptr())),
+            rel.oid()
+        );
+        assert!(!compat::is_autovacuum_worker());
+        let major =
+            Spi::get_one::<i32>("SELECT current_setting('server_version_num')::int / 10000")
+                .unwrap()
+                .unwrap();
+        assert_eq!(compat::wal_format_version().major() as i32, major);
+    }
+
+    /// compat.rs: the index attribute sets HOT and lock modes are decided from: key
+    /// columns (of unique indexes) and every indexed column, offset as PostgreSQL's
+    /// bitmapsets are.
+    #[pg_test]
+    fn compat_index_attrs_match_the_indexes() {
+        use crate::pg::compat::IndexAttrs;
+        Spi::run("CREATE TABLE ci (a int PRIMARY KEY, b int, c int, d text) USING glassheap; CREATE INDEX ON ci (c)").unwrap();
+        let rel = pgrx::PgRelation::open_with_name_and_share_lock("ci").expect("ci exists");
+        let members = |set: *mut pg_sys::Bitmapset| -> Vec<i32> {
+            // SAFETY: a set IndexAttrs holds (or NULL) while it lives.
+            unsafe { crate::pg::rel::bms_members(set) }
+                .map(|m| m + pg_sys::FirstLowInvalidHeapAttributeNumber)
+                .collect()
+        };
+        let ia = IndexAttrs::of(rel.as_ptr());
+        assert_eq!(members(ia.keys), vec![1]);
+        assert_eq!(members(ia.hot_blocking), vec![1, 3]);
     }
 
     /// The pure page code (`glassheap_format::pageview`) gives the bytes PostgreSQL's

@@ -124,7 +124,7 @@ INSERT INTO hot_wal VALUES ('start', pg_current_wal_insert_lsn());
 SELECT twin('UPDATE @@hotb SET v = -v WHERE k = 5');
 SELECT twin('UPDATE @@hotb SET w = 0 WHERE k = 5');
 INSERT INTO hot_wal VALUES ('end', pg_current_wal_insert_lsn());
-SELECT rmgr, record_type, decoded -> 'block0' ->> 'heap_only' AS heap_only
+SELECT resource_manager, record_type, decoded -> 'block0' ->> 'heap_only' AS heap_only
 FROM glassheap.wal_records((SELECT lsn FROM hot_wal WHERE name = 'start'),
                            (SELECT lsn FROM hot_wal WHERE name = 'end'))
 WHERE record_type LIKE '%UPDATE%' ORDER BY start_lsn;

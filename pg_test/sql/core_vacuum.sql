@@ -116,7 +116,7 @@ WHERE resource_manager = 'glassheap' ORDER BY 1, 2;
 -- glassheap.wal_records decodes the same records
 SELECT record_type, jsonb_object_keys(decoded -> 'block0') AS field
 FROM glassheap.wal_records(:'wal_before', :'wal_after')
-WHERE rmgr = 'glassheap' AND decoded ? 'block0' AND NOT decoded -> 'block0' ? 'fpi'
+WHERE resource_manager = 'glassheap' AND decoded ? 'block0' AND NOT decoded -> 'block0' ? 'fpi'
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- the visibility map means what heap's means: VACUUM marks pages whose every version is

@@ -54,7 +54,7 @@ SELECT glassheap.page_map('g_dmg_rows');
 SELECT glassheap.page_map('g_dmg_rows', 'svg') LIKE '%20 items on 1 pages (marked X) could not be decoded%' AS svg_warns;
 -- healthy tables: nothing undecodable
 SELECT undecodable_count FROM glassheap.stats('g_src');
-SELECT count(*) AS problems FROM glassheap.verify('g_dmg_rows') WHERE problem LIKE '%lies outside%';
+SELECT count(*) AS problems FROM glassheap.verify('g_dmg_rows') WHERE msg LIKE '%lies outside%';
 
 -- an update chain that loops: (0,1) -> (0,2) -> (0,3) -> (0,1). Row 1 is HOT-updated
 -- twice; then (0,3) gets (0,2)'s xmax/pointer words, with xmax = (0,1)'s xmin and its

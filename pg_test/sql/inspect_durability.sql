@@ -43,7 +43,7 @@ SELECT synchronous_commit, flushed_at_commit, durable, commit_lsn < commit_end_l
        xid = (SELECT xmin FROM g_du WHERE id = 3) AS same_xid,
        verdict LIKE 'committed and durable: its commit record (' || commit_lsn || '..' || commit_end_lsn || ') was flushed %' AS verdict
 FROM glassheap.last_commit();
-SELECT rmgr, record_type FROM glassheap.wal_records(
+SELECT resource_manager, record_type FROM glassheap.wal_records(
     (SELECT commit_lsn FROM glassheap.last_commit()), (SELECT commit_end_lsn FROM glassheap.last_commit()));
 -- a read-only transaction writes no commit record: last_commit still names the UPDATE's
 SELECT xid = (SELECT xmin FROM g_du WHERE id = 3) AS same_xid FROM glassheap.last_commit();
@@ -53,7 +53,7 @@ SELECT xid = (SELECT xmin FROM g_du WHERE id = 3) AS same_xid FROM glassheap.las
 -- them, so only that the column is there); the COMMIT record comes after trace()
 -- returns, and last_commit shows it.
 BEGIN;
-SELECT rmgr, record_type, flushed IS NOT NULL AS has_flushed
+SELECT resource_manager, record_type, flushed IS NOT NULL AS has_flushed
 FROM glassheap.trace('INSERT INTO g_du VALUES (50, ''t'')') WHERE mine;
 COMMIT;
 SELECT xid = (SELECT xmin FROM g_du WHERE id = 50) AS same_xid, flushed_at_commit FROM glassheap.last_commit();

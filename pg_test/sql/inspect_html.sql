@@ -36,16 +36,16 @@ SELECT strpos(h, '<title>public.ht&lt;b&gt;&amp;&#39;, block 0 (glassheap page)<
 FROM glassheap.page_html('"ht<b>&''"', 0) h;
 
 -- a record: every field listed, the bytes adding up to record_length
-SELECT w.rmgr, w.record_type,
+SELECT w.resource_manager, w.record_type,
        left(h, 15) AS doctype,
        strpos(h, '<td>header</td><td>xl_tot_len</td>') > 0 AS has_header,
        strpos(h, format('<tr data-field="record_length"><th>record_length</th><td class="mono">%s</td></tr>', w.record_length)) > 0 AS length_row,
        strpos(h, format('<tr><th>total (record_length)</th><th>%s</th></tr>', w.record_length)) > 0 AS total_row,
        strpos(h, 'id="problems"') = 0 AS decoded_whole,
        strpos(h, '<td>block 0 header</td><td>relfilenode (spc/db/rel)</td>') > 0 AS has_block_ref
-FROM (SELECT * FROM glassheap.trace('INSERT INTO g_ht VALUES (100, ''r'')') WHERE mine AND rmgr = 'glassheap'
+FROM (SELECT * FROM glassheap.trace('INSERT INTO g_ht VALUES (100, ''r'')') WHERE mine AND resource_manager = 'glassheap'
          UNION ALL
-         SELECT * FROM glassheap.trace('INSERT INTO h_ht VALUES (100, ''r'')') WHERE mine AND rmgr = 'Heap') w,
+         SELECT * FROM glassheap.trace('INSERT INTO h_ht VALUES (100, ''r'')') WHERE mine AND resource_manager = 'Heap') w,
 LATERAL glassheap.record_html(w.start_lsn) h;
 
 -- bad input: a clear error, never a crash

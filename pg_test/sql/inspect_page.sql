@@ -30,7 +30,10 @@ LANGUAGE sql AS $$
   SELECT (SELECT count(*) FROM blks), count(*),
          count(*) FILTER (WHERE g.lp IS NULL OR p.lp IS NULL
            OR g.lp_flags IS DISTINCT FROM (ARRAY['unused','normal','redirect','dead'])[p.lp_flags + 1]
+           OR g.lp_flags_raw IS DISTINCT FROM p.lp_flags
            OR g.lp_off IS DISTINCT FROM p.lp_off OR g.lp_len IS DISTINCT FROM p.lp_len
+           OR g.t_infomask IS DISTINCT FROM p.t_infomask OR g.t_infomask2 IS DISTINCT FROM p.t_infomask2
+           OR g.info IS NOT NULL
            OR g.xmin IS DISTINCT FROM p.t_xmin OR g.xmax IS DISTINCT FROM p.t_xmax
            OR g.cid::text IS DISTINCT FROM p.t_field3::text OR g.ctid IS DISTINCT FROM p.t_ctid
            OR g.natts IS DISTINCT FROM p.t_infomask2 & 2047 OR g.hoff IS DISTINCT FROM p.t_hoff
@@ -49,7 +52,7 @@ FROM generate_series(0, pg_relation_size('ip_t') / 8192 - 1) b;
 -- page_header vs pageinspect's page_header
 SELECT bool_and(g.lsn = p.lsn AND g.checksum = (p.checksum::int & 65535)
        AND g.flags_raw = p.flags AND g.lower = p.lower AND g.upper = p.upper
-       AND g.special = p.special AND g.page_size = p.pagesize AND g.version = p.version
+       AND g.special = p.special AND g.pagesize = p.pagesize AND g.version = p.version
        AND g.prune_xid = p.prune_xid
        -- PageGetFreeSpace: the hole minus the line pointer a new tuple needs
        AND g.free_space = greatest(p.upper - p.lower - 4, 0)
@@ -97,6 +100,7 @@ FROM glassheap.page_items((SELECT p FROM ip_pages), 'heap') g
 FULL JOIN heap_page_items((SELECT p FROM ip_pages)) p ON g.lp = p.lp
 WHERE g.lp IS NULL OR p.lp IS NULL
    OR g.lp_flags IS DISTINCT FROM (ARRAY['unused','normal','redirect','dead'])[p.lp_flags + 1]
+   OR g.lp_flags_raw IS DISTINCT FROM p.lp_flags
    OR g.lp_off IS DISTINCT FROM p.lp_off OR g.lp_len IS DISTINCT FROM p.lp_len
    OR g.xmin IS DISTINCT FROM p.t_xmin OR g.xmax IS DISTINCT FROM p.t_xmax
    OR g.ctid IS DISTINCT FROM p.t_ctid;
@@ -155,7 +159,7 @@ SELECT twin('SELECT count(*) FROM @@ip');        -- sets hint bits on both
 -- raw bytes and header through the buffer manager equal pageinspect's
 SELECT glassheap.page('g_ip', 0) = get_raw_page('g_ip', 0) AS same_bytes;
 SELECT g.lsn = p.lsn AND g.lower = p.lower AND g.upper = p.upper AND g.special = p.special
-       AND g.page_size = p.pagesize AND g.version = p.version AND g.valid AS headers_match,
+       AND g.pagesize = p.pagesize AND g.version = p.version AND g.valid AS headers_match,
        g.special AS special_at
 FROM glassheap.page_header(glassheap.page('g_ip', 0)) g, page_header(get_raw_page('g_ip', 0)) p;
 
@@ -164,6 +168,13 @@ SELECT count(*) AS items,
        count(*) FILTER (WHERE g.lp IS DISTINCT FROM p.lp OR g.lp_off IS DISTINCT FROM p.lp_off
                          OR g.lp_len IS DISTINCT FROM p.lp_len) AS lp_mismatches
 FROM glassheap.page_items('g_ip', 0) g FULL JOIN heap_page_items(get_raw_page('g_ip', 0)) p ON g.lp = p.lp;
+
+-- a glassheap tuple has no t_infomask/t_infomask2: its flags word is `info` (the
+-- header's info field), and lp_flags_raw is the line pointer's lp_flags number
+SELECT count(*) > 0 AS items,
+       bool_and(info = (header->>'info')::bigint AND t_infomask IS NULL AND t_infomask2 IS NULL
+                AND lp_flags_raw = 1 AND lp_flags = 'normal') AS raw_columns_right
+FROM glassheap.page_items('g_ip', 0) WHERE header IS NOT NULL;
 
 -- 16-byte headers: hoff is 16 without nulls, 16 + bitmap rounded up to 8 with them
 SELECT DISTINCT (nulls IS NOT NULL) AS has_nulls, hoff, natts FROM glassheap.page_items('g_ip', 0)

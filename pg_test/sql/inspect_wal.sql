@@ -34,16 +34,20 @@ SELECT pg_switch_wal() IS NOT NULL AS switched;
 INSERT INTO iw_t VALUES (500, 'after switch', 0);
 INSERT INTO iw_range VALUES ('end', pg_current_wal_flush_lsn());
 
--- same records, same rmgr and type, same header fields and rm_desc text (pg_walinspect
--- 16+ returns NULL where rm_desc writes nothing, wal_records an empty text)
+-- same records, same resource_manager and type, same header fields, rm_desc text and
+-- block_ref text (pg_walinspect 16+ returns NULL where rm_desc writes nothing or there is
+-- no block reference, wal_records an empty text)
 SELECT count(*) > 30 AS enough_records,
        count(*) FILTER (WHERE g.start_lsn IS NULL OR p.start_lsn IS NULL
-         OR g.rmgr IS DISTINCT FROM p.resource_manager OR g.record_type IS DISTINCT FROM p.record_type
+         OR g.resource_manager IS DISTINCT FROM p.resource_manager OR g.record_type IS DISTINCT FROM p.record_type
          OR g.end_lsn IS DISTINCT FROM p.end_lsn OR g.prev_lsn IS DISTINCT FROM p.prev_lsn
          OR g.xid IS DISTINCT FROM p.xid OR g.record_length IS DISTINCT FROM p.record_length
          OR g.main_data_length IS DISTINCT FROM p.main_data_length
          OR g.fpi_length IS DISTINCT FROM p.fpi_length
-         OR g.description IS DISTINCT FROM coalesce(p.description, '')) AS mismatches
+         OR g.description IS DISTINCT FROM coalesce(p.description, '')
+         OR g.block_ref IS DISTINCT FROM coalesce(p.block_ref, '')) AS mismatches,
+       count(*) FILTER (WHERE g.block_ref LIKE 'blkref #0: rel %') > 30 AS with_block_refs,
+       count(*) FILTER (WHERE g.block_ref LIKE '%FPW%') > 0 AS with_images
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end')) g
 FULL JOIN pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'start'),
@@ -51,24 +55,24 @@ FULL JOIN pg_get_wal_records_info((SELECT lsn FROM iw_range WHERE name = 'start'
   ON g.start_lsn = p.start_lsn;
 
 -- the record types we expect to have seen (from our own statements)
-SELECT rmgr, record_type
+SELECT resource_manager, record_type
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end'))
-WHERE (rmgr, record_type) IN (('Heap', 'INSERT'), ('Heap', 'HOT_UPDATE'), ('Heap', 'UPDATE'),
+WHERE (resource_manager, record_type) IN (('Heap', 'INSERT'), ('Heap', 'HOT_UPDATE'), ('Heap', 'UPDATE'),
   ('Heap', 'DELETE'), ('Heap', 'LOCK'), ('Heap', 'HEAP_CONFIRM'),
   ('Heap2', 'MULTI_INSERT'), ('Transaction', 'COMMIT'), ('Transaction', 'ABORT'),
   ('XLOG', 'SWITCH'), ('Btree', 'INSERT_LEAF'))
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- every decoded record parsed; other rmgrs say so (lists offenders, expected none)
-SELECT DISTINCT rmgr, record_type, decoded ? 'error' AS error,
-       rmgr NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AS other_rmgr
+SELECT DISTINCT resource_manager, record_type, decoded ? 'error' AS error,
+       resource_manager NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AS other_rmgr
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end'))
 WHERE decoded ? 'error'
-   OR (rmgr NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap')
+   OR (resource_manager NOT IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap')
        AND decoded IS DISTINCT FROM '{"undecoded": true}')
-   OR (rmgr IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AND NOT decoded ? 'record_type')
+   OR (resource_manager IN ('Heap', 'Heap2', 'Transaction', 'XLOG', 'Btree', 'glassheap') AND NOT decoded ? 'record_type')
    OR NOT (jsonb_array_length(blocks) = 0 OR blocks -> 0 ? 'relfilenode');
 
 -- rel filter: exactly the records with a block reference to iw_t's relfilenode
@@ -91,30 +95,30 @@ SELECT (SELECT count(*) FROM glassheap.wal_records((SELECT lsn FROM iw_range WHE
 SELECT count(*) > 0 AS commits, bool_and(decoded ? 'xact_time') AS xact_time
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end'))
-WHERE rmgr = 'Transaction' AND record_type = 'COMMIT';
+WHERE resource_manager = 'Transaction' AND record_type = 'COMMIT';
 
 -- a commit with a subtransaction lists it
 SELECT count(*) AS commits_with_subxacts
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'start'),
                            (SELECT lsn FROM iw_range WHERE name = 'end'))
-WHERE rmgr = 'Transaction' AND decoded ? 'subxacts'
+WHERE resource_manager = 'Transaction' AND decoded ? 'subxacts'
   AND jsonb_array_length(decoded->'subxacts') = 1 AND xid::text::bigint > 0;
 
 -- wal_stats == pg_get_wal_stats(..., per_record => true)
 SELECT count(*) > 5 AS enough_types, sum(g.count) = sum(p.count) AS same_total,
-       count(*) FILTER (WHERE g.rmgr IS NULL OR p.count IS NULL OR g.count <> p.count
+       count(*) FILTER (WHERE g.resource_manager IS NULL OR p.count IS NULL OR g.count <> p.count
          OR g.record_size <> p.record_size OR g.fpi_size <> p.fpi_size
          OR g.combined_size <> p.combined_size
-         OR abs(g.count_percent - p.count_percentage) > 1e-9
-         OR abs(g.record_size_percent - p.record_size_percentage) > 1e-9
-         OR abs(g.fpi_size_percent - p.fpi_size_percentage) > 1e-9
-         OR abs(g.combined_size_percent - p.combined_size_percentage) > 1e-9) AS mismatches
+         OR abs(g.count_percentage - p.count_percentage) > 1e-9
+         OR abs(g.record_size_percentage - p.record_size_percentage) > 1e-9
+         OR abs(g.fpi_size_percentage - p.fpi_size_percentage) > 1e-9
+         OR abs(g.combined_size_percentage - p.combined_size_percentage) > 1e-9) AS mismatches
 FROM glassheap.wal_stats((SELECT lsn FROM iw_range WHERE name = 'start'),
                          (SELECT lsn FROM iw_range WHERE name = 'end')) g
 FULL JOIN (SELECT * FROM pg_get_wal_stats((SELECT lsn FROM iw_range WHERE name = 'start'),
                                           (SELECT lsn FROM iw_range WHERE name = 'end'), true)
            WHERE count > 0) p
-  ON g.rmgr || '/' || g.record_type = p."resource_manager/record_type";
+  ON g.resource_manager || '/' || g.record_type = p."resource_manager/record_type";
 
 -- default end LSN: up to the last flushed record
 SELECT count(*) > 0 AS till_now
@@ -136,10 +140,10 @@ COPY iwg_t FROM stdin;
 \.
 INSERT INTO iw_range VALUES ('gend', pg_current_wal_flush_lsn());
 
-SELECT rmgr, record_type, count(*) > 0 AS seen
+SELECT resource_manager, record_type, count(*) > 0 AS seen
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
                            (SELECT lsn FROM iw_range WHERE name = 'gend'), 'iwg_t')
-WHERE rmgr <> 'Btree'
+WHERE resource_manager <> 'Btree'
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- the rel filter and pg_walinspect agree on glassheap records too
@@ -161,13 +165,13 @@ SELECT count(*) AS records, count(*) FILTER (WHERE decoded ? 'error') AS decode_
                         AND description NOT LIKE format('off %s %%', decoded->'block0'->>'offnum')) AS insert_offnum_mismatches
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
                            (SELECT lsn FROM iw_range WHERE name = 'gend'))
-WHERE rmgr = 'glassheap';
+WHERE resource_manager = 'glassheap';
 
 -- one INSERT decoded in full (xid-free fields)
 SELECT (decoded->'block0') - 'offnum' AS block0
 FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'gstart'),
                            (SELECT lsn FROM iw_range WHERE name = 'gend'), 'iwg_t')
-WHERE rmgr = 'glassheap' AND record_type = 'INSERT' LIMIT 1;
+WHERE resource_manager = 'glassheap' AND record_type = 'INSERT' LIMIT 1;
 
 -- errors (terse: the details name LSNs)
 \set VERBOSITY terse
@@ -186,10 +190,10 @@ SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'star
 -- change no row have none
 CREATE TABLE iw_lh (id int PRIMARY KEY) USING heap;
 CREATE TABLE iw_lg (id int PRIMARY KEY) USING glassheap;
-SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lh VALUES (1)')
-WHERE rmgr IN ('Heap', 'Btree');
-SELECT rmgr, record_type, logical FROM glassheap.trace('INSERT INTO iw_lg VALUES (1)')
-WHERE rmgr IN ('glassheap', 'Btree');
+SELECT resource_manager, record_type, logical FROM glassheap.trace('INSERT INTO iw_lh VALUES (1)')
+WHERE resource_manager IN ('Heap', 'Btree');
+SELECT resource_manager, record_type, logical FROM glassheap.trace('INSERT INTO iw_lg VALUES (1)')
+WHERE resource_manager IN ('glassheap', 'Btree');
 
 -- wal_stats per relation: each record counted under the relation of its first block
 -- reference, named with its role (index of, TOAST of); the same totals as per type
@@ -199,7 +203,7 @@ INSERT INTO iw_rel SELECT g, CASE WHEN g = 1 THEN (SELECT string_agg(md5(i::text
 FROM generate_series(1, 10) g;
 UPDATE iw_rel SET big = 'small' WHERE id = 2;
 INSERT INTO iw_range VALUES ('rel_end', pg_current_wal_insert_lsn());
-SELECT regexp_replace(relation, '\d+', 'N', 'g') AS relation, rmgr, record_type, count
+SELECT regexp_replace(relation, '\d+', 'N', 'g') AS relation, resource_manager, record_type, count
 FROM glassheap.wal_stats((SELECT lsn FROM iw_range WHERE name = 'rel_start'),
                          (SELECT lsn FROM iw_range WHERE name = 'rel_end'), per_relation => true)
 WHERE relation ~ 'iw_rel' ORDER BY 1, 2, 3;

@@ -8,7 +8,7 @@ SELECT * FROM glassheap.wal_stats(NULL);
 BEGIN;
 SELECT pg_current_wal_insert_lsn() AS before_insert \gset
 INSERT INTO wf VALUES (1, 'one');
-SELECT rmgr, record_type FROM glassheap.wal_records(:'before_insert', NULL, 'wf');
+SELECT resource_manager, record_type FROM glassheap.wal_records(:'before_insert', NULL, 'wf');
 COMMIT;
 -- WAL that is gone (segment 0 never exists): one message, with DETAIL
 \set VERBOSITY terse

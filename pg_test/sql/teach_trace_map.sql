@@ -5,25 +5,25 @@ SELECT twin($$INSERT INTO @@tt SELECT g, 'v' || g FROM generate_series(1, 10) g$
 
 -- the same INSERT on both: glassheap's own record vs heap's, then the index insert
 BEGIN;
-SELECT rmgr, record_type, main_data_length, dirtied FROM glassheap.trace($$INSERT INTO g_tt VALUES (11, 'eleven')$$) WHERE mine ORDER BY start_lsn;
-SELECT rmgr, record_type, main_data_length, dirtied FROM glassheap.trace($$INSERT INTO h_tt VALUES (11, 'eleven')$$) WHERE mine ORDER BY start_lsn;
+SELECT resource_manager, record_type, main_data_length, dirtied FROM glassheap.trace($$INSERT INTO g_tt VALUES (11, 'eleven')$$) WHERE mine ORDER BY start_lsn;
+SELECT resource_manager, record_type, main_data_length, dirtied FROM glassheap.trace($$INSERT INTO h_tt VALUES (11, 'eleven')$$) WHERE mine ORDER BY start_lsn;
 -- glassheap's record is smaller, image bytes aside
-SELECT (SELECT record_length - fpi_length FROM glassheap.trace($$INSERT INTO g_tt VALUES (12, 'x')$$) WHERE rmgr = 'glassheap' AND mine)
-     < (SELECT record_length - fpi_length FROM glassheap.trace($$INSERT INTO h_tt VALUES (12, 'x')$$) WHERE rmgr = 'Heap' AND mine)
+SELECT (SELECT record_length - fpi_length FROM glassheap.trace($$INSERT INTO g_tt VALUES (12, 'x')$$) WHERE resource_manager = 'glassheap' AND mine)
+     < (SELECT record_length - fpi_length FROM glassheap.trace($$INSERT INTO h_tt VALUES (12, 'x')$$) WHERE resource_manager = 'Heap' AND mine)
      AS glassheap_smaller;
 COMMIT;
 -- UPDATE and DELETE
 BEGIN;
-SELECT rmgr, record_type, dirtied FROM glassheap.trace('UPDATE g_tt SET b = ''u'' WHERE a = 1') WHERE mine ORDER BY start_lsn;
-SELECT rmgr, record_type, dirtied FROM glassheap.trace('UPDATE h_tt SET b = ''u'' WHERE a = 1') WHERE mine ORDER BY start_lsn;
-SELECT rmgr, record_type, (decoded->'block0'->>'offnum')::int > 0 AS has_offnum FROM glassheap.trace('DELETE FROM g_tt WHERE a = 2') WHERE mine;
+SELECT resource_manager, record_type, dirtied FROM glassheap.trace('UPDATE g_tt SET b = ''u'' WHERE a = 1') WHERE mine ORDER BY start_lsn;
+SELECT resource_manager, record_type, dirtied FROM glassheap.trace('UPDATE h_tt SET b = ''u'' WHERE a = 1') WHERE mine ORDER BY start_lsn;
+SELECT resource_manager, record_type, (decoded->'block0'->>'offnum')::int > 0 AS has_offnum FROM glassheap.trace('DELETE FROM g_tt WHERE a = 2') WHERE mine;
 ROLLBACK;
 -- the trace agrees with wal_records over the same range
 BEGIN;
 CREATE TEMP TABLE tt_trace AS SELECT * FROM glassheap.trace($$INSERT INTO g_tt VALUES (50, 'fifty')$$);
 COMMIT;
 SELECT count(*) = (SELECT count(*) FROM tt_trace) AND count(*) >= 2 AS all_records_match FROM tt_trace t JOIN glassheap.wal_records((SELECT min(start_lsn) FROM tt_trace),
-       (SELECT max(end_lsn) FROM tt_trace)) w USING (start_lsn, end_lsn, rmgr, record_type, record_length, description);
+       (SELECT max(end_lsn) FROM tt_trace)) w USING (start_lsn, end_lsn, resource_manager, record_type, record_length, description);
 -- statements that write nothing trace nothing; failures are errors
 SELECT count(*) FROM glassheap.trace('SELECT 1');
 SELECT * FROM glassheap.trace('INSERT INTO g_tt VALUES (1, ''dup'')');

@@ -50,7 +50,7 @@ close($fh);
 
 $node->start;
 my $found = $node->safe_psql('postgres',
-	q{SELECT coalesce(offnum::text, 'page') || ': ' || problem FROM glassheap.verify('c') ORDER BY offnum NULLS FIRST, problem});
+	q{SELECT coalesce(offnum::text, 'page') || ': ' || msg FROM glassheap.verify('c') ORDER BY offnum NULLS FIRST, msg});
 note($found);
 like($found, qr/^page: special space does not carry the glassheap magic/m, 'damaged special space found');
 like($found, qr/^1: xmin 2147483632 equals or exceeds next valid transaction id/m, 'future xmin found');

@@ -52,7 +52,7 @@ for my $case (
 }
 my ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM fv');
 like($err, qr/DETAIL:.*This is glassheap \d+\.\d+\.\d+/, 'the detail names the release');
-like($node->safe_psql('postgres', q{SELECT string_agg(problem, '; ') FROM glassheap.verify('fv')}),
+like($node->safe_psql('postgres', q{SELECT string_agg(msg, '; ') FROM glassheap.verify('fv')}),
 	qr/page format version 2, but this build of glassheap reads page format version 1 only/,
 	'verify reports the page format version');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ok'), '1', 'other tables read as before');

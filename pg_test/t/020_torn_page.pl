@@ -114,7 +114,7 @@ SKIP:
 	my ($ret, $out, $err) = $node->psql('postgres', $digest_q);
 	note("pruned torn page: verify problems: $problems; digest before $digest, after: [$out] $err");
 	isnt($out, $digest, 'pruned page: the table does not equal its digest');
-	note($node->safe_psql('postgres', q{SELECT blkno, offnum, problem FROM glassheap.verify('t') LIMIT 3}));
+	note($node->safe_psql('postgres', q{SELECT blkno, offnum, attnum, msg FROM glassheap.verify('t') LIMIT 3}));
 }
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'pruned page: the server is still up after reading the page');
 $node->stop;

@@ -71,7 +71,7 @@ for my $rel ('h_html', 'g_html')
 }
 
 my $lsn = $node->safe_psql('postgres', q{
-	SELECT start_lsn FROM glassheap.trace('INSERT INTO g_html VALUES (100, ''r'')') WHERE rmgr = 'glassheap' AND mine});
+	SELECT start_lsn FROM glassheap.trace('INSERT INTO g_html VALUES (100, ''r'')') WHERE resource_manager = 'glassheap' AND mine});
 my $rec = $node->safe_psql('postgres', "SELECT glassheap.record_html('$lsn')");
 PostgreSQL::Test::Utils::append_to_file("$dir/record.html", $rec);
 browser_checks('record_html(glassheap INSERT)', 'record', "$dir/record.html");

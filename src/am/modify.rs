@@ -235,8 +235,8 @@ fn current_xid() -> Xid {
 }
 
 /// The row for `slot`'s values (not toasted yet: inserts toast it at once, updates once
-/// the old version is locked): the slot's own formed bytes when it has them, else formed
-/// from its values.
+/// the old version is locked), formed once: in the slot's own memory for a glassheap
+/// slot (which then holds what is stored), else (another slot type) from its values.
 fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) -> tuple::Formed {
     // SAFETY: slot valid and of the relation's descriptor; getsomeattrs fills values/isnull
     // for all attributes.
@@ -253,8 +253,26 @@ fn form_from_slot(relation: pg_sys::Relation, s: *mut pg_sys::TupleTableSlot) ->
     }
 }
 
-/// Leaves the slot holding what was stored, so RETURNING and system columns see it: a
-/// slot whose own bytes were written already does; otherwise it gets a copy.
+/// The row an insert stores for `s`: formed once, TOAST applied in its own bytes (the
+/// slot's, which it then describes again) -- heap_prepare_insert's toasting.
+fn form_toasted(
+    relation: pg_sys::Relation,
+    s: *mut pg_sys::TupleTableSlot,
+    options: i32,
+) -> tuple::Formed {
+    let f = form_from_slot(relation, s);
+    if !toast::insert_needs_toast(&f) {
+        return f;
+    }
+    let f = toast::prepare_insert(relation, f, options);
+    // SAFETY: f is the slot's row (or not slot-owned).
+    unsafe { slot::formed_rewritten(s, &f) };
+    f
+}
+
+/// Leaves the slot holding what was stored, so RETURNING, triggers, index entries and
+/// system columns see it: a slot whose own bytes were written already does (every
+/// glassheap slot but for a row that grew in the TOAST step); otherwise it gets a copy.
 fn finish_slot(
     relation: pg_sys::Relation,
     s: *mut pg_sys::TupleTableSlot,
@@ -263,7 +281,7 @@ fn finish_slot(
 ) {
     // SAFETY: valid slot.
     unsafe {
-        if slot::is_glass_slot(s) && !f.slot_owned {
+        if !f.slot_owned && slot::is_glass_slot(s) {
             slot::store_copy(s, f.bytes(), tid, rel::relid(relation));
         } else {
             (*s).tts_tid = tid;
@@ -280,7 +298,7 @@ pub fn insert(
     bistate: pg_sys::BulkInsertState,
     spec_token: Option<u32>,
 ) {
-    let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
+    let mut f = form_toasted(relation, s, options);
     let xid = current_xid();
     crate::pg::ssi::conflict_in(relation, None, pg_sys::InvalidBlockNumber);
     let frozen = options & pg_sys::TABLE_INSERT_FROZEN as i32 != 0;
@@ -370,7 +388,7 @@ pub fn multi_insert(
     let formed: Vec<tuple::Formed> = slots
         .iter()
         .map(|&s| {
-            let mut f = toast::prepare_insert(relation, form_from_slot(relation, s), options);
+            let mut f = form_toasted(relation, s, options);
             let mut h = transition::new_tuple(xid, f.natts, f.has_nulls, false, None, frozen);
             h.aux = cid;
             h.write(f.bytes_mut());
@@ -1023,6 +1041,8 @@ pub fn update(
         lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
         if need_toast {
             toast::prepare_update(relation, &mut f, t.ptr, t.len);
+            // SAFETY: f is the slot's row (or not slot-owned).
+            unsafe { slot::formed_rewritten(newslot, &f) };
         }
         // May hand back our own page if room appeared meanwhile; both locked on return.
         hio::buffer_for_tuple(relation, f.len, t.buffer, true, std::ptr::null_mut())

@@ -720,17 +720,19 @@ unsafe extern "C-unwind" fn slot_materialize(slot: *mut pg_sys::TupleTableSlot) 
     unsafe { materialize(slot as *mut GlassSlot) }
 }
 
-/// The row an insert or update writes, formed at most once, as heap's
-/// `ExecFetchSlotHeapTuple(slot, materialize = true)` does: the slot is materialized (a
-/// virtual slot forms its values in the slot's own memory) and the writer takes the
-/// slot's bytes, writing the glassheap header into them in place, so that afterwards the
-/// slot already holds what was stored. `None` when the slot's bytes are not a row formed
-/// here for a `natts`-attribute descriptor (a copy of a stored tuple, which may have
-/// fewer attributes or TOAST pointers into another table): the caller forms the row from
-/// the values instead.
+/// The row an insert or update writes, formed once, in the slot's own memory, as heap's
+/// `ExecFetchSlotHeapTuple(slot, materialize = true)` does: a virtual slot is materialized
+/// (its values formed in the slot's memory), and a slot holding other bytes (a stored
+/// tuple, in a buffer or copied, which may have fewer attributes or TOAST pointers into
+/// another table) has its values formed into its memory in their place. The writer takes
+/// the slot's bytes, writing the glassheap header and any TOAST into them in place (then
+/// [`formed_rewritten`]), so that afterwards the slot already holds what was stored. `None`
+/// for a slot of another type or an empty one: the caller forms the row from the values.
 ///
 /// # Safety
-/// `slot` is a valid slot whose descriptor is the written relation's.
+/// `slot` is a valid slot whose descriptor is the written relation's, of `natts`
+/// attributes.
+#[inline]
 pub unsafe fn take_formed(slot: *mut pg_sys::TupleTableSlot, natts: u16) -> Option<tuple::Formed> {
     if !is_glass_slot(slot) {
         return None;
@@ -744,22 +746,89 @@ pub unsafe fn take_formed(slot: *mut pg_sys::TupleTableSlot, natts: u16) -> Opti
         if (*s).tuple.is_null() {
             materialize(s);
         }
-        if !(*s).formed_here || (*s).len < HEADER_SIZE as u32 {
-            return None;
-        }
-        let tup = std::slice::from_raw_parts((*s).tuple, (*s).len as usize);
-        let h = glassheap_format::tuple::TupleHeader::read(tup);
-        if h.natts() != natts {
-            return None;
+        let mut h = formed_header(s);
+        if h.is_none_or(|h| h.natts() != natts) {
+            form_in_place_of_stored(s);
+            h = formed_header(s).filter(|h| h.natts() == natts);
+            if h.is_none() {
+                error!("glassheap: the slot's descriptor does not match the written relation");
+            }
         }
         Some(tuple::Formed {
             ptr: (*s).tuple,
             len: (*s).len as usize,
             natts,
-            has_nulls: h.has(TupleFlags::HAS_NULLS),
+            has_nulls: h.is_some_and(|h| h.has(TupleFlags::HAS_NULLS)),
             has_external: (*s).formed_external,
             slot_owned: true,
         })
+    }
+}
+
+/// The header of the row the slot formed here from its values, if it holds one.
+///
+/// # Safety
+/// `s` is a valid glass slot.
+#[inline(always)]
+unsafe fn formed_header(s: *mut GlassSlot) -> Option<glassheap_format::tuple::TupleHeader> {
+    // SAFETY: a non-null tuple is `len` bytes.
+    unsafe {
+        ((*s).formed_here && (*s).len >= HEADER_SIZE as u32).then(|| {
+            glassheap_format::tuple::TupleHeader::read(std::slice::from_raw_parts(
+                (*s).tuple,
+                HEADER_SIZE,
+            ))
+        })
+    }
+}
+
+/// Replaces the stored tuple a slot holds (in a buffer or copied) by the row formed from
+/// its values in the slot's memory: once, instead of forming it elsewhere and copying it
+/// back after the write.
+///
+/// # Safety
+/// `s` is a valid, non-empty glass slot with a stored tuple.
+#[inline(never)]
+unsafe fn form_in_place_of_stored(s: *mut GlassSlot) {
+    // SAFETY: the values deformed from the stored tuple stay valid until the new row is
+    // formed; only then is the stored tuple dropped.
+    unsafe {
+        let base = &mut (*s).base;
+        let desc = base.tts_tupleDescriptor;
+        getsomeattrs(s as *mut pg_sys::TupleTableSlot, (*desc).natts);
+        let old = pg_sys::MemoryContextSwitchTo(base.tts_mcxt);
+        let (f, cap) = form_owned(s, desc, base.tts_values, base.tts_isnull);
+        pg_sys::MemoryContextSwitchTo(old);
+        clear_contents(s);
+        (*s).tuple = f.ptr;
+        (*s).len = f.len as u32;
+        (*s).cap = cap;
+        (*s).formed_here = true;
+        (*s).formed_external = f.has_external;
+        (*s).off = 0;
+        reset_flags_and_nvalid(&mut (*s).base, SHOULDFREE, SLOW);
+    }
+}
+
+/// After the row [`take_formed`] handed out was rewritten in its own bytes (TOAST applied
+/// in place: the same chunk, a new length), the slot describes it again: its length, and
+/// no attribute deformed (values deformed before may point where other bytes are now).
+/// Nothing to do for a row that is not the slot's.
+///
+/// # Safety
+/// `slot` is a valid slot; `f` came from `take_formed(slot, ..)` or is not slot-owned.
+pub unsafe fn formed_rewritten(slot: *mut pg_sys::TupleTableSlot, f: &tuple::Formed) {
+    if !f.slot_owned || !is_glass_slot(slot) {
+        return;
+    }
+    let s = slot as *mut GlassSlot;
+    // SAFETY: the slot owns `f`'s chunk, of `cap` >= the old length >= f.len bytes.
+    unsafe {
+        debug_assert!(std::ptr::eq((*s).tuple, f.ptr) && f.len <= (*s).cap as usize);
+        (*s).len = f.len as u32;
+        (*s).formed_external = f.has_external;
+        (*s).off = 0;
+        reset_flags_and_nvalid(&mut (*s).base, 0, SLOW);
     }
 }
 

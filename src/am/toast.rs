@@ -17,7 +17,9 @@
 use super::slot;
 use super::tuple::{self, Formed};
 use crate::pg::sys_extra;
-use glassheap_format::attrs::{attr_size, attr_start, AttrDesc};
+use glassheap_format::attrs::{
+    attr_size, attr_start, refill_in_place, refill_into, refill_plan, AttrDesc, RefillAttr,
+};
 use glassheap_format::layout::MAX_TUPLE_SIZE;
 use glassheap_format::tuple::{data_offset, TupleFlags, TupleHeader, HEADER_SIZE};
 use glassheap_format::{BLCKSZ, MAXALIGN, PAGE_HEADER_SIZE};
@@ -77,18 +79,26 @@ fn toast_tuple_target(rel: pg_sys::Relation) -> usize {
 // ---------------------------------------------------------------------------------
 
 /// heap_prepare_insert's TOAST step for a tuple about to be inserted into `rel`: returns
-/// the tuple to store (the same one unless something was compressed, moved out of line
-/// or fetched back from another relation's TOAST table). Errors like heap when the row
+/// the tuple to store: the same bytes, with any value compressed or moved out of line
+/// written in place, or a new tuple when the row grew (values fetched back from another
+/// relation's TOAST table). Errors like heap when the row
 /// still cannot fit on a page. `options` are the table_tuple_insert options, handed on
 /// to the TOAST table's inserts (speculative insertion is not, as in heap).
 #[inline]
 pub fn prepare_insert(rel: pg_sys::Relation, f: Formed, options: i32) -> Formed {
-    if !f.has_external && f.len <= TOAST_TUPLE_THRESHOLD {
+    if !insert_needs_toast(&f) {
         return f; // the common case: nothing to do
     }
     let mut f = f;
     toast_or_check(rel, &mut f, None, options);
     f
+}
+
+/// heap_insert's test for the TOAST step: the row has external values or is over the
+/// threshold.
+#[inline]
+pub fn insert_needs_toast(f: &Formed) -> bool {
+    f.has_external || f.len > TOAST_TUPLE_THRESHOLD
 }
 
 /// heap_update's need_toast: the new version has external values or is over the
@@ -100,16 +110,16 @@ pub fn update_needs_toast(
     old: *const u8,
     old_len: usize,
 ) -> bool {
-    f.has_external
-        || f.len > TOAST_TUPLE_THRESHOLD
+    insert_needs_toast(f)
         || (has_toast_table(rel)
             && for_each_ondisk_pointer(rel, old, old_len, |_, _| ControlFlow::Break(())).is_some())
 }
 
 /// heap_update's toasting, run after the old version is locked and its buffer lock
-/// released (the old version stays pinned): replaces `f` by the toasted tuple (keeping
-/// the header already written into it) and deletes the old version's external values
-/// the new version does not reuse. Errors like heap when the row cannot fit.
+/// released (the old version stays pinned): applies TOAST to `f` (in its own bytes, which
+/// keep the header already written into them, unless the row grows) and deletes the old
+/// version's external values the new version does not reuse. Errors like heap when the
+/// row cannot fit.
 pub fn prepare_update(rel: pg_sys::Relation, f: &mut Formed, old: *const u8, old_len: usize) {
     toast_or_check(rel, f, Some((old, old_len)), 0);
 }
@@ -168,14 +178,16 @@ unsafe fn deform(
     }
 }
 
-/// heap_toast_insert_or_update on glassheap's format. Returns the new tuple (with `f`'s
-/// header bytes) when the toaster changed any value, None when `f` can be stored as is.
+/// heap_toast_insert_or_update on glassheap's format, applied to the row already formed:
+/// the toaster's values are written into `f`'s own bytes (None: `f` is what to store,
+/// changed or not), or, when the row grows, into a new tuple with `f`'s header bytes
+/// (Some).
 ///
 /// # Safety
 /// `f` was formed with `rel`'s descriptor; `old` is a pinned glassheap tuple of `rel`.
 unsafe fn toast_tuple(
     rel: pg_sys::Relation,
-    f: &Formed,
+    f: &mut Formed,
     old: Option<(*const u8, usize)>,
     options: i32,
 ) -> Option<Formed> {
@@ -188,6 +200,7 @@ unsafe fn toast_tuple(
         let mut values = vec![zero; natts];
         let mut isnull = vec![true; natts];
         deform(rel, f.bytes(), &mut values, &mut isnull);
+        let formed_values = values.clone();
         let mut oldvalues = Vec::new();
         let mut oldisnull = Vec::new();
         if let Some((p, len)) = old {
@@ -287,18 +300,104 @@ unsafe fn toast_tuple(
             sys_extra::toast_tuple_externalize(&mut ttc, a, options);
         }
 
+        // The toaster's values replace the row's in its own bytes (each new extent ends
+        // where the old one did at the latest, which compressed values and TOAST pointers
+        // do); only a row that grows (values fetched back from another relation's TOAST
+        // table) is refilled into a new chunk.
         let result = if ttc.ttc_flags & sys_extra::TOAST_NEEDS_CHANGE != 0 {
-            let mut new = tuple::form(tupdesc, values.as_ptr(), isnull.as_ptr());
-            debug_assert_eq!((new.natts, new.has_nulls), (f.natts, f.has_nulls));
-            new.bytes_mut()[..HEADER_SIZE].copy_from_slice(&f.bytes()[..HEADER_SIZE]);
-            Some(new)
+            refill(rel, f, &formed_values, &values, &isnull)
         } else {
             None
         };
-        // Frees what the toaster allocated and deletes the old version's external values
-        // that the new version does not reuse.
+        // Frees what the toaster allocated (after the refill copied it) and deletes the old
+        // version's external values that the new version does not reuse.
         sys_extra::toast_tuple_cleanup(&mut ttc);
         result
+    }
+}
+
+/// Puts the toaster's `values` into `f`, whose attributes were deformed into
+/// `formed_values` (a value that differs is a replacement): in `f`'s own bytes when every
+/// new extent ends no later than its old one did (None; `f.len` and `f.has_external` are
+/// updated), else into a new chunk with `f`'s header and null bitmap (Some). The layout
+/// is heap_fill_tuple's for the new values (`glassheap_format::attrs::refill_plan`).
+///
+/// # Safety
+/// `f` was formed with `rel`'s descriptor (all its attributes); values/isnull hold natts
+/// entries; every replaced value is a whole varlena that lives until the call returns.
+unsafe fn refill(
+    rel: pg_sys::Relation,
+    f: &mut Formed,
+    formed_values: &[pg_sys::Datum],
+    values: &[pg_sys::Datum],
+    isnull: &[bool],
+) -> Option<Formed> {
+    // SAFETY: per the contract.
+    unsafe {
+        let tupdesc = (*rel).rd_att;
+        let natts = values.len();
+        let attrs: Vec<RefillAttr> = (0..natts)
+            .map(|i| {
+                let a = &*crate::pg::compat::attr(tupdesc, i);
+                RefillAttr {
+                    desc: AttrDesc {
+                        len: a.attlen,
+                        align: a.attalign as u8,
+                        byval: a.attbyval,
+                    },
+                    packable: a.attstorage as u8 != pg_sys::TYPSTORAGE_PLAIN,
+                }
+            })
+            .collect();
+        let new: Vec<Option<&[u8]>> = (0..natts)
+            .map(|i| {
+                (!isnull[i] && values[i] != formed_values[i]).then(|| {
+                    let p = values[i].cast_mut_ptr::<u8>();
+                    let len = pgrx::varlena::varsize_any(p as *const pg_sys::varlena);
+                    std::slice::from_raw_parts(p as *const u8, len)
+                })
+            })
+            .collect();
+        if f.natts as usize != natts {
+            pgrx::error!(
+                "glassheap: a row of {} attributes cannot be toasted for \"{}\" ({} attributes)",
+                f.natts,
+                crate::pg::rel::name(rel),
+                natts
+            );
+        }
+        let hoff = data_offset(f.natts, f.has_nulls);
+        let plan = {
+            let bytes = f.bytes();
+            let nulls = f.has_nulls.then(|| &bytes[HEADER_SIZE..hoff]);
+            match refill_plan(&bytes[hoff..], nulls, &attrs, &new) {
+                Ok(p) => p,
+                Err(e) => pgrx::error!(
+                    "glassheap: cannot apply TOAST to a row of \"{}\": {}",
+                    crate::pg::rel::name(rel),
+                    e
+                ),
+            }
+        };
+        if plan.in_place {
+            refill_in_place(&plan, &mut f.bytes_mut()[hoff..], &new);
+            f.len = hoff + plan.size;
+            f.has_external = plan.has_external;
+            return None;
+        }
+        let len = hoff + plan.size;
+        let ptr = pg_sys::palloc0(len) as *mut u8;
+        let out = std::slice::from_raw_parts_mut(ptr, len);
+        out[..hoff].copy_from_slice(&f.bytes()[..hoff]);
+        refill_into(&plan, &f.bytes()[hoff..], &mut out[hoff..], &new);
+        Some(Formed {
+            ptr,
+            len,
+            natts: f.natts,
+            has_nulls: f.has_nulls,
+            has_external: plan.has_external,
+            slot_owned: false,
+        })
     }
 }
 

@@ -78,6 +78,11 @@ pub fn check_fits(f: &Formed) {
     }
 }
 
+/// Rows formed from values (by [`form_in`]) in this backend: the in-server tests count
+/// the formations of a write.
+#[cfg(any(test, feature = "pg_test"))]
+pub static FORMATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Forms a tuple in the current memory context.
 ///
 /// # Safety
@@ -106,6 +111,8 @@ pub unsafe fn form_in(
     isnull: *const bool,
     alloc: impl FnOnce(usize) -> *mut u8,
 ) -> Formed {
+    #[cfg(any(test, feature = "pg_test"))]
+    FORMATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: per the contract; heap_compute_data_size/heap_fill_tuple read natts entries.
     unsafe {
         let natts = (*tupdesc).natts as usize;

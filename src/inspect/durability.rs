@@ -1,14 +1,14 @@
 #![allow(clippy::type_complexity)] // pgrx needs each row tuple spelled out in the signature
 //! glassheap.durability: one block as the buffer pool holds it beside the same block as
 //! the data file holds it, with the WAL insert, write and flush positions and the last
-//! checkpoint's redo point, and a verdict in words (glassheap_format::durability).
+//! checkpoint's redo point, and a verdict in words (glassheap_decode::durability).
 //! glassheap.last_commit: this session's last commit record and whether the WAL was
 //! flushed past it when COMMIT finished (captured by the transaction callback).
 
 use super::types::{Lsn, Xid};
 use super::{check_not_other_temp, raise, table_am};
 use crate::pg::bufmgr::{LockMode, LockedBuffer};
-use glassheap_format::durability::{same_page, BlockState, CommitState, LsnStyle, Persistence};
+use glassheap_decode::durability::{same_page, BlockState, CommitState, LsnStyle, Persistence};
 use glassheap_format::page::PageHeader;
 use pgrx::pg_sys;
 use pgrx::prelude::*;

@@ -1,12 +1,14 @@
 //! glassheap.page_history and glassheap.row_history: a block's pages and a row's versions
 //! through time, rebuilt from WAL. The WAL is read as `wal_records` reads it; what each
-//! record does to the block is decided by the pure `glassheap_format::history`, which
+//! record does to the block is decided by the pure `glassheap_decode::history`, which
 //! replays glassheap's records with the code redo runs.
 
 use super::types::{Lsn, Xid};
 use super::wal_records::{record_info, validate, Reader};
 use crate::pg::compat;
-use glassheap_format::history::{row_event, BlockChange, PageHistory};
+use glassheap_decode::heapreplay::{self, HeapBlock, HeapRecord};
+use glassheap_decode::history::{row_event, BlockChange, PageHistory};
+use glassheap_decode::items::Am;
 use glassheap_format::pageview::PageBytes;
 use glassheap_format::records::RMGR_ID;
 use pgrx::prelude::*;
@@ -84,6 +86,46 @@ fn check_block(rel: &PgRelation, blkno: i64) -> u32 {
     blkno as u32
 }
 
+/// A Heap / Heap2 record as `heapreplay` takes it: its main-fork block references of
+/// the relation followed, in this server's record formats.
+fn heap_record<'a>(
+    state: *mut pg_sys::XLogReaderState,
+    refs: &[(u8, pg_sys::ForkNumber::Type, u32, bool)],
+    rmid: u8,
+) -> HeapRecord<'a> {
+    // SAFETY: state holds a decoded record; main_data has main_data_len bytes.
+    let main = unsafe {
+        let r = (*state).record;
+        if (*r).main_data.is_null() {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts((*r).main_data as *const u8, (*r).main_data_len as usize)
+        }
+    };
+    HeapRecord {
+        version: compat::wal_format_version(),
+        rmid,
+        info: crate::pg::xlog::rec_info(state),
+        xid: crate::pg::xlog::rec_xid(state),
+        main,
+        blocks: refs
+            .iter()
+            .filter(|r| r.3 && r.1 == pg_sys::ForkNumber::MAIN_FORKNUM)
+            .map(|&(block_id, _, blkno, _)| HeapBlock {
+                block_id,
+                blkno,
+                data: crate::pg::xlog::rec_block_data(state, block_id),
+            })
+            .collect(),
+        hint_bits_logged: crate::am::vm::hint_bits_logged(),
+    }
+}
+
+fn is_heap_rmgr(rmid: u8) -> bool {
+    rmid == glassheap_decode::waldecode::RM_HEAP_ID
+        || rmid == glassheap_decode::waldecode::RM_HEAP2_ID
+}
+
 /// Calls `f(state, start, end, rmid)` for each record that starts at or after `start`
 /// and ends by `end`.
 fn for_each_record(
@@ -129,7 +171,7 @@ fn page_history(
         name!(note, Option<String>),
     ),
 > {
-    super::table_am(&rel);
+    let am = super::table_am(&rel);
     let blk = check_block(&rel, blkno);
     let (start, end) = validate(
         super::wal_records::required(start_lsn, "start_lsn"),
@@ -150,6 +192,11 @@ fn page_history(
         let what = format!("{}/{} at {}", ri.rmgr, ri.record_type, Lsn(at));
         let change = if let Some(img) = applied_image(state, id) {
             BlockChange::Image(img)
+        } else if am == Am::Heap && is_heap_rmgr(rmid) {
+            BlockChange::Heap {
+                rec: heap_record(state, &refs, rmid),
+                block_id: id,
+            }
         } else if rmid == RMGR_ID {
             let new_block = refs.iter().find(|r| r.0 == 0).map_or(0, |r| r.2);
             BlockChange::Glassheap {
@@ -203,7 +250,7 @@ fn row_history(
         name!(next_tid, Option<pg_sys::ItemPointerData>),
     ),
 > {
-    super::require_glassheap(&rel, "row_history");
+    let am = super::table_am(&rel);
     super::check_not_other_temp(&rel);
     let (start, end) = validate(
         super::wal_records::required(start_lsn, "start_lsn"),
@@ -215,7 +262,34 @@ fn row_history(
     let mut versions = vec![crate::pg::rel::tid_parts(&tid)];
     let mut rows = Vec::new();
     for_each_record(start, end, |state, at, _, rmid| {
-        if rmid != RMGR_ID {
+        if am == Am::Heap && is_heap_rmgr(rmid) {
+            let refs = block_refs(state, &target);
+            if !refs.iter().any(|r| r.3) {
+                return;
+            }
+            let rec = heap_record(state, &refs, rmid);
+            let mut found = Vec::new();
+            for &v in &versions {
+                found.extend(heapreplay::row_events(&rec, v));
+            }
+            for (e, next) in found {
+                if let Some(n) = next {
+                    if !versions.contains(&n) {
+                        versions.push(n);
+                    }
+                }
+                rows.push((
+                    Lsn(at),
+                    Xid(rec.xid),
+                    crate::pg::rel::make_tid(e.tid.0, e.tid.1),
+                    e.event,
+                    e.detail,
+                    next.map(|(b, o)| crate::pg::rel::make_tid(b, o)),
+                ));
+            }
+            return;
+        }
+        if am != Am::Glassheap || rmid != RMGR_ID {
             return;
         }
         let refs = block_refs(state, &target);

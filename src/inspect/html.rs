@@ -1,5 +1,5 @@
 //! glassheap.page_html and glassheap.record_html: standalone HTML documents drawn by
-//! glassheap_format::html. This layer only fetches bytes: a block through the buffer
+//! glassheap_decode::html. This layer only fetches bytes: a block through the buffer
 //! manager (as glassheap.page does), a WAL record's bytes through an XLogReader, and
 //! the record's decoded JSON through the same code as glassheap.wal_records.
 
@@ -8,8 +8,8 @@ use super::rawpage::read_block;
 use super::table_am;
 use super::types::Lsn;
 use super::wal_records::{read_records, validate};
-use glassheap_format::html::{page_html as render_page, record_html as render_record, RecordInfo};
-use glassheap_format::xlogrecord::assemble;
+use glassheap_decode::html::{page_html as render_page, record_html as render_record, RecordInfo};
+use glassheap_decode::xlogrecord::assemble;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;

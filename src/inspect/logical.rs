@@ -1,15 +1,15 @@
 //! The `logical` column of glassheap.wal_records and glassheap.trace: what logical
-//! decoding makes of a record (`glassheap_format::waldecode::logical`), the tuples shown
+//! decoding makes of a record (`glassheap_decode::waldecode::logical`), the tuples shown
 //! as column values with the relation's current descriptor, for heap and glassheap
 //! records alike. So a reader sees one change as WAL bytes (`decoded`) and as a
 //! subscriber receives it (`logical`).
 
 use super::values::{datum_of, output};
 use crate::pg::compat::{self, RelFileLocator};
+use glassheap_decode::waldecode::logical::{view, OldKind, View};
+use glassheap_decode::waldecode::BlockRef;
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
 use glassheap_format::logical::{HEAP_HASNULL, HEAP_TUPLE_HEADER_SIZE};
-use glassheap_format::waldecode::logical::{view, OldKind, View};
-use glassheap_format::waldecode::BlockRef;
 use pgrx::pg_sys;
 use serde_json::{json, Map, Value};
 use std::ffi::CStr;

@@ -43,7 +43,7 @@ pub(crate) fn raise_detail(
 }
 
 /// Which tuple format a table uses, or an error naming what it is instead.
-pub(crate) fn table_am(rel: &PgRelation) -> glassheap_format::items::Am {
+pub(crate) fn table_am(rel: &PgRelation) -> glassheap_decode::items::Am {
     check_read_privilege(rel);
     // SAFETY: rel is open; rd_tableam is set for tables and matviews.
     unsafe {
@@ -54,10 +54,10 @@ pub(crate) fn table_am(rel: &PgRelation) -> glassheap_format::items::Am {
             || kind == pg_sys::RELKIND_TOASTVALUE
         {
             if std::ptr::eq((*r).rd_tableam, &crate::am::handler::GLASSHEAP_METHODS) {
-                return glassheap_format::items::Am::Glassheap;
+                return glassheap_decode::items::Am::Glassheap;
             }
             if (*(*r).rd_rel).relam == pg_sys::HEAP_TABLE_AM_OID {
-                return glassheap_format::items::Am::Heap;
+                return glassheap_decode::items::Am::Heap;
             }
         }
     }
@@ -70,7 +70,7 @@ pub(crate) fn table_am(rel: &PgRelation) -> glassheap_format::items::Am {
 
 /// The relation must be a glassheap table.
 pub(crate) fn require_glassheap(rel: &PgRelation, what: &str) {
-    if table_am(rel) != glassheap_format::items::Am::Glassheap {
+    if table_am(rel) != glassheap_decode::items::Am::Glassheap {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!(

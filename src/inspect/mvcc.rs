@@ -3,7 +3,7 @@
 //!
 //! One set of rules explains both formats: glassheap tuples go through the access
 //! method's own check (the same code scans use, with an explanation recorder), and heap
-//! tuples are restated for those rules by `glassheap_format::heap::rules_view`. For heap the
+//! tuples are restated for those rules by `glassheap_decode::heap::rules_view`. For heap the
 //! verdict shown is always heap's own (HeapTupleSatisfiesVisibility); if the explanation
 //! ever reached a different verdict, a last step says so rather than hiding it.
 
@@ -12,11 +12,11 @@ use super::types::{PgSnapshot, Xid};
 use super::wal_records::required;
 use crate::am::visibility::VisCtx;
 use crate::pg::xact;
-use glassheap_format::chains;
-use glassheap_format::heap::{rules_view, HeapHeader, Infomask, Infomask2};
-use glassheap_format::items::Am;
+use glassheap_decode::chains;
+use glassheap_decode::heap::{rules_view, HeapHeader, Infomask, Infomask2};
+use glassheap_decode::items::Am;
+use glassheap_decode::snapshot::{check_horizon, snapshot_text, PassedSnapshot};
 use glassheap_format::page::{LinePointer, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED};
-use glassheap_format::snapshot::{check_horizon, snapshot_text, PassedSnapshot};
 use glassheap_format::tuple::{TupleHeader, HEADER_SIZE};
 use glassheap_format::visibility::{self as vis, Cid, Explain, NoExplain, Step, Steps, TxnOracle};
 use glassheap_format::{xid_precedes, Xid as RawXid, FROZEN_XID, INVALID_XID};
@@ -176,7 +176,7 @@ struct Judge {
 }
 
 /// The statement's snapshot, or one built from a passed `pg_snapshot` (see
-/// glassheap_format::snapshot): an MVCC snapshot with the passed xmin, xmax and xip, plus
+/// glassheap_decode::snapshot): an MVCC snapshot with the passed xmin, xmax and xip, plus
 /// the xids running now below its xmax (pg_current_snapshot() leaves out its own
 /// transaction's), subtransactions mapped to their top-level xid ("subxip overflowed"),
 /// and command id FirstCommandId: the caller's own transaction is judged by heap's rule

@@ -4,7 +4,7 @@
 use super::types::{Lsn, Name, Xid};
 use super::{check_not_other_temp, table_am};
 use crate::pg::bufmgr::{LockMode, LockedBuffer};
-use glassheap_format::items::{page_items as decode_items, Am, ItemRow};
+use glassheap_decode::items::{page_items as decode_items, Am, ItemRow};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use glassheap_format::page::PageHeader;
 use pgrx::pg_sys;
@@ -96,8 +96,8 @@ fn page_header(
         name!(lower, i32),
         name!(upper, i32),
         name!(special, i32),
-        name!(page_size, i32),
-        name!(version, i32),
+        name!(pagesize, i32),
+        name!(version, i16),
         name!(prune_xid, Xid),
         name!(free_space, i32),
         name!(flags_raw, i32),
@@ -116,7 +116,8 @@ fn page_header(
         h.upper as i32,
         h.special as i32,
         h.page_size() as i32,
-        h.layout_version() as i32,
+        // the low byte of pd_pagesize_version: smallint, as in pageinspect
+        h.layout_version() as i16,
         Xid(h.prune_xid),
         h.free_space() as i32,
         h.flags as i32,
@@ -133,15 +134,19 @@ fn item_rows(
 ) -> TableIterator<
     'static,
     (
-        name!(lp, i32),
+        name!(lp, i16),
         name!(lp_flags, String),
-        name!(lp_off, i32),
-        name!(lp_len, i32),
+        name!(lp_flags_raw, i16),
+        name!(lp_off, i16),
+        name!(lp_len, i16),
         name!(xmin, Option<Xid>),
         name!(xmax, Option<Xid>),
         name!(cid, Option<i64>),
         name!(ctid, Option<pg_sys::ItemPointerData>),
         name!(flags, Option<Vec<String>>),
+        name!(t_infomask2, Option<i32>),
+        name!(t_infomask, Option<i32>),
+        name!(info, Option<i64>),
         name!(natts, Option<i32>),
         name!(hoff, Option<i32>),
         name!(nulls, Option<String>),
@@ -190,15 +195,21 @@ fn item_rows(
     TableIterator::new(rows.into_iter().map(|r: ItemRow| {
         let has_header = r.xmin.is_some();
         (
-            r.lp as i32,
+            // line pointer numbers, offsets and lengths have 15 bits at most: smallint,
+            // as in pageinspect's heap_page_items
+            r.lp as i16,
             r.lp_flags.to_string(),
-            r.lp_off as i32,
-            r.lp_len as i32,
+            r.lp_flags_raw as i16,
+            r.lp_off as i16,
+            r.lp_len as i16,
             r.xmin.map(Xid),
             r.xmax.map(Xid),
             r.cid.map(|c| c as i64),
             r.ctid.map(|(b, o)| crate::pg::rel::make_tid(b, o)),
             has_header.then_some(r.flags),
+            r.t_infomask2.map(i32::from),
+            r.t_infomask.map(i32::from),
+            r.info.map(i64::from),
             r.natts.map(|n| n as i32),
             r.hoff.map(|h| h as i32),
             r.nulls,
@@ -217,15 +228,19 @@ fn page_items_rel(
 ) -> TableIterator<
     'static,
     (
-        name!(lp, i32),
+        name!(lp, i16),
         name!(lp_flags, String),
-        name!(lp_off, i32),
-        name!(lp_len, i32),
+        name!(lp_flags_raw, i16),
+        name!(lp_off, i16),
+        name!(lp_len, i16),
         name!(xmin, Option<Xid>),
         name!(xmax, Option<Xid>),
         name!(cid, Option<i64>),
         name!(ctid, Option<pg_sys::ItemPointerData>),
         name!(flags, Option<Vec<String>>),
+        name!(t_infomask2, Option<i32>),
+        name!(t_infomask, Option<i32>),
+        name!(info, Option<i64>),
         name!(natts, Option<i32>),
         name!(hoff, Option<i32>),
         name!(nulls, Option<String>),
@@ -249,15 +264,19 @@ fn page_items_bytes(
 ) -> TableIterator<
     'static,
     (
-        name!(lp, i32),
+        name!(lp, i16),
         name!(lp_flags, String),
-        name!(lp_off, i32),
-        name!(lp_len, i32),
+        name!(lp_flags_raw, i16),
+        name!(lp_off, i16),
+        name!(lp_len, i16),
         name!(xmin, Option<Xid>),
         name!(xmax, Option<Xid>),
         name!(cid, Option<i64>),
         name!(ctid, Option<pg_sys::ItemPointerData>),
         name!(flags, Option<Vec<String>>),
+        name!(t_infomask2, Option<i32>),
+        name!(t_infomask, Option<i32>),
+        name!(info, Option<i64>),
         name!(natts, Option<i32>),
         name!(hoff, Option<i32>),
         name!(nulls, Option<String>),

@@ -6,7 +6,7 @@ use super::{check_not_other_temp, table_am};
 use crate::am::visibility::VisCtx;
 use crate::pg::bufmgr::{LockMode, LockedBuffer};
 use crate::pg::page::LP_NORMAL;
-use glassheap_format::items::{page_items as decode_items, Am};
+use glassheap_decode::items::{page_items as decode_items, Am};
 use glassheap_format::layout::MAX_TUPLES_PER_PAGE;
 use pgrx::pg_sys;
 use pgrx::prelude::*;

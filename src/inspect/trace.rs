@@ -100,13 +100,14 @@ fn trace(
         name!(end_lsn, Lsn),
         name!(prev_lsn, Lsn),
         name!(xid, Xid),
-        name!(rmgr, String),
+        name!(resource_manager, String),
         name!(record_type, String),
         name!(record_length, i32),
         name!(main_data_length, i32),
         name!(fpi_length, i32),
-        name!(blocks, JsonB),
         name!(description, String),
+        name!(block_ref, String),
+        name!(blocks, JsonB),
         name!(decoded, JsonB),
         name!(logical, Option<JsonB>),
         name!(mine, bool),
@@ -153,9 +154,9 @@ fn trace(
                 .collect();
             let mine = ri.xid != 0 && xact::is_current(ri.xid);
             let flushed = ri.end.0 <= flushed_at_return;
-            let (a, b, c, d, e, f, g, h, i, j, k, l, m) = ri.into_row();
+            let (a, b, c, d, e, f, g, h, i, j, k, l, m, n) = ri.into_row();
             (
-                a, b, c, d, e, f, g, h, i, j, k, l, m, mine, dirtied, flushed,
+                a, b, c, d, e, f, g, h, i, j, k, l, m, n, mine, dirtied, flushed,
             )
         })
         .collect();

@@ -161,7 +161,7 @@ impl std::fmt::Display for Lsn {
 }
 
 /// `pg_snapshot` (what pg_current_snapshot() returns), as the bytes of its detoasted
-/// varlena; `glassheap_format::snapshot` decodes them.
+/// varlena; `glassheap_decode::snapshot` decodes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgSnapshot(pub Vec<u8>);
 

@@ -5,9 +5,9 @@
 use super::rawpage::read_block;
 use super::table_am;
 use super::types::{Name, RegType};
+use glassheap_decode::heap::HeapHeader;
+use glassheap_decode::items::Am;
 use glassheap_format::attrs::{split, AttrDesc, AttrSlice};
-use glassheap_format::heap::HeapHeader;
-use glassheap_format::items::Am;
 use glassheap_format::page::{line_pointers, LP_NORMAL};
 use glassheap_format::tuple::{bitmap_len, TupleFlags, TupleHeader, HEADER_SIZE};
 use pgrx::pg_sys;

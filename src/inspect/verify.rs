@@ -1,10 +1,11 @@
-//! glassheap.verify: what amcheck's verify_heapam does for heap, for glassheap tables.
+//! glassheap.verify: what amcheck's verify_heapam does for heap, for glassheap tables,
+//! with verify_heapam's columns (blkno, offnum, attnum, msg).
 //! Each block is copied under a share lock and checked by the pure verifier.
 
 use super::rawpage::read_block;
 use super::{check_not_other_temp, require_glassheap};
+use glassheap_decode::verify::{verify_page, VerifyContext};
 use glassheap_format::attrs::AttrDesc;
-use glassheap_format::verify::{verify_page, VerifyContext};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgRelation;
@@ -17,7 +18,8 @@ fn verify(
     (
         name!(blkno, i64),
         name!(offnum, Option<i32>),
-        name!(problem, String),
+        name!(attnum, Option<i32>),
+        name!(msg, String),
     ),
 > {
     require_glassheap(&rel, "glassheap.verify");
@@ -65,7 +67,12 @@ fn verify(
             relminmxid,
         };
         for p in verify_page(&page, &ctx) {
-            rows.push((blk as i64, p.offnum.map(|o| o as i32), p.problem));
+            rows.push((
+                blk as i64,
+                p.offnum.map(|o| o as i32),
+                p.attnum.map(|a| a as i32),
+                p.problem,
+            ));
         }
     }
     TableIterator::new(rows)

@@ -1,10 +1,12 @@
 //! glassheap.wal_records and glassheap.wal_stats: the WAL between two LSNs, read in the
 //! backend like pg_walinspect does, with each record's main and block data decoded to JSON
-//! by glassheap_format's pure decoders.
+//! by glassheap_format's pure decoders. The columns the two share carry pg_walinspect's
+//! names, types and order (pg_get_wal_records_info's first eleven columns, pg_get_wal_stats'
+//! counters); glassheap's own ones follow.
 
 use super::types::{Lsn, Xid};
 use crate::pg::compat;
-use glassheap_format::waldecode::BlockRef;
+use glassheap_decode::waldecode::BlockRef;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
@@ -288,8 +290,9 @@ pub(super) type WalRow = (
     i32,
     i32,
     i32,
-    JsonB,
     String,
+    String,
+    JsonB,
     JsonB,
     Option<JsonB>,
 );
@@ -306,8 +309,9 @@ impl RecordInfo {
             self.total_len as i32,
             self.main_len as i32,
             self.fpi_len as i32,
-            JsonB(self.blocks),
             self.description,
+            self.block_ref,
+            JsonB(self.blocks),
             JsonB(self.decoded),
             (!self.logical.is_null()).then_some(JsonB(self.logical)),
         )
@@ -331,6 +335,10 @@ pub(super) struct RecordInfo {
     /// fork and block of each block reference, in the order of `rnodes`
     pub(super) block_nums: Vec<(pg_sys::ForkNumber::Type, u32)>,
     pub(super) description: String,
+    /// The block references as pg_walinspect's `block_ref` shows them (the server's
+    /// XLogRecGetBlockRefInfo, so the text is that version's); empty without any, as
+    /// `description` is empty when rm_desc writes nothing.
+    pub(super) block_ref: String,
     pub(super) decoded: Value,
     /// What logical decoding makes of the record (`super::logical`), NULL when it
     /// changes no row.
@@ -404,7 +412,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
                 datas.push((id as u8, data, b.has_image));
             }
         }
-        let (description, decoded, logical) = if with_details {
+        let (description, block_ref, decoded, logical) = if with_details {
             let mut buf: pg_sys::StringInfoData = std::mem::zeroed();
             pg_sys::initStringInfo(&mut buf);
             if let Some(desc) = rmgr.rm_desc {
@@ -413,6 +421,14 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
             }
             let d = CStr::from_ptr(buf.data).to_string_lossy().into_owned();
             pg_sys::pfree(buf.data as *mut core::ffi::c_void);
+            // pg_walinspect's block_ref: the same call with the same arguments
+            // (not pretty, detailed format)
+            let mut refs_buf: pg_sys::StringInfoData = std::mem::zeroed();
+            pg_sys::initStringInfo(&mut refs_buf);
+            let mut ignored_fpi_len = 0u32;
+            pg_sys::XLogRecGetBlockRefInfo(state, false, true, &mut refs_buf, &mut ignored_fpi_len);
+            let block_ref = CStr::from_ptr(refs_buf.data).to_string_lossy().into_owned();
+            pg_sys::pfree(refs_buf.data as *mut core::ffi::c_void);
             let main = if (*r).main_data.is_null() {
                 &[][..]
             } else {
@@ -430,9 +446,9 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
             let rnode0 =
                 ((*r).max_block_id >= 0 && block0.in_use).then(|| compat::bkp_locator(block0));
             let logical = super::logical::logical_json(rmid, info, main, &refs, rnode0.as_ref());
-            (d, decode(rmid, info, main, &refs), logical)
+            (d, block_ref, decode(rmid, info, main, &refs), logical)
         } else {
-            (String::new(), Value::Null, Value::Null)
+            (String::new(), String::new(), Value::Null, Value::Null)
         };
         RecordInfo {
             start: Lsn((*state).ReadRecPtr),
@@ -449,6 +465,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
             rnodes,
             block_nums,
             description,
+            block_ref,
             decoded,
             logical,
         }
@@ -459,7 +476,7 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
 /// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records, in this server's
 /// formats).
 fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
-    glassheap_format::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
+    glassheap_decode::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
 }
 
 #[pg_extern]
@@ -475,13 +492,14 @@ fn wal_records(
         name!(end_lsn, Lsn),
         name!(prev_lsn, Lsn),
         name!(xid, Xid),
-        name!(rmgr, String),
+        name!(resource_manager, String),
         name!(record_type, String),
         name!(record_length, i32),
         name!(main_data_length, i32),
         name!(fpi_length, i32),
-        name!(blocks, JsonB),
         name!(description, String),
+        name!(block_ref, String),
+        name!(blocks, JsonB),
         name!(decoded, JsonB),
         name!(logical, Option<JsonB>),
     ),
@@ -522,16 +540,16 @@ fn wal_stats(
 ) -> TableIterator<
     'static,
     (
-        name!(rmgr, String),
+        name!(resource_manager, String),
         name!(record_type, String),
         name!(count, i64),
-        name!(count_percent, f64),
+        name!(count_percentage, f64),
         name!(record_size, i64),
-        name!(record_size_percent, f64),
+        name!(record_size_percentage, f64),
         name!(fpi_size, i64),
-        name!(fpi_size_percent, f64),
+        name!(fpi_size_percentage, f64),
         name!(combined_size, i64),
-        name!(combined_size_percent, f64),
+        name!(combined_size_percentage, f64),
         name!(relation, Option<String>),
     ),
 > {

@@ -1213,10 +1213,10 @@ pub unsafe fn rb_set_tuples(
 
 /// The WAL record formats of the server this library was built for, for the pure
 /// decoders of PostgreSQL's Heap, Heap2, Btree, Transaction and XLOG records
-/// (`glassheap_format::waldecode`), which take the version as a runtime value. The
+/// (`glassheap_decode::waldecode`), which take the version as a runtime value. The
 /// library can only be loaded by a server of this major version (see below).
-pub fn wal_format_version() -> glassheap_format::waldecode::PgVersion {
-    use glassheap_format::waldecode::PgVersion;
+pub fn wal_format_version() -> glassheap_decode::waldecode::PgVersion {
+    use glassheap_decode::waldecode::PgVersion;
     #[cfg(feature = "pg15")]
     let v = PgVersion::V15;
     #[cfg(feature = "pg16")]

@@ -4,7 +4,7 @@
 //! change heap's record would: INSERT / UPDATE / DELETE, or the speculative-insertion
 //! kinds for INSERT ... ON CONFLICT. The tuples queued are heap tuples built from the
 //! record alone by the one decoder of glassheap records, which the toolkit's `logical`
-//! column uses too (`glassheap_format::waldecode::logical::glassheap`); PostgreSQL
+//! column uses too (`glassheap_format::logical::glassheap`); PostgreSQL
 //! interprets them at commit (or when streaming) with the historic snapshot, reassembles
 //! TOASTed values from the TOAST table's heap records and hands them to the output
 //! plugin, exactly as for heap. Transactions, commits, aborts, two-phase and streaming
@@ -12,9 +12,8 @@
 //! written by tablecmds.c for every logically logged table, whatever its access method.
 
 use crate::pg::xlog::{rec_block_data, rec_has_block, rec_info, rec_xid};
-use glassheap_format::logical::HEAP_TUPLE_HEADER_SIZE;
+use glassheap_format::logical::{self, Action, View, HEAP_TUPLE_HEADER_SIZE};
 use glassheap_format::records;
-use glassheap_format::waldecode::logical::{self, Action, View};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 

@@ -1,20 +1,15 @@
-//! glassheap-format: everything about glassheap's bytes that does not need a running
-//! PostgreSQL -- tuple header and page layout, WAL record codecs, the visibility rules,
-//! and decoders used by the inspection toolkit. No pgrx here, so `cargo test` runs it.
-//! No unsafe code either: the compiler enforces it.
+//! glassheap-format: glassheap's own formats and rules, what the write path and redo
+//! need -- tuple header and page layout, page changes, the WAL record codec, the
+//! visibility rules and state transitions. No pgrx here, so `cargo test` runs it; no
+//! unsafe code (the compiler enforces it); no JSON: describing PostgreSQL's formats and
+//! glassheap's for the toolkit is glassheap-decode's job (crates/decode).
 
 #![forbid(unsafe_code)]
 
 pub mod attrs;
-pub mod chains;
 pub mod cidruns;
 pub mod deadtids;
-pub mod durability;
-pub mod heap;
-pub mod history;
 pub mod hot;
-pub mod html;
-pub mod items;
 pub mod layout;
 pub mod locks;
 pub mod logical;
@@ -24,14 +19,11 @@ pub mod pageview;
 pub mod records;
 pub mod replay;
 pub mod rewrite;
-pub mod snapshot;
+pub mod testpages;
 pub mod transition;
 pub mod tuple;
 pub mod vacuum;
-pub mod verify;
 pub mod visibility;
-pub mod waldecode;
-pub mod xlogrecord;
 
 /// PostgreSQL's block size (BLCKSZ); glassheap uses standard 8 kB pages.
 pub const BLCKSZ: usize = 8192;

@@ -178,6 +178,171 @@ pub fn heap_tuple_from_body(natts: u16, has_nulls: bool, body: &[u8]) -> Result<
     Ok(out)
 }
 
+// ---------------------------------------------------------------------------------
+// What logical decoding makes of glassheap's records (rm_decode and the toolkit's view).
+// ---------------------------------------------------------------------------------
+
+/// Which old row a change carries (heap's CONTAINS_OLD_KEY / CONTAINS_OLD_TUPLE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldKind {
+    /// The replica identity key columns, the other columns null.
+    Key,
+    /// The whole old row (REPLICA IDENTITY FULL).
+    Full,
+}
+
+/// What a change does: INSERT, UPDATE, DELETE, or a step of a speculative insertion
+/// (which output plugins see as an INSERT, or nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Insert,
+    Update,
+    Delete,
+    SpecInsert,
+    SpecConfirm,
+    SpecAbort,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Insert => "INSERT",
+            Action::Update => "UPDATE",
+            Action::Delete => "DELETE",
+            Action::SpecInsert => "SPEC_INSERT",
+            Action::SpecConfirm => "SPEC_CONFIRM",
+            Action::SpecAbort => "SPEC_ABORT",
+        }
+    }
+}
+
+/// One change logical decoding queues for a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub action: Action,
+    /// The relation is block 0's.
+    pub new: Option<Vec<u8>>,
+    pub old: Option<(OldKind, Vec<u8>)>,
+    /// The reorder buffer may forget the transaction's reassembled TOAST chunks after
+    /// this change: always, but within a multi-insert call only after its last row
+    /// (heap's XLH_INSERT_LAST_IN_MULTI, glassheap's LAST_IN_MULTI).
+    pub clear_toast_afterwards: bool,
+}
+
+/// What logical decoding makes of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// A row-changing record whose relation was not logically logged: nothing.
+    NotDecoded(&'static str),
+    Changes(Vec<Change>),
+    /// The bytes do not parse.
+    Corrupt(String),
+}
+
+pub const NOT_LOGGED: &str = "the relation was not logically logged when this was written (wal_level below logical, or a catalog)";
+
+/// Block 0's data of the record `what`, or the error that it has none.
+pub fn need<'a>(b: Option<&'a [u8]>, what: &str) -> Result<&'a [u8], String> {
+    b.ok_or_else(|| format!("{what}: block 0 has no data"))
+}
+
+/// What logical decoding makes of a glassheap record with opcode `op`, its main data
+/// and block 0's data: the one decoder of glassheap's records, used by `rm_decode`
+/// (src/rmgr/decode.rs) and by the toolkit's view. None for records that change no row.
+pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, String>> {
+    if !matches!(
+        op,
+        crate::records::XLOG_GH_INSERT
+            | crate::records::XLOG_GH_MULTI_INSERT
+            | crate::records::XLOG_GH_UPDATE
+            | crate::records::XLOG_GH_DELETE
+            | crate::records::XLOG_GH_CONFIRM
+    ) {
+        return None;
+    }
+    if main.is_empty() {
+        return Some(Ok(View::NotDecoded(NOT_LOGGED)));
+    }
+    Some((|| {
+        let e = |e: crate::records::WalError| e.to_string();
+        let part = LogicalPart::decode(main).map_err(e)?;
+        let old = match &part.old {
+            Some(o) => Some((
+                if o.full { OldKind::Full } else { OldKind::Key },
+                heap_tuple_from_body(o.natts, o.has_nulls, o.body).map_err(e)?,
+            )),
+            None => None,
+        };
+        let one = |action, new| {
+            Ok(View::Changes(vec![Change {
+                action,
+                new,
+                old: old.clone(),
+                clear_toast_afterwards: true,
+            }]))
+        };
+        match op {
+            crate::records::XLOG_GH_INSERT => {
+                let i = crate::records::InsertBlock::decode(need(block0, "glassheap INSERT")?)
+                    .map_err(e)?;
+                let new = heap_tuple_from_body(i.natts, i.has_nulls, i.body).map_err(e)?;
+                let action = if i.speculative {
+                    Action::SpecInsert
+                } else {
+                    Action::Insert
+                };
+                one(action, Some(new))
+            }
+            crate::records::XLOG_GH_MULTI_INSERT => {
+                let m = crate::records::MultiInsertBlock::decode(need(
+                    block0,
+                    "glassheap MULTI_INSERT",
+                )?)
+                .map_err(e)?;
+                let n = m.tuples.len();
+                let changes = m
+                    .tuples
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| {
+                        Ok(Change {
+                            action: Action::Insert,
+                            new: Some(
+                                heap_tuple_from_body(t.natts, t.has_nulls, t.body).map_err(e)?,
+                            ),
+                            old: None,
+                            clear_toast_afterwards: part.last_in_multi && k + 1 == n,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                Ok(View::Changes(changes))
+            }
+            crate::records::XLOG_GH_UPDATE => {
+                let u = crate::records::UpdateNew::decode(need(block0, "glassheap UPDATE")?)
+                    .map_err(e)?;
+                if u.prefix_len != 0 || u.suffix_len != 0 {
+                    return Err(
+                        "glassheap UPDATE with a logical part logged with a prefix/suffix".into(),
+                    );
+                }
+                let new = heap_tuple_from_body(u.natts, u.has_nulls, u.body).map_err(e)?;
+                one(Action::Update, Some(new))
+            }
+            crate::records::XLOG_GH_DELETE => {
+                let d = crate::records::DeleteBlock::decode(need(block0, "glassheap DELETE")?)
+                    .map_err(e)?;
+                let action = if d.super_delete {
+                    Action::SpecAbort
+                } else {
+                    Action::Delete
+                };
+                one(action, None)
+            }
+            _ => one(Action::SpecConfirm, None),
+        }
+    })())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

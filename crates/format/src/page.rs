@@ -25,12 +25,12 @@ impl std::error::Error for PageError {}
 
 /// Native-endian reads at a byte offset the caller has bounds-checked.
 #[inline]
-pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+pub fn u16_at(b: &[u8], at: usize) -> u16 {
     // one bounds check for the whole field (a panic past the end, as indexing)
     u16::from_ne_bytes(b[at..at + 2].try_into().expect("two bytes"))
 }
 #[inline]
-pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(b[at..at + 4].try_into().expect("four bytes"))
 }
 

@@ -302,9 +302,9 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
 mod tests {
     use super::*;
     use crate::hot::{self, Item, Member};
-    use crate::items::tests::{glassheap_page, tuple};
     use crate::layout::{plan_add_item, AddItemError};
     use crate::page::{PageHeader, LP_UNUSED};
+    use crate::testpages::{glassheap_page, tuple};
     use crate::visibility::Htsv;
     use proptest::prelude::*;
 

@@ -651,27 +651,7 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Asserts two pages are equal as wal_consistency_checking compares them, naming
-    /// the first differing byte (a whole page in a failure message helps nobody).
-    pub(crate) fn same_after_mask(a: &PageBytes, b: &PageBytes) -> Result<(), String> {
-        let (mut a, mut b) = (Box::new(*a), Box::new(*b));
-        PageMut::new(&mut a)
-            .mask_for_consistency_check()
-            .map_err(|e| e.to_string())?;
-        PageMut::new(&mut b)
-            .mask_for_consistency_check()
-            .map_err(|e| e.to_string())?;
-        match (0..BLCKSZ).find(|&i| a[i] != b[i]) {
-            None => Ok(()),
-            Some(i) => Err(format!("pages differ at byte {i}: {} vs {}", a[i], b[i])),
-        }
-    }
-
-    pub(crate) fn fresh() -> Box<PageBytes> {
-        let mut b = Box::new([0u8; BLCKSZ]);
-        PageMut::new(&mut b).init();
-        b
-    }
+    pub(crate) use crate::testpages::{fresh, same_after_mask};
 
     fn item(len: usize, fill: u8) -> Vec<u8> {
         let mut v = vec![fill; len];

@@ -962,130 +962,6 @@ impl VisibleBlock {
 /// full-page image without data (or is absent).
 pub type BlockData<'a> = Option<&'a [u8]>;
 
-fn body_json(body: &[u8]) -> serde_json::Value {
-    serde_json::json!({ "body_length": body.len() })
-}
-
-/// Structured decoding of a glassheap record: `blocks[i]` is block i's data.
-pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
-    decode_json_with(info, blocks, |_| serde_json::json!({ "no_data": true }))
-}
-
-/// [`decode_json`] with the caller saying what stands for block `i` when it carries no
-/// data (`{"fpi": true}`, `{"no_data": true}` or `{"missing": true}`, as the WAL decoders
-/// of the other resource managers show it). A decoding error in any block is also
-/// reported as the record's top-level `error`.
-pub fn decode_json_with(
-    info: u8,
-    blocks: &[BlockData<'_>],
-    placeholder: impl Fn(usize) -> serde_json::Value,
-) -> serde_json::Value {
-    use serde_json::{json, to_value, Value};
-    let blk = |i: usize| blocks.get(i).copied().flatten();
-    let dec = |r: Result<Value, WalError>| r.unwrap_or_else(|e| json!({ "error": e.to_string() }));
-    let fpi = || placeholder(0);
-    let op = info & XLOG_GH_OPMASK;
-    let mut out = serde_json::Map::new();
-    out.insert(
-        "record_type".into(),
-        json!(crate::waldecode::record_type(identify(info), info)),
-    );
-    match op {
-        XLOG_GH_INSERT => {
-            let v = blk(0).map(|b| {
-                dec(InsertBlock::decode(b).map(|d| {
-                    let mut v = to_value(&d).unwrap_or(Value::Null);
-                    v["body"] = body_json(d.body);
-                    v
-                }))
-            });
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_MULTI_INSERT => {
-            let v = blk(0).map(|b| {
-                dec(MultiInsertBlock::decode(b).map(|d| {
-                    json!({
-                        "init_page": d.init_page, "vm_cleared": d.vm_cleared, "frozen": d.frozen,
-                        "ntuples": d.tuples.len(),
-                        "offsets": d.tuples.iter().map(|t| t.offnum).collect::<Vec<_>>(),
-                        "tuples": d.tuples.iter().map(|t| json!({
-                            "offnum": t.offnum, "natts": t.natts, "has_nulls": t.has_nulls,
-                            "body_length": t.body.len() })).collect::<Vec<_>>(),
-                    })
-                }))
-            });
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_DELETE => {
-            let v = blk(0)
-                .map(|b| dec(DeleteBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_UPDATE => {
-            let v = blk(0).map(|b| {
-                dec(UpdateNew::decode(b).map(|d| {
-                    let mut v = to_value(&d).unwrap_or(Value::Null);
-                    v["body"] =
-                        json!({ "body_length": d.body_len(), "logged_length": d.body.len() });
-                    v
-                }))
-            });
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-            if blocks.len() > 1 {
-                let v = blk(1)
-                    .map(|b| dec(UpdateOld::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-                out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
-            }
-        }
-        XLOG_GH_LOCK => {
-            let v = blk(0)
-                .map(|b| dec(LockBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_CONFIRM => {
-            let v = blk(0)
-                .map(|b| dec(ConfirmBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_PRUNE => {
-            let v = blk(0)
-                .map(|b| dec(PruneBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_VACUUM => {
-            let v = blk(0)
-                .map(|b| dec(VacuumBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_FREEZE => {
-            let v = blk(0)
-                .map(|b| dec(FreezeBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block0".into(), v.unwrap_or_else(fpi));
-        }
-        XLOG_GH_VISIBLE => {
-            out.insert("block0".into(), json!({ "visibility_map_page": true }));
-            let v = blk(1)
-                .map(|b| dec(VisibleBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
-            out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
-        }
-        _ => {
-            out.insert(
-                "error".into(),
-                json!(format!("unknown glassheap record info {info:#04x}")),
-            );
-        }
-    }
-    let block_error = ["block0", "block1"].iter().find_map(|k| {
-        out.get(*k)
-            .and_then(|b| b.get("error"))
-            .map(|e| format!("{k}: {}", e.as_str().unwrap_or_default()))
-    });
-    if let (Some(e), false) = (block_error, out.contains_key("error")) {
-        out.insert("error".into(), json!(e));
-    }
-    Value::Object(out)
-}
-
 fn xmax_desc(x: &XmaxInfo) -> String {
     format!(
         "xmax {}{} {}",
@@ -1413,10 +1289,6 @@ mod tests {
             desc.contains("len 113 (logged 4, prefix 8 and suffix 85 from the old version)"),
             "{desc}"
         );
-        let json = decode_json(XLOG_GH_UPDATE, &[Some(&c)]);
-        assert_eq!(json["block0"]["prefix_len"], 8, "{json}");
-        assert_eq!(json["block0"]["body"]["body_length"], 97, "{json}");
-        assert_eq!(json["block0"]["body"]["logged_length"], 4, "{json}");
         // Only the prefix: the suffix flag and length are absent.
         let prefix_only = UpdateNew {
             suffix_len: 0,
@@ -1516,10 +1388,6 @@ mod tests {
             describe(XLOG_GH_PRUNE, &[Some(&v)]),
             "latest_removed_xid 745 nredirected 1 ndead 2 nunused 1"
         );
-        assert_eq!(
-            decode_json(XLOG_GH_PRUNE, &[Some(&v)])["block0"]["dead"][1],
-            5
-        );
         let mut v = Vec::new();
         VacuumBlock { unused: vec![2, 5] }.encode(&mut v);
         assert_eq!(v, [2, 0, 2, 0, 5, 0]);
@@ -1546,11 +1414,6 @@ mod tests {
             describe(XLOG_GH_FREEZE, &[Some(&v)]),
             "cutoff_xid 900 ntuples 2"
         );
-        assert_eq!(
-            decode_json(XLOG_GH_FREEZE, &[Some(&v)])["block0"]["tuples"][1]["xmax"]["replace"]
-                ["mode"],
-            "no_key_update"
-        );
         assert_eq!(identify(XLOG_GH_FREEZE), Some("FREEZE"));
         let mut v = Vec::new();
         VisibleBlock {
@@ -1563,10 +1426,6 @@ mod tests {
         assert_eq!(
             describe(XLOG_GH_VISIBLE, &[None, Some(&v)]),
             "cutoff_xid 77 all_visible all_frozen"
-        );
-        assert_eq!(
-            decode_json(XLOG_GH_VISIBLE, &[None, Some(&v)])["block1"]["all_frozen"],
-            true
         );
         assert!(VisibleBlock::decode(&[0, 0, 0, 0, 2]).is_err()); // frozen without visible
     }
@@ -1631,7 +1490,6 @@ mod tests {
             let _ = VisibleBlock::decode(&b0);
             let _ = describe(info, &[Some(&b0), Some(&b1)]);
             let _ = describe(info, &[None, Some(&b1)]);
-            let _ = decode_json(info, &[Some(&b0), None]);
         }
 
         #[test]

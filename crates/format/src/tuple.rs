@@ -409,61 +409,6 @@ pub fn att_isnull(attnum: usize, bitmap: &[u8]) -> bool {
     bitmap[attnum >> 3] & (1 << (attnum & 7)) == 0
 }
 
-/// Names of the set flags plus the xmax mode, snake_case, for inspection.
-pub fn flag_names(h: &TupleHeader) -> Vec<String> {
-    use heck::ToSnakeCase;
-    let mut out: Vec<String> = h
-        .flags()
-        .iter_names()
-        .map(|(name, _)| name.to_snake_case())
-        .collect();
-    if h.xmin_frozen() {
-        out.push("xmin_frozen".into());
-    }
-    if !h.xmax_invalid() || h.xmax != 0 {
-        out.push(format!("xmax_{}", h.xmax_mode().name()));
-    }
-    if h.is_speculative() {
-        out.push("speculative".into());
-    }
-    if h.moved_partitions() {
-        out.push("moved_partitions".into());
-    }
-    out
-}
-
-/// Every raw field of the header, for `page_items(...).header` and WAL decoding.
-#[derive(Debug, Clone, Serialize)]
-pub struct HeaderFields {
-    pub xmin: u32,
-    pub xmax: u32,
-    pub aux: u32,
-    pub info: u32,
-    pub next_off: u16,
-    pub natts: u16,
-    pub xmax_mode: u8,
-    pub xmax_mode_name: Option<&'static str>,
-    pub flags: Vec<String>,
-    pub hoff: usize,
-}
-
-impl From<&TupleHeader> for HeaderFields {
-    fn from(h: &TupleHeader) -> Self {
-        HeaderFields {
-            xmin: h.xmin,
-            xmax: h.xmax,
-            aux: h.aux,
-            info: h.info,
-            next_off: h.next_off(),
-            natts: h.natts(),
-            xmax_mode: h.xmax_mode_bits(),
-            xmax_mode_name: XmaxMode::from_bits(h.xmax_mode_bits()).map(|m| m.name()),
-            flags: flag_names(h),
-            hoff: h.hoff(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,17 +481,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn flag_names_are_snake_case() {
-        let mut h = TupleHeader::new_insert(5, 0, 1, true);
-        h.set_flags(TupleFlags::XMIN_COMMITTED | TupleFlags::HEAP_ONLY);
-        let names = flag_names(&h);
-        assert!(names.contains(&"xmin_committed".to_string()));
-        assert!(names.contains(&"heap_only".to_string()));
-        assert!(names.contains(&"has_nulls".to_string()));
-        assert!(names.contains(&"xmax_invalid".to_string()));
-    }
-
     proptest! {
         #[test]
         fn info_word_round_trips(next in 0u16..512, natts in 0u16..2048, mode in 0u8..6, flags in 0u16..512) {
@@ -576,8 +510,6 @@ mod tests {
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             if let Ok(h) = TupleHeader::decode(&bytes) {
                 let _ = h.validate();
-                let _ = flag_names(&h);
-                let _ = HeaderFields::from(&h);
             }
         }
     }

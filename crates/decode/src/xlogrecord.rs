@@ -511,7 +511,7 @@ mod assemble_tests {
             let in_page = pos % XLOG_BLCKSZ;
             let ps = pos - in_page;
             if in_page == 0 {
-                pos += if ps % seg_size == 0 { 40 } else { 24 };
+                pos += if ps.is_multiple_of(seg_size) { 40 } else { 24 };
                 pages.entry(ps).or_insert_with(|| vec![0xEEu8; 8192]);
                 continue;
             }

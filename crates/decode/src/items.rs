@@ -3,13 +3,67 @@
 //! slot, a damaged tuple) are None, with `error` saying why when something is wrong.
 
 use crate::heap::{bits_text, HeapHeader, HEAP_HEADER_SIZE};
-use crate::page::{line_pointers, lp_flags_name, LinePointer, PageError, LP_NORMAL};
-use crate::tuple::{
-    flag_names, HeaderFields, TupleFlags, TupleHeader, HEADER_SIZE, NEXT_MOVED_PARTITIONS,
-    NEXT_SPECULATIVE,
+use glassheap_format::page::{line_pointers, lp_flags_name, LinePointer, PageError, LP_NORMAL};
+use glassheap_format::tuple::{
+    TupleFlags, TupleHeader, XmaxMode, HEADER_SIZE, NEXT_MOVED_PARTITIONS, NEXT_SPECULATIVE,
 };
-use crate::MAXALIGN;
+use glassheap_format::MAXALIGN;
 use serde::Serialize;
+
+/// Names of the set flags plus the xmax mode, snake_case, for inspection.
+pub fn flag_names(h: &TupleHeader) -> Vec<String> {
+    use heck::ToSnakeCase;
+    let mut out: Vec<String> = h
+        .flags()
+        .iter_names()
+        .map(|(name, _)| name.to_snake_case())
+        .collect();
+    if h.xmin_frozen() {
+        out.push("xmin_frozen".into());
+    }
+    if !h.xmax_invalid() || h.xmax != 0 {
+        out.push(format!("xmax_{}", h.xmax_mode().name()));
+    }
+    if h.is_speculative() {
+        out.push("speculative".into());
+    }
+    if h.moved_partitions() {
+        out.push("moved_partitions".into());
+    }
+    out
+}
+
+/// Every raw field of the header, for `page_items(...).header` and WAL decoding.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeaderFields {
+    pub xmin: u32,
+    pub xmax: u32,
+    pub aux: u32,
+    pub info: u32,
+    pub next_off: u16,
+    pub natts: u16,
+    pub xmax_mode: u8,
+    pub xmax_mode_name: Option<&'static str>,
+    pub flags: Vec<String>,
+    pub hoff: usize,
+}
+
+impl From<&TupleHeader> for HeaderFields {
+    fn from(h: &TupleHeader) -> Self {
+        HeaderFields {
+            xmin: h.xmin,
+            xmax: h.xmax,
+            aux: h.aux,
+            info: h.info,
+            next_off: h.next_off(),
+            natts: h.natts(),
+            xmax_mode: h.xmax_mode_bits(),
+            xmax_mode_name: XmaxMode::from_bits(h.xmax_mode_bits()).map(|m| m.name()),
+            flags: flag_names(h),
+            hoff: h.hoff(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Am {
@@ -31,6 +85,9 @@ impl Am {
 pub struct ItemRow {
     pub lp: u16,
     pub lp_flags: &'static str,
+    /// lp_flags as the number pageinspect's heap_page_items shows (0 unused, 1 normal,
+    /// 2 redirect, 3 dead)
+    pub lp_flags_raw: u8,
     pub lp_off: u16,
     pub lp_len: u16,
     pub xmin: Option<u32>,
@@ -38,6 +95,13 @@ pub struct ItemRow {
     pub cid: Option<u32>,
     pub ctid: Option<(u32, u16)>,
     pub flags: Vec<String>,
+    /// A heap tuple's raw t_infomask2 and t_infomask (pageinspect's columns), which
+    /// `flags` names; None for glassheap tuples, whose flags live in `info`.
+    pub t_infomask2: Option<u16>,
+    pub t_infomask: Option<u16>,
+    /// A glassheap tuple's raw info word (next_off, natts, xmax mode and flags;
+    /// docs/FORMAT.md section 2); None for heap tuples.
+    pub info: Option<u32>,
     pub natts: Option<u16>,
     pub hoff: Option<u16>,
     pub nulls: Option<String>,
@@ -50,6 +114,7 @@ fn base(lp: &LinePointer) -> ItemRow {
     ItemRow {
         lp: lp.lp,
         lp_flags: lp_flags_name(lp.flags),
+        lp_flags_raw: lp.flags,
         lp_off: lp.off,
         lp_len: lp.len,
         ..Default::default()
@@ -106,6 +171,8 @@ fn heap_row(page: &[u8], lp: &LinePointer) -> ItemRow {
     row.cid = Some(h.field3);
     row.ctid = Some(h.ctid);
     row.flags = h.flag_names();
+    row.t_infomask2 = Some(h.infomask2);
+    row.t_infomask = Some(h.infomask);
     row.natts = Some(h.natts());
     row.hoff = Some(h.hoff as u16);
     row.header = Some(h.fields_json());
@@ -146,6 +213,7 @@ fn glassheap_row(page: &[u8], lp: &LinePointer, blkno: u32) -> ItemRow {
         h.next_tid(blkno).unwrap_or((blkno, lp.lp))
     });
     row.flags = flag_names(&h);
+    row.info = Some(h.info);
     row.natts = Some(h.natts());
     row.hoff = Some(h.hoff() as u16);
     row.header = serde_json::to_value(HeaderFields::from(&h)).ok();
@@ -162,7 +230,7 @@ fn glassheap_row(page: &[u8], lp: &LinePointer, blkno: u32) -> ItemRow {
         return row;
     }
     if h.has(TupleFlags::HAS_NULLS) {
-        let n = crate::tuple::bitmap_len(h.natts());
+        let n = glassheap_format::tuple::bitmap_len(h.natts());
         row.nulls = Some(bits_text(&item[HEADER_SIZE..HEADER_SIZE + n]));
     }
     row.data = Some(item[hoff..].to_vec());
@@ -194,36 +262,21 @@ const _: () = assert!(NEXT_SPECULATIVE == 511);
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::layout::{special_bytes, SPECIAL_OFFSET};
-    use crate::tuple::maxalign;
+    pub use glassheap_format::testpages::{glassheap_page, tuple};
     use proptest::prelude::*;
 
+    #[test]
+    fn flag_names_are_snake_case() {
+        let mut h = TupleHeader::new_insert(5, 0, 1, true);
+        h.set_flags(TupleFlags::XMIN_COMMITTED | TupleFlags::HEAP_ONLY);
+        let names = flag_names(&h);
+        assert!(names.contains(&"xmin_committed".to_string()));
+        assert!(names.contains(&"heap_only".to_string()));
+        assert!(names.contains(&"has_nulls".to_string()));
+        assert!(names.contains(&"xmax_invalid".to_string()));
+    }
+
     /// A glassheap page holding the given tuples (bytes), packed like PageAddItem does.
-    pub fn glassheap_page(tuples: &[Vec<u8>]) -> Vec<u8> {
-        let mut p = vec![0u8; crate::BLCKSZ];
-        let mut upper = SPECIAL_OFFSET;
-        for (i, t) in tuples.iter().enumerate() {
-            upper -= maxalign(t.len());
-            p[upper..upper + t.len()].copy_from_slice(t);
-            let w = upper as u32 | (1 << 15) | ((t.len() as u32) << 17);
-            p[24 + 4 * i..28 + 4 * i].copy_from_slice(&w.to_ne_bytes());
-        }
-        p[12..14].copy_from_slice(&((24 + 4 * tuples.len()) as u16).to_ne_bytes());
-        p[14..16].copy_from_slice(&(upper as u16).to_ne_bytes());
-        p[16..18].copy_from_slice(&(SPECIAL_OFFSET as u16).to_ne_bytes());
-        p[18..20].copy_from_slice(&(0x2000u16 | 4).to_ne_bytes());
-        p[SPECIAL_OFFSET..].copy_from_slice(&special_bytes());
-        p
-    }
-
-    pub fn tuple(xmin: u32, data: &[u8]) -> Vec<u8> {
-        let mut t = TupleHeader::new_insert(xmin, 0, 2, false)
-            .to_bytes()
-            .to_vec();
-        t.extend_from_slice(data);
-        t
-    }
-
     #[test]
     fn glassheap_items() {
         let mut upd = TupleHeader::new_insert(700, 1, 2, true);
@@ -243,13 +296,19 @@ pub(crate) mod tests {
         assert_eq!(rows[1].ctid, Some((5, 2)));
         assert_eq!(rows[1].lp_len, 24);
         assert!(rows.iter().all(|r| r.error.is_none()));
+        // the raw numbers beside the names: lp_flags 1 (normal), glassheap's info word
+        assert!(rows
+            .iter()
+            .all(|r| r.lp_flags == "normal" && r.lp_flags_raw == 1));
+        assert_eq!(rows[0].info, Some(upd.info));
+        assert_eq!((rows[0].t_infomask, rows[0].t_infomask2), (None, None));
     }
 
     #[test]
     fn damaged_items_get_errors_not_panics() {
         let mut p = glassheap_page(&[tuple(5, &[1, 2, 3, 4, 5, 6, 7, 8])]);
         // line pointer 1 now claims 200 bytes starting 8 bytes before the page end
-        let w = (crate::BLCKSZ as u32 - 8) | (1 << 15) | (200 << 17);
+        let w = (glassheap_format::BLCKSZ as u32 - 8) | (1 << 15) | (200 << 17);
         p[24..28].copy_from_slice(&w.to_ne_bytes());
         let rows = page_items(&p, Am::Glassheap, 0).unwrap();
         assert!(rows[0].error.is_some());

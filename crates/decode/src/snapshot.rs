@@ -15,7 +15,7 @@
 //! * `pg_snapshot` lists top-level xids only, so the server's snapshot is marked
 //!   "subxip overflowed": subtransaction xids are mapped to their top-level xid first.
 
-use crate::{xid_precedes, Xid};
+use glassheap_format::{xid_precedes, Xid};
 
 /// A decoded `pg_snapshot`: 64-bit FullTransactionIds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ impl PassedSnapshot {
                 self.xmin
             ));
         }
-        if self.xmin < crate::FIRST_NORMAL_XID as u64 {
+        if self.xmin < glassheap_format::FIRST_NORMAL_XID as u64 {
             return Err(format!(
                 "snapshot xmin {} is not a normal transaction id",
                 self.xmin
@@ -167,7 +167,7 @@ pub fn snapshot_text(xmin: Xid, xmax: Xid, xip: &[Xid]) -> String {
 /// precedes the relation's removal horizon (and pg_subtrans may no longer know its
 /// subtransactions): such a snapshot cannot be judged with.
 pub fn check_horizon(xmin: Xid, horizon: Xid) -> Result<(), String> {
-    if crate::xid_is_normal(horizon) && xid_precedes(xmin, horizon) {
+    if glassheap_format::xid_is_normal(horizon) && xid_precedes(xmin, horizon) {
         return Err(format!(
             "snapshot xmin {xmin} precedes the removal horizon {horizon}: versions it could see may already have been removed"
         ));

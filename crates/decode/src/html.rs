@@ -11,9 +11,9 @@
 
 use crate::durability::LsnStyle;
 use crate::items::{page_items, Am, ItemRow};
-use crate::page::{PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT};
 use crate::xlogrecord::{layout, Field};
-use crate::{BLCKSZ, PAGE_HEADER_SIZE};
+use glassheap_format::page::{PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT};
+use glassheap_format::{BLCKSZ, PAGE_HEADER_SIZE};
 use serde_json::Value;
 use std::fmt::Write;
 

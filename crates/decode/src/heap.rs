@@ -66,7 +66,7 @@ impl std::fmt::Display for HeapTupleError {
     }
 }
 
-use crate::page::{u16_at, u32_at};
+use glassheap_format::page::{u16_at, u32_at};
 
 impl HeapHeader {
     pub fn decode(item: &[u8]) -> Result<HeapHeader, HeapTupleError> {
@@ -210,13 +210,13 @@ mod tests {
 }
 
 /// The facts heap's visibility rules read from a heap tuple header, restated as a
-/// glassheap header so one implementation of the rules (crate::visibility) can judge and
+/// glassheap header so one implementation of the rules (glassheap_format::visibility) can judge and
 /// explain both formats. Heap's infomask bits map one to one onto glassheap's hint and
 /// multixact flags; heap's lock bits and HEAP_KEYS_UPDATED onto the xmax mode (heap's
 /// HEAP_XMAX_IS_LOCKED_ONLY test, restated); t_cid onto aux. The version pointer is not
 /// carried over (visibility does not read it).
-pub fn rules_view(h: &HeapHeader) -> crate::tuple::TupleHeader {
-    use crate::tuple::{pack_info, TupleFlags, XmaxMode, NEXT_NONE};
+pub fn rules_view(h: &HeapHeader) -> glassheap_format::tuple::TupleHeader {
+    use glassheap_format::tuple::{pack_info, TupleFlags, XmaxMode, NEXT_NONE};
     let im = Infomask::from_bits_retain(h.infomask);
     let im2 = Infomask2::from_bits_retain(h.infomask2);
     let mut f = TupleFlags::empty();
@@ -257,18 +257,23 @@ pub fn rules_view(h: &HeapHeader) -> crate::tuple::TupleHeader {
     } else {
         XmaxMode::NoKeyUpdate
     };
-    crate::tuple::TupleHeader {
+    glassheap_format::tuple::TupleHeader {
         xmin: h.xmin,
         xmax: h.xmax,
         aux: h.field3,
-        info: pack_info(NEXT_NONE, h.natts().min(crate::tuple::MAX_NATTS), mode, f),
+        info: pack_info(
+            NEXT_NONE,
+            h.natts().min(glassheap_format::tuple::MAX_NATTS),
+            mode,
+            f,
+        ),
     }
 }
 
 #[cfg(test)]
 mod rules_view_tests {
     use super::*;
-    use crate::tuple::{TupleFlags, XmaxMode};
+    use glassheap_format::tuple::{TupleFlags, XmaxMode};
 
     fn hdr(infomask: u16, infomask2: u16) -> HeapHeader {
         HeapHeader {

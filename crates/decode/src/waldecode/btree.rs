@@ -65,7 +65,7 @@ const INDEX_INFO_FLAGS: &[(u64, &str)] = &[
 ];
 /// sizeof(IndexTupleData).
 const SIZEOF_INDEX_TUPLE: usize = 8;
-const MAXALIGN: usize = crate::MAXALIGN;
+const MAXALIGN: usize = glassheap_format::MAXALIGN;
 
 /// `btree_identify`.
 pub fn identify(info: u8) -> Option<&'static str> {

@@ -18,8 +18,9 @@ use super::heap::{
     XLOG_HEAP_UPDATE,
 };
 use super::BlockRef;
-use crate::logical::{heap_tuple_from_body, LogicalPart, HEAP_TUPLE_HEADER_SIZE};
-use crate::records::{self, DeleteBlock, InsertBlock, MultiInsertBlock, UpdateNew};
+pub use glassheap_format::logical::{glassheap, Action, Change, OldKind, View};
+use glassheap_format::logical::{need, HEAP_TUPLE_HEADER_SIZE, NOT_LOGGED};
+use glassheap_format::records;
 
 const RM_HEAP2_ID: u8 = 9;
 const RM_HEAP_ID: u8 = 10;
@@ -30,63 +31,6 @@ const SIZE_OF_HEAP_HEADER: usize = 5;
 const SIZE_OF_MULTI_INSERT_TUPLE: usize = 7;
 const SIZE_OF_HEAP_DELETE: usize = 8;
 const SIZE_OF_HEAP_UPDATE: usize = 14;
-
-/// Which old row a change carries (heap's CONTAINS_OLD_KEY / CONTAINS_OLD_TUPLE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OldKind {
-    /// The replica identity key columns, the other columns null.
-    Key,
-    /// The whole old row (REPLICA IDENTITY FULL).
-    Full,
-}
-
-/// What a change does: INSERT, UPDATE, DELETE, or a step of a speculative insertion
-/// (which output plugins see as an INSERT, or nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Insert,
-    Update,
-    Delete,
-    SpecInsert,
-    SpecConfirm,
-    SpecAbort,
-}
-
-impl Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Insert => "INSERT",
-            Action::Update => "UPDATE",
-            Action::Delete => "DELETE",
-            Action::SpecInsert => "SPEC_INSERT",
-            Action::SpecConfirm => "SPEC_CONFIRM",
-            Action::SpecAbort => "SPEC_ABORT",
-        }
-    }
-}
-
-/// One change logical decoding queues for a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub action: Action,
-    /// The relation is block 0's.
-    pub new: Option<Vec<u8>>,
-    pub old: Option<(OldKind, Vec<u8>)>,
-    /// The reorder buffer may forget the transaction's reassembled TOAST chunks after
-    /// this change: always, but within a multi-insert call only after its last row
-    /// (heap's XLH_INSERT_LAST_IN_MULTI, glassheap's LAST_IN_MULTI).
-    pub clear_toast_afterwards: bool,
-}
-
-/// What logical decoding makes of a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum View {
-    /// A row-changing record whose relation was not logically logged: nothing.
-    NotDecoded(&'static str),
-    Changes(Vec<Change>),
-    /// The bytes do not parse.
-    Corrupt(String),
-}
 
 /// The logical view of a record, or None for records that change no row (heap's LOCK,
 /// PRUNE, VACUUM..., glassheap's LOCK, PRUNE..., every other resource manager).
@@ -99,12 +43,6 @@ pub fn view(rmid: u8, info: u8, main: &[u8], blocks: &[BlockRef<'_>]) -> Option<
         _ => return None,
     };
     Some(r.unwrap_or_else(View::Corrupt))
-}
-
-const NOT_LOGGED: &str = "the relation was not logically logged when this was written (wal_level below logical, or a catalog)";
-
-fn need<'a>(b: Option<&'a [u8]>, what: &str) -> Result<&'a [u8], String> {
-    b.ok_or_else(|| format!("{what}: block 0 has no data"))
 }
 
 /// A heap tuple from `xl_heap_header` + data, as decode.c's DecodeXLogTuple builds it.
@@ -255,100 +193,10 @@ fn heap_multi_insert(main: &[u8], block0: Option<&[u8]>) -> Result<View, String>
     Ok(View::Changes(changes))
 }
 
-/// What logical decoding makes of a glassheap record with opcode `op`, its main data
-/// and block 0's data: the one decoder of glassheap's records, used by `rm_decode`
-/// (src/rmgr/decode.rs) and by the toolkit's view. None for records that change no row.
-pub fn glassheap(op: u8, main: &[u8], block0: Option<&[u8]>) -> Option<Result<View, String>> {
-    if !matches!(
-        op,
-        records::XLOG_GH_INSERT
-            | records::XLOG_GH_MULTI_INSERT
-            | records::XLOG_GH_UPDATE
-            | records::XLOG_GH_DELETE
-            | records::XLOG_GH_CONFIRM
-    ) {
-        return None;
-    }
-    if main.is_empty() {
-        return Some(Ok(View::NotDecoded(NOT_LOGGED)));
-    }
-    Some((|| {
-        let e = |e: records::WalError| e.to_string();
-        let part = LogicalPart::decode(main).map_err(e)?;
-        let old = match &part.old {
-            Some(o) => Some((
-                if o.full { OldKind::Full } else { OldKind::Key },
-                heap_tuple_from_body(o.natts, o.has_nulls, o.body).map_err(e)?,
-            )),
-            None => None,
-        };
-        let one = |action, new| {
-            Ok(View::Changes(vec![Change {
-                action,
-                new,
-                old: old.clone(),
-                clear_toast_afterwards: true,
-            }]))
-        };
-        match op {
-            records::XLOG_GH_INSERT => {
-                let i = InsertBlock::decode(need(block0, "glassheap INSERT")?).map_err(e)?;
-                let new = heap_tuple_from_body(i.natts, i.has_nulls, i.body).map_err(e)?;
-                let action = if i.speculative {
-                    Action::SpecInsert
-                } else {
-                    Action::Insert
-                };
-                one(action, Some(new))
-            }
-            records::XLOG_GH_MULTI_INSERT => {
-                let m =
-                    MultiInsertBlock::decode(need(block0, "glassheap MULTI_INSERT")?).map_err(e)?;
-                let n = m.tuples.len();
-                let changes = m
-                    .tuples
-                    .iter()
-                    .enumerate()
-                    .map(|(k, t)| {
-                        Ok(Change {
-                            action: Action::Insert,
-                            new: Some(
-                                heap_tuple_from_body(t.natts, t.has_nulls, t.body).map_err(e)?,
-                            ),
-                            old: None,
-                            clear_toast_afterwards: part.last_in_multi && k + 1 == n,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, String>>()?;
-                Ok(View::Changes(changes))
-            }
-            records::XLOG_GH_UPDATE => {
-                let u = UpdateNew::decode(need(block0, "glassheap UPDATE")?).map_err(e)?;
-                if u.prefix_len != 0 || u.suffix_len != 0 {
-                    return Err(
-                        "glassheap UPDATE with a logical part logged with a prefix/suffix".into(),
-                    );
-                }
-                let new = heap_tuple_from_body(u.natts, u.has_nulls, u.body).map_err(e)?;
-                one(Action::Update, Some(new))
-            }
-            records::XLOG_GH_DELETE => {
-                let d = DeleteBlock::decode(need(block0, "glassheap DELETE")?).map_err(e)?;
-                let action = if d.super_delete {
-                    Action::SpecAbort
-                } else {
-                    Action::Delete
-                };
-                one(action, None)
-            }
-            _ => one(Action::SpecConfirm, None),
-        }
-    })())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glassheap_format::records::InsertBlock;
 
     fn blk(data: &[u8]) -> Vec<BlockRef<'_>> {
         vec![BlockRef {

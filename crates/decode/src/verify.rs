@@ -2,12 +2,16 @@
 //! special space, line pointers, tuple headers, attribute extents, transaction ids
 //! against the relation's horizons, and version pointers.
 
-use crate::attrs::{split, AttrDesc};
 use crate::chains::{chain_problems, cycle_text, ChainNode, ChainProblem};
-use crate::layout::{special_is_valid, MAX_TUPLES_PER_PAGE, SPECIAL_OFFSET, SPECIAL_SIZE};
-use crate::page::{line_pointers, PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED};
-use crate::tuple::{bitmap_len, TupleFlags, TupleHeader, HEADER_SIZE};
-use crate::{xid_is_normal, xid_precedes, Xid, MAXALIGN};
+use glassheap_format::attrs::{split, AttrDesc};
+use glassheap_format::layout::{
+    special_is_valid, MAX_TUPLES_PER_PAGE, SPECIAL_OFFSET, SPECIAL_SIZE,
+};
+use glassheap_format::page::{
+    line_pointers, PageHeader, LP_DEAD, LP_NORMAL, LP_REDIRECT, LP_UNUSED,
+};
+use glassheap_format::tuple::{bitmap_len, TupleFlags, TupleHeader, HEADER_SIZE};
+use glassheap_format::{xid_is_normal, xid_precedes, Xid, MAXALIGN};
 
 /// What the relation says a page must be consistent with.
 #[derive(Debug, Clone)]
@@ -26,11 +30,19 @@ pub struct VerifyContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub offnum: Option<u16>,
+    /// The attribute (1-based) the problem lies in, when it lies in one (amcheck's
+    /// verify_heapam `attnum`): attribute extents that run off the tuple or out of the
+    /// null bitmap.
+    pub attnum: Option<u16>,
     pub problem: String,
 }
 
 fn p(offnum: Option<u16>, problem: String) -> Problem {
-    Problem { offnum, problem }
+    Problem {
+        offnum,
+        attnum: None,
+        problem,
+    }
 }
 
 fn check_xid(what: &str, xid: Xid, ctx: &VerifyContext, off: u16, out: &mut Vec<Problem>) {
@@ -89,12 +101,16 @@ fn check_tuple(item: &[u8], off: u16, max_off: u16, ctx: &VerifyContext, out: &m
         .then(|| &item[HEADER_SIZE..HEADER_SIZE + bitmap_len(h.natts())]);
     let descs = &ctx.descs[..natts.min(ctx.descs.len())];
     match split(&item[hoff..], natts.min(descs.len()), nulls, descs) {
-        Err(e) => out.push(p(Some(off), e.to_string())),
+        Err(e) => out.push(Problem {
+            offnum: Some(off),
+            attnum: u16::try_from(e.attnum).ok(),
+            problem: e.to_string(),
+        }),
         Ok(slices) => {
             let end = slices
                 .iter()
                 .filter_map(|s| match s {
-                    crate::attrs::AttrSlice::Value { start, len } => Some(start + len),
+                    glassheap_format::attrs::AttrSlice::Value { start, len } => Some(start + len),
                     _ => None,
                 })
                 .max()
@@ -174,7 +190,7 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
         Ok(h) => h,
         Err(e) => return vec![p(None, e.to_string())],
     };
-    if page.len() != crate::BLCKSZ {
+    if page.len() != glassheap_format::BLCKSZ {
         return vec![p(None, format!("page has {} bytes", page.len()))];
     }
     if h.is_new() {
@@ -189,10 +205,10 @@ pub fn verify_page(page: &[u8], ctx: &VerifyContext) -> Vec<Problem> {
     for problem in h.problems(page.len()) {
         out.push(p(None, problem));
     }
-    if let crate::layout::PageKind::OtherVersion(v) =
-        crate::layout::special_kind(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE])
+    if let glassheap_format::layout::PageKind::OtherVersion(v) =
+        glassheap_format::layout::special_kind(&page[SPECIAL_OFFSET..SPECIAL_OFFSET + SPECIAL_SIZE])
     {
-        out.push(p(None, crate::layout::other_version_message(v)));
+        out.push(p(None, glassheap_format::layout::other_version_message(v)));
         return out;
     }
     if h.special as usize != SPECIAL_OFFSET
@@ -371,12 +387,15 @@ mod tests {
             tuple(501, &[3, 0, 0, 0, 4, 0, 0, 0]),
         ]);
         assert_eq!(verify_page(&p, &ctx()), vec![]);
-        assert_eq!(verify_page(&vec![0u8; crate::BLCKSZ], &ctx()), vec![]);
+        assert_eq!(
+            verify_page(&vec![0u8; glassheap_format::BLCKSZ], &ctx()),
+            vec![]
+        );
     }
 
     #[test]
     fn redirect_must_lead_to_a_heap_only_version() {
-        let mut ho = crate::tuple::TupleHeader::new_insert(501, 0, 2, false);
+        let mut ho = glassheap_format::tuple::TupleHeader::new_insert(501, 0, 2, false);
         ho.set_flags(TupleFlags::HEAP_ONLY);
         let mut t2 = ho.to_bytes().to_vec();
         t2.extend_from_slice(&[3, 0, 0, 0, 4, 0, 0, 0]);
@@ -404,7 +423,7 @@ mod tests {
     #[test]
     fn pruned_successor_of_an_aborted_update_is_not_corruption() {
         let updated = |hint: TupleFlags| {
-            let mut h = crate::tuple::TupleHeader::new_insert(500, 0, 2, false);
+            let mut h = glassheap_format::tuple::TupleHeader::new_insert(500, 0, 2, false);
             h.xmax = 600;
             h.clear_flags(TupleFlags::XMAX_INVALID);
             h.set_flags(hint);
@@ -427,7 +446,7 @@ mod tests {
     #[test]
     fn update_chain_loop_is_reported() {
         let linked = |xmin: u32, next: u16, heap_only: bool| {
-            let mut h = crate::tuple::TupleHeader::new_insert(xmin, 0, 2, false);
+            let mut h = glassheap_format::tuple::TupleHeader::new_insert(xmin, 0, 2, false);
             h.xmax = xmin + 1;
             h.clear_flags(TupleFlags::XMAX_INVALID);
             h.set_flags(TupleFlags::XMIN_COMMITTED | TupleFlags::XMAX_COMMITTED);
@@ -467,9 +486,12 @@ mod tests {
             .problem
             .contains("exceeds next valid transaction id"));
         let short = glassheap_page(&[tuple(500, &[1, 0, 0, 0])]);
-        assert!(verify_page(&short, &ctx())[0]
-            .problem
-            .contains("past the end"));
+        let probs = verify_page(&short, &ctx());
+        assert!(probs[0].problem.contains("past the end"));
+        // the attribute that runs off the tuple is named, like verify_heapam's attnum
+        assert_eq!(probs[0].attnum, Some(2), "{probs:?}");
+        // a problem of the tuple as a whole names no attribute
+        assert_eq!(verify_page(&future, &ctx())[0].attnum, None);
         let mut magic = good.clone();
         magic[SPECIAL_OFFSET] ^= 0xFF;
         assert!(verify_page(&magic, &ctx())[0].problem.contains("magic"));

@@ -28,7 +28,7 @@
 //! and counts read from the data are validated against the bytes left before
 //! allocating.
 //!
-//! rmgr 199 (glassheap's own) is handed to [`crate::records::decode_json`].
+//! rmgr 199 (glassheap's own) is handed to [`glassheap::decode_json`].
 
 #![forbid(unsafe_code)]
 
@@ -37,6 +37,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 pub mod btree;
+pub mod glassheap;
 pub mod heap;
 pub mod heap2;
 pub mod logical;
@@ -126,9 +127,9 @@ pub fn decode(
         RM_HEAP2_ID => heap2::decode(version, info, main_data, blocks),
         RM_HEAP_ID => heap::decode(version, info, main_data, blocks),
         RM_BTREE_ID => btree::decode(version, info, main_data, blocks),
-        crate::records::RMGR_ID => {
+        glassheap_format::records::RMGR_ID => {
             let datas = block_datas(blocks);
-            crate::records::decode_json_with(info, &datas, |i| {
+            glassheap::decode_json_with(info, &datas, |i| {
                 match blocks.iter().find(|b| usize::from(b.block_id) == i) {
                     None => json!({ "missing": true }),
                     Some(BlockRef {
@@ -150,7 +151,7 @@ pub fn rmgr_name(rmgr_id: u8) -> Option<&'static str> {
         RM_HEAP2_ID => "Heap2",
         RM_HEAP_ID => "Heap",
         RM_BTREE_ID => "Btree",
-        crate::records::RMGR_ID => crate::records::RMGR_NAME,
+        glassheap_format::records::RMGR_ID => glassheap_format::records::RMGR_NAME,
         _ => return None,
     })
 }
@@ -163,13 +164,13 @@ pub fn identify(version: PgVersion, rmgr_id: u8, info: u8) -> Option<&'static st
         RM_HEAP2_ID => heap2::identify(version, info),
         RM_HEAP_ID => heap::identify(info),
         RM_BTREE_ID => btree::identify(info),
-        crate::records::RMGR_ID => crate::records::identify(info),
+        glassheap_format::records::RMGR_ID => glassheap_format::records::identify(info),
         _ => None,
     }
 }
 
 /// Block data indexed by block id (None where there is no data), as
-/// [`crate::records::decode_json`] takes it. Block ids are u8, so at most 256 entries.
+/// [`glassheap::decode_json`] takes it. Block ids are u8, so at most 256 entries.
 fn block_datas<'a>(blocks: &[BlockRef<'a>]) -> Vec<Option<&'a [u8]>> {
     let n = blocks
         .iter()
@@ -630,8 +631,8 @@ mod tests {
     fn glassheap_goes_to_its_own_codec() {
         let v = decode(
             PgVersion::V18,
-            crate::records::RMGR_ID,
-            crate::records::XLOG_GH_INSERT,
+            glassheap_format::records::RMGR_ID,
+            glassheap_format::records::XLOG_GH_INSERT,
             &[],
             &[BlockRef {
                 block_id: 0,
@@ -740,7 +741,7 @@ mod tests {
             Just(RM_HEAP2_ID),
             Just(RM_HEAP_ID),
             Just(RM_BTREE_ID),
-            Just(crate::records::RMGR_ID),
+            Just(glassheap_format::records::RMGR_ID),
             any::<u8>(),
         ]
     }
@@ -817,7 +818,7 @@ mod tests {
 #[cfg(test)]
 mod glassheap_shape_tests {
     use super::*;
-    use crate::records::RMGR_ID;
+    use glassheap_format::records::RMGR_ID;
 
     #[test]
     fn glassheap_records_use_the_shared_placeholders_and_error_key() {
@@ -863,7 +864,7 @@ mod glassheap_shape_tests {
 
     #[test]
     fn xmax_modes_are_snake_case_like_page_items() {
-        use crate::tuple::XmaxMode;
+        use glassheap_format::tuple::XmaxMode;
         assert_eq!(
             serde_json::to_value(XmaxMode::NoKeyUpdate).unwrap(),
             json!("no_key_update")

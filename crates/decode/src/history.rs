@@ -8,15 +8,15 @@
 //! records: inserted, locked, updated (to the next version, whose history continues),
 //! deleted, pruned (dead, unused, or redirected), frozen, freed by VACUUM.
 
-use crate::pageview::{PageBytes, PageMut};
-use crate::records::{
+use glassheap_format::pageview::{PageBytes, PageMut};
+use glassheap_format::records::{
     ConfirmBlock, DeleteBlock, FreezeBlock, InsertBlock, LockBlock, MultiInsertBlock, PruneBlock,
     UpdateNew, UpdateOld, VacuumBlock, XmaxFreeze, XLOG_GH_CONFIRM, XLOG_GH_DELETE, XLOG_GH_FREEZE,
     XLOG_GH_INSERT, XLOG_GH_LOCK, XLOG_GH_MULTI_INSERT, XLOG_GH_OPMASK, XLOG_GH_PRUNE,
     XLOG_GH_UPDATE, XLOG_GH_VACUUM, XLOG_GH_VISIBLE,
 };
-use crate::replay;
-use crate::BLCKSZ;
+use glassheap_format::replay;
+use glassheap_format::BLCKSZ;
 
 /// What one WAL record does to the block being followed.
 pub enum BlockChange<'a> {
@@ -33,6 +33,12 @@ pub enum BlockChange<'a> {
         xid: u32,
         /// UPDATE: the block number of the record's block 0 (the new version's page).
         new_block: u32,
+    },
+    /// A Heap or Heap2 record naming the (heap) block as its block `block_id`: replayed
+    /// by [`crate::heapreplay`].
+    Heap {
+        rec: crate::heapreplay::HeapRecord<'a>,
+        block_id: u8,
     },
     /// A record of another resource manager that touches the block (named for the
     /// message): its change cannot be replayed here.
@@ -100,6 +106,21 @@ impl PageHistory {
                                 Some(format!("cannot rebuild past {what}: {e}"))
                             }
                         }
+                    }
+                }
+            }
+            BlockChange::Heap { rec, block_id } => {
+                let had_page = self.page.is_some();
+                match crate::heapreplay::apply(&mut self.page, &rec, block_id, end_lsn) {
+                    Ok(()) => None,
+                    Err(e) => {
+                        self.page = None;
+                        Some(match e {
+                            crate::heapreplay::HeapReplayError::Failed(_) if !had_page => {
+                                format!("cannot rebuild at {what}: no full-page image or initialising record of the block before it")
+                            }
+                            e => format!("cannot rebuild past {what}: {e}"),
+                        })
                     }
                 }
             }
@@ -369,11 +390,11 @@ pub fn row_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pageview::tests::{fresh, same_after_mask};
-    use crate::pageview::Page;
-    use crate::records::XmaxInfo;
-    use crate::transition;
-    use crate::tuple::XmaxMode;
+    use glassheap_format::pageview::Page;
+    use glassheap_format::records::XmaxInfo;
+    use glassheap_format::testpages::{fresh, same_after_mask};
+    use glassheap_format::transition;
+    use glassheap_format::tuple::XmaxMode;
 
     fn insert_rec(off: u16, body: &[u8]) -> Vec<u8> {
         let mut rec = Vec::new();
