@@ -10,7 +10,7 @@
 //! heap_page_prune_opt.
 
 use super::visibility::advance_horizon;
-use super::visibility::{vacuum_status, Oracle, Removable, TupleLoc};
+use super::visibility::{vacuum_status_raw, Oracle, TupleLoc};
 use crate::pg::crit::CritSection;
 use crate::pg::page::{damaged_page, read_header, PageRef};
 use crate::pg::rel;
@@ -55,16 +55,50 @@ pub fn prune_page(
     let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     // Pruning rewrites line pointers and defragments (PageRepairFragmentation) in a
     // critical section: everything that relies on is checked first.
-    if let Err(d) = glassheap_format::pagecheck::check_page_for_change(page.bytes()) {
-        damaged_page(relation, blk, &d);
-    }
+    let in_use = match glassheap_format::pagecheck::check_page_in_use(page.bytes()) {
+        Ok(in_use) => in_use,
+        Err(d) => damaged_page(relation, blk, &d),
+    };
     let mut out = PruneOutcome::default();
     let mut new_prune_xid: Xid = 0;
+    // A page with no version and no redirect -- only LP_UNUSED items and LP_DEAD ones
+    // without storage, what on-access pruning leaves of a page whose rows all moved on,
+    // most of a table after full-table updates -- has nothing to prune and nothing to
+    // keep: the plan below would be empty, so it is not built.
+    if !in_use {
+        if page.prune_xid() != 0 || page.is_full() {
+            page.set_prune_xid(0);
+            page.clear_full();
+            // SAFETY: locked buffer; a hint-level change.
+            unsafe { crate::pg::page::mark_dirty_hint(buffer) };
+        }
+        return out;
+    }
     let rnode = rel::relfilenode(relation);
+    // The newest deleter GlobalVisTestIsRemovableXid said is removable on this page:
+    // the horizon only moves forward, so every deleter preceding it is removable too,
+    // and the page's versions (most deleted by the same few transactions) need not each
+    // make the call into the server.
+    let mut removable_upto: Xid = 0;
     let mut status_of = |off: u16, tup: *mut u8| -> Htsv {
         let loc = TupleLoc { rnode, blk, off };
         // SAFETY: the page is locked (exclusively) and tup points at this version.
-        unsafe { vacuum_status(buffer, tup, loc, Removable::GlobalVis(vistest)).0 }
+        let (status, dead_after, _) = unsafe { vacuum_status_raw(buffer, tup, loc) };
+        if status != Htsv::RecentlyDead {
+            return status;
+        }
+        let normal = xid_is_normal(dead_after);
+        if normal && removable_upto != 0 && !xid_precedes(removable_upto, dead_after) {
+            return Htsv::Dead;
+        }
+        // SAFETY: vistest comes from GlobalVisTestFor for this relation.
+        if unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()) } {
+            if normal {
+                removable_upto = dead_after;
+            }
+            return Htsv::Dead;
+        }
+        status
     };
     let items = super::hot::page_items(page, rnode, blk, Some(&mut status_of));
     let chains = hot::plan(&items);

@@ -267,9 +267,18 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
         v.c.frozen_pages += 1;
     }
 
-    let lpdead: Vec<u16> = (1..=page.max_offset())
-        .filter(|&o| page.lp(o).0 == LP_DEAD)
-        .collect();
+    // One pass over the line pointers: the LP_DEAD items, and whether anything else
+    // (a version or a redirect) is on the page.
+    let mut lpdead: Vec<u16> = Vec::with_capacity(MAX_TUPLES_PER_PAGE);
+    let mut other_used = false;
+    let view = page.view();
+    for o in 1..=view.max_offset() {
+        match view.lp_flags(o) {
+            LP_DEAD => lpdead.push(o),
+            LP_UNUSED => {}
+            _ => other_used = true,
+        }
+    }
     let mut pending = false;
     if !lpdead.is_empty() {
         v.c.lpdead_pages += 1;
@@ -277,19 +286,18 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
         if v.indrels.is_empty() {
             // No index can point here: the items are free at once (heap's one-pass
             // strategy).
-            vacuum_page(v, buf, &lpdead);
+            vacuum_page(v, buf, std::mem::take(&mut lpdead));
         } else if v.index_vacuum {
             v.dead.extend(lpdead.iter().map(|&o| tid_key(blk, o)));
             pending = true;
         }
     }
     // LP_DEAD items about to be freed do not keep the page (heap's "hastup").
-    let keeps = |f: u8| f != LP_UNUSED && (f != LP_DEAD || !pending);
-    if (1..=page.max_offset()).any(|o| keeps(page.lp(o).0)) {
+    if other_used || (!lpdead.is_empty() && !pending) {
         v.c.nonempty_pages = blk + 1;
     }
     if !pending {
-        set_visible_if_all_visible(v, buf, blk);
+        set_visible_if_all_visible(v, buf, blk, &pruned.kept);
     }
     let free = page.free_space();
     // SAFETY: locked and pinned by us.
@@ -303,12 +311,27 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
 /// snapshot (committed before the oldest running transaction's snapshot, not deleted),
 /// with no dead line pointer? Returns the newest xmin (the conflict horizon for
 /// standbys) and whether the page is also all-frozen.
-fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool)> {
+///
+/// `known`: the statuses pruning just found for the versions on the page, which has
+/// stayed cleanup-locked since (VACUUM's first pass), in offset order. A version it
+/// lists is not asked again: a LIVE version cannot stop being live while the lock is
+/// held (nobody can set its xmax), and any other status means not all-visible either
+/// way -- but for a version whose deleter aborted since pruning saw it deleting: the
+/// page is then left for the next VACUUM to mark, as heap's lazy_scan_prune, which
+/// judges a page by the statuses of its own pass, leaves it. (An inserter in progress
+/// then is not older than the VACUUM's oldest xmin, so its page is not all-visible.)
+fn page_all_visible(
+    v: &Vac,
+    buf: pg_sys::Buffer,
+    blk: u32,
+    known: &[(u16, Htsv)],
+) -> Option<(Xid, bool)> {
     // SAFETY: the caller holds the buffer locked.
     let page = unsafe { PageRef::of_buffer(buf) };
     let rnode = rel::relfilenode(v.rel);
     let mut cutoff: Xid = 0;
     let mut all_frozen = true;
+    let mut known = known.iter().peekable();
     for off in 1..=page.max_offset() {
         match page.lp(off).0 {
             LP_UNUSED | LP_REDIRECT => continue,
@@ -316,9 +339,14 @@ fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool
             _ => {}
         }
         let tup = page.tuple_bytes(off)?.as_mut_ptr();
-        let loc = TupleLoc { rnode, blk, off };
-        // SAFETY: a bounds-checked normal item on the locked page.
-        let (status, _) = unsafe { vacuum_status(buf, tup, loc, Removable::Never) };
+        let status = match known.next_if(|k| k.0 == off) {
+            Some(&(_, status)) => status,
+            None => {
+                let loc = TupleLoc { rnode, blk, off };
+                // SAFETY: a bounds-checked normal item on the locked page.
+                unsafe { vacuum_status(buf, tup, loc, Removable::Never) }.0
+            }
+        };
         // SAFETY: read with the hints applied.
         let h = unsafe { read_header(tup) };
         // As heap: the xmin-committed hint must be on the page, since readers of an
@@ -341,8 +369,8 @@ fn page_all_visible(v: &Vac, buf: pg_sys::Buffer, blk: u32) -> Option<(Xid, bool
 }
 
 /// Marks the locked page all-visible (and all-frozen) in the page and the map when it is.
-fn set_visible_if_all_visible(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
-    let Some((cutoff, all_frozen)) = page_all_visible(v, buf, blk) else {
+fn set_visible_if_all_visible(v: &mut Vac, buf: pg_sys::Buffer, blk: u32, known: &[(u16, Htsv)]) {
+    let Some((cutoff, all_frozen)) = page_all_visible(v, buf, blk, known) else {
         return;
     };
     // SAFETY: locked buffer.
@@ -398,7 +426,7 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
 }
 
 /// Step 3 on one locked page: the items are LP_UNUSED from now on.
-fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
+fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: Vec<u16>) {
     // SAFETY: exclusively (or cleanup-) locked buffer.
     let page = unsafe { PageRef::of_buffer(buf) };
     // set_unused and PageTruncateLinePointerArray run in the critical section: what they
@@ -426,17 +454,15 @@ fn vacuum_page(v: &mut Vac, buf: pg_sys::Buffer, offs: &[u16]) {
         let blk = unsafe { crate::pg::page::buffer_block_number(buf) };
         crate::pg::page::damaged_page(v.rel, blk, &d);
     }
-    let rec = VacuumBlock {
-        unused: offs.to_vec(),
-    };
+    let rec = VacuumBlock { unused: offs };
     let crit = CritSection::enter();
-    set_unused(page, offs);
+    set_unused(page, &rec.unused);
     crate::pg::fault::point(crate::pg::fault::Kind::Vacuum);
     crit.mark_dirty(buf);
     if rel::needs_wal(v.rel) {
         crate::rmgr::log::vacuum(&crit, buf, &rec);
     }
-    v.c.lpdead_removed += offs.len() as u64;
+    v.c.lpdead_removed += rec.unused.len() as u64;
 }
 
 /// The bulk-delete callback: is this index entry's TID one of the dead items?
@@ -496,8 +522,8 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
         unsafe { pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf) };
         // An exclusive lock suffices: no tuple moves, LP_DEAD items have no storage.
         lock(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-        vacuum_page(v, buf, &offs);
-        set_visible_if_all_visible(v, buf, blk);
+        vacuum_page(v, buf, offs);
+        set_visible_if_all_visible(v, buf, blk, &[]);
         // SAFETY: locked buffer.
         let free = unsafe { PageRef::of_buffer(buf) }.free_space();
         // SAFETY: locked and pinned by us.

@@ -329,12 +329,8 @@ pub unsafe fn vacuum_status(
     loc: TupleLoc,
     removable: Removable,
 ) -> (Htsv, Hints) {
-    // SAFETY: per the contract, 16 readable header bytes at tup.
-    let h = unsafe { crate::pg::page::read_header(tup) };
-    let mut o = Oracle::new(std::ptr::null_mut(), loc);
-    let mut hints = Hints::default();
-    let (mut status, dead_after) =
-        vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
+    // SAFETY: the caller's contract is this function's.
+    let (mut status, dead_after, hints) = unsafe { vacuum_status_raw(buffer, tup, loc) };
     if status == Htsv::RecentlyDead
         && match removable {
             Removable::Before(xmin) => xid_precedes(dead_after, xmin),
@@ -347,11 +343,31 @@ pub unsafe fn vacuum_status(
     {
         status = Htsv::Dead;
     }
+    (status, hints)
+}
+
+/// [`vacuum_status`] without a removal horizon: the status (RECENTLY_DEAD not resolved),
+/// the xid after whose end a RECENTLY_DEAD version is dead to everyone (heap's
+/// `dead_after`), and the hint bits, already applied to the page.
+///
+/// # Safety
+/// As [`vacuum_status`].
+pub unsafe fn vacuum_status_raw(
+    buffer: pg_sys::Buffer,
+    tup: *mut u8,
+    loc: TupleLoc,
+) -> (Htsv, Xid, Hints) {
+    // SAFETY: per the contract, 16 readable header bytes at tup.
+    let h = unsafe { crate::pg::page::read_header(tup) };
+    let mut o = Oracle::new(std::ptr::null_mut(), loc);
+    let mut hints = Hints::default();
+    let (status, dead_after) =
+        vis::satisfies_vacuum_horizon(&h, &mut o, &mut hints, &mut NoExplain);
     if !hints.is_empty() {
         // SAFETY: per the contract.
         unsafe { apply_hints(buffer, tup, &hints) };
     }
-    (status, hints)
+    (status, dead_after, hints)
 }
 
 /// HeapTupleHeaderGetUpdateXid: the xid that updated/deleted the tuple (0 if none).

@@ -26,11 +26,12 @@ impl std::error::Error for PageError {}
 /// Native-endian reads at a byte offset the caller has bounds-checked.
 #[inline]
 pub fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
+    // one bounds check for the whole field (a panic past the end, as indexing)
+    u16::from_ne_bytes(b[at..at + 2].try_into().expect("two bytes"))
 }
 #[inline]
 pub fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    u32::from_ne_bytes(b[at..at + 4].try_into().expect("four bytes"))
 }
 
 /// PageHeaderData, field by field.

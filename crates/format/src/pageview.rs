@@ -126,11 +126,12 @@ macro_rules! read_accessors {
     () => {
         #[inline]
         fn u16_at(&self, at: usize) -> u16 {
-            u16::from_ne_bytes([self.0[at], self.0[at + 1]])
+            // one bounds check for the whole field (a panic past the end, as indexing)
+            u16::from_ne_bytes(self.0[at..at + 2].try_into().expect("two bytes"))
         }
         #[inline]
         fn u32_at(&self, at: usize) -> u32 {
-            u32::from_ne_bytes([self.0[at], self.0[at + 1], self.0[at + 2], self.0[at + 3]])
+            u32::from_ne_bytes(self.0[at..at + 4].try_into().expect("four bytes"))
         }
         /// pd_lsn.
         #[inline]
@@ -218,6 +219,17 @@ macro_rules! read_accessors {
         }
         pub fn is_glassheap(&self) -> bool {
             self.kind() == PageKind::Glassheap
+        }
+        /// Line pointer `off`'s word; `off` must lie in the array.
+        #[inline]
+        fn lp_word(&self, off: u16) -> u32 {
+            self.u32_at(PAGE_HEADER_SIZE + (off as usize - 1) * ITEM_ID_SIZE)
+        }
+        /// The state (`LP_UNUSED` .. `LP_DEAD`) of line pointer `off`, which must lie in
+        /// the array: one word read, for loops over every line pointer of a page.
+        #[inline]
+        pub fn lp_flags(&self, off: u16) -> u8 {
+            ((self.lp_word(off) >> 15) & 3) as u8
         }
         /// Is there an LP_UNUSED line pointer (PageGetHeapFreeSpace's confirmation of the
         /// page's hint, needed only when the array is at its limit)?
@@ -632,12 +644,6 @@ impl<'a> PageMut<'a> {
         self.truncate_line_pointer_array();
         Ok(())
     }
-
-    /// Line pointer `off`'s word; `off` must lie in the array.
-    #[inline]
-    fn lp_word(&self, off: u16) -> u32 {
-        self.u32_at(PAGE_HEADER_SIZE + (off as usize - 1) * ITEM_ID_SIZE)
-    }
 }
 
 #[cfg(test)]
@@ -727,6 +733,46 @@ pub(crate) mod tests {
         assert_eq!(p.max_offset(), 3);
         assert_ne!(p.flags() & PD_HAS_FREE_LINES, 0);
         assert_eq!(p.set_unused(&[3]), Err(PageChangeError::NotDead { off: 3 }));
+    }
+
+    #[test]
+    fn pruning_leaves_dead_items_then_pagecheck_finds_none_in_use() {
+        let mut b = fresh();
+        let mut p = PageMut::new(&mut b);
+        assert_eq!(crate::pagecheck::check_page_in_use(&p.0[..]), Ok(false));
+        for i in 0..4u8 {
+            p.add_item(&item(24, i + 1)).unwrap();
+        }
+        assert_eq!(crate::pagecheck::check_page_in_use(&p.0[..]), Ok(true));
+        assert_eq!(p.lp_flags(1), LP_NORMAL);
+        // 1 redirects to 2, 3 and 4 dead: the redirect and its target remain
+        p.apply_prune(&PruneBlock {
+            latest_removed_xid: 0,
+            redirected: vec![(1, 2)],
+            dead: vec![3, 4],
+            unused: vec![],
+        })
+        .unwrap();
+        assert_eq!(
+            (1..=4).map(|o| p.lp_flags(o)).collect::<Vec<_>>(),
+            vec![LP_REDIRECT, LP_NORMAL, LP_DEAD, LP_DEAD]
+        );
+        assert_eq!(crate::pagecheck::check_page_in_use(&p.0[..]), Ok(true));
+        // the redirect's chain dies: only LP_DEAD items are left
+        p.apply_prune(&PruneBlock {
+            latest_removed_xid: 0,
+            redirected: vec![],
+            dead: vec![1],
+            unused: vec![2],
+        })
+        .unwrap();
+        assert_eq!(
+            (1..=p.max_offset())
+                .map(|o| p.lp_flags(o))
+                .collect::<Vec<_>>(),
+            vec![LP_DEAD, LP_UNUSED, LP_DEAD, LP_DEAD]
+        );
+        assert_eq!(crate::pagecheck::check_page_in_use(&b[..]), Ok(false));
     }
 
     #[test]
