@@ -11,7 +11,8 @@
 use bitflags::bitflags;
 use serde::Serialize;
 
-pub const HEAP_HEADER_SIZE: usize = 23;
+/// SizeofHeapTupleHeader (23): defined once, with the heap tuples logical decoding builds.
+pub use glassheap_format::logical::HEAP_TUPLE_HEADER_SIZE as HEAP_HEADER_SIZE;
 
 bitflags! {
     /// t_infomask. Names are pageinspect's raw flag names without the HEAP_ prefix.

@@ -42,12 +42,11 @@ use glassheap_format::records::PruneBlock;
 use glassheap_format::{BLCKSZ, FROZEN_XID, PAGE_HEADER_SIZE};
 use serde_json::Value;
 
-/// SizeofHeapTupleHeader.
-pub const HEAP_HEADER_SIZE: usize = 23;
-/// SizeOfHeapHeader (xl_heap_header).
-const XL_HEAP_HEADER_SIZE: usize = 5;
-/// SizeOfMultiInsertTuple.
-const XL_MULTI_INSERT_TUPLE_SIZE: usize = 7;
+pub use crate::heap::HEAP_HEADER_SIZE;
+use crate::waldecode::logical::{
+    SIZE_OF_HEAP_HEADER as XL_HEAP_HEADER_SIZE,
+    SIZE_OF_MULTI_INSERT_TUPLE as XL_MULTI_INSERT_TUPLE_SIZE,
+};
 
 const T_XMIN: usize = 0;
 const T_XMAX: usize = 4;

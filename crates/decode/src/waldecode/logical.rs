@@ -22,13 +22,12 @@ pub use glassheap_format::logical::{glassheap, Action, Change, OldKind, View};
 use glassheap_format::logical::{need, HEAP_TUPLE_HEADER_SIZE, NOT_LOGGED};
 use glassheap_format::records;
 
-const RM_HEAP2_ID: u8 = 9;
-const RM_HEAP_ID: u8 = 10;
+use super::{RM_HEAP2_ID, RM_HEAP_ID};
 const XLOG_HEAP2_MULTI_INSERT: u8 = 0x50;
 /// sizeof(xl_heap_header): t_infomask2, t_infomask, t_hoff.
-const SIZE_OF_HEAP_HEADER: usize = 5;
+pub(crate) const SIZE_OF_HEAP_HEADER: usize = 5;
 /// offsetof(xl_heap_multi_insert_tuple, t_hoff) + 1.
-const SIZE_OF_MULTI_INSERT_TUPLE: usize = 7;
+pub(crate) const SIZE_OF_MULTI_INSERT_TUPLE: usize = 7;
 const SIZE_OF_HEAP_DELETE: usize = 8;
 const SIZE_OF_HEAP_UPDATE: usize = 14;
 
