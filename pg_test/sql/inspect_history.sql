@@ -60,8 +60,9 @@ FROM glassheap.row_history('g_hist', '(0,6)', :'hist_start');
 SELECT event, tid, next_tid
 FROM glassheap.row_history('g_hist', '(0,5)', :'hist_start');
 
--- heap: its own records are replayed too (heap's redo, crates/format/src/heapreplay.rs):
--- every record that touched block 0 rebuilt a page
+-- heap: its own records are replayed too (heap's redo, crates/decode/src/heapreplay.rs):
+-- every record that touched block 0 rebuilt a page (PostgreSQL 17 and later log pruning,
+-- vacuuming and freezing as PRUNE_VACUUM_SCAN/CLEANUP: inspect_history_1.out)
 CREATE TEMP TABLE h_steps AS
   SELECT * FROM glassheap.page_history('h_hist', 0, :'hist_start');
 SELECT count(*) > 10 AS many_records,
