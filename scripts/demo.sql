@@ -156,6 +156,38 @@ SELECT 'glassheap', lp, lp_flags, lp_off, lp_len, xmin, xmax, ctid FROM glasshea
 ORDER BY am DESC, lp;
 
 \echo
+\echo '-- Why a dead version stays: another session (dblink) takes a REPEATABLE READ snapshot,'
+\echo '-- then we insert and delete carol. VACUUM must keep her deleted version while that'
+\echo '-- snapshot may still see it; explain_horizon names what holds it and how to release it.'
+INSERT INTO g VALUES (3, 'carol');
+SELECT dblink_connect('holder', :'other_session') AS holder_connected;
+SELECT dblink_exec('holder', 'BEGIN ISOLATION LEVEL REPEATABLE READ') AS holder_began;
+SELECT * FROM dblink('holder', 'SELECT count(*) FROM g') AS t(rows_the_holder_sees bigint);
+DELETE FROM g WHERE id = 3 RETURNING ctid AS carol_tid \gset
+VACUUM g;
+SELECT tid, xmin_status, xmax_status FROM glassheap.visibility('g') WHERE tid = :'carol_tid';
+SELECT holder, state, holds_back, release
+FROM glassheap.explain_horizon('g', :'carol_tid');
+SELECT dblink_exec('holder', 'COMMIT') AS holder_ended;
+SELECT dblink_disconnect('holder') AS holder_gone;
+VACUUM g;
+\echo '-- Released: this VACUUM removed her (her line pointer is no longer a version).'
+SELECT count(*) AS carol_versions_left FROM glassheap.visibility('g') WHERE tid = :'carol_tid';
+
+\echo
+\echo '-- The page''s history, rebuilt from WAL: every record that touched block 0 of g since'
+\echo '-- before the first INSERT, replayed on the page with the code redo runs; each row is the'
+\echo '-- page after that record (its live and dead versions and line pointers).'
+SELECT h.lsn, h.xid, h.record_type,
+       (SELECT count(*) FROM glassheap.page_items(h.page, 'glassheap') WHERE lp_flags = 'normal') AS stored_versions,
+       (SELECT count(*) FROM glassheap.page_items(h.page, 'glassheap') WHERE lp_flags IN ('dead', 'redirect')) AS dead_or_redirect,
+       (SELECT count(*) FROM glassheap.page_items(h.page, 'glassheap') WHERE lp_flags = 'unused') AS unused,
+       coalesce(h.note, '') AS note
+FROM glassheap.page_history('g', 0, :'before_insert') h
+ORDER BY h.lsn;
+\echo '-- The last rebuilt page is the page on disk (checked by the regression and TAP suites).'
+
+\echo
 \echo '-- A narrow (int, int) table: glassheap fits 291 rows per page, heap 226.'
 CREATE TABLE hn (a int, b int) USING heap;
 CREATE TABLE gn (a int, b int) USING glassheap;
