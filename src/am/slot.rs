@@ -15,7 +15,7 @@ use super::tuple;
 use crate::pg::compat;
 use crate::pg::error::pg_callback;
 use crate::pg::page::read_header;
-use glassheap_format::attrs::{align_nominal, attr_size, attr_start, AttrDesc};
+use glassheap_format::attrs::{align_nominal, attr_size, attr_start};
 use glassheap_format::tuple::{TupleFlags, HEADER_SIZE};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -427,11 +427,7 @@ pub unsafe fn deform_range(
                     continue;
                 }
             }
-            let desc = AttrDesc {
-                len: (*att).attlen,
-                align: (*att).attalign as u8,
-                byval: (*att).attbyval,
-            };
+            let desc = crate::pg::compat::attr_desc(&*att);
             // Cached offsets are valid while no null or variable-width attribute came
             // before (the same rule, and the same cache, heap's deforming uses).
             let start = if !slow && (*cache).attcacheoff >= 0 {

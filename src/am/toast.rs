@@ -18,7 +18,7 @@ use super::slot;
 use super::tuple::{self, Formed};
 use crate::pg::sys_extra;
 use glassheap_format::attrs::{
-    attr_size, attr_start, refill_in_place, refill_into, refill_plan, AttrDesc, RefillAttr,
+    attr_size, attr_start, refill_in_place, refill_into, refill_plan, RefillAttr,
 };
 use glassheap_format::layout::MAX_TUPLE_SIZE;
 use glassheap_format::tuple::{data_offset, TupleFlags, TupleHeader, HEADER_SIZE};
@@ -340,11 +340,7 @@ unsafe fn refill(
             .map(|i| {
                 let a = &*crate::pg::compat::attr(tupdesc, i);
                 RefillAttr {
-                    desc: AttrDesc {
-                        len: a.attlen,
-                        align: a.attalign as u8,
-                        byval: a.attbyval,
-                    },
+                    desc: crate::pg::compat::attr_desc(a),
                     packable: a.attstorage as u8 != pg_sys::TYPSTORAGE_PLAIN,
                 }
             })
@@ -438,11 +434,7 @@ fn for_each_ondisk_pointer<B>(
                 }
             }
             let att = crate::pg::compat::attr(tupdesc, i);
-            let d = AttrDesc {
-                len: (*att).attlen,
-                align: (*att).attalign as u8,
-                byval: (*att).attbyval,
-            };
+            let d = crate::pg::compat::attr_desc(&*att);
             let Ok(start) = attr_start(data, off, &d, i + 1) else {
                 return None;
             };

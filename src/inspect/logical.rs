@@ -84,11 +84,7 @@ fn columns(rel: &Rel, tuple: &[u8], skip_nulls: bool) -> Value {
                         .into_owned(),
                     a.atttypid,
                     a.attisdropped,
-                    AttrDesc {
-                        len: a.attlen,
-                        align: a.attalign as u8,
-                        byval: a.attbyval,
-                    },
+                    compat::attr_desc(a),
                 )
             })
             .collect()

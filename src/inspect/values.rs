@@ -31,11 +31,7 @@ pub(super) fn table_attrs(rel: &PgRelation) -> Vec<(String, pg_sys::Oid, bool, A
                 a.name().to_string(),
                 a.type_oid().value(),
                 a.is_dropped(),
-                AttrDesc {
-                    len: a.attlen,
-                    align: a.attalign as u8,
-                    byval: a.attbyval,
-                },
+                crate::pg::compat::attr_desc(a),
             )
         })
         .collect()

@@ -28,11 +28,7 @@ fn verify(
     let descs: Vec<AttrDesc> = rel
         .tuple_desc()
         .iter()
-        .map(|a| AttrDesc {
-            len: a.attlen,
-            align: a.attalign as u8,
-            byval: a.attbyval,
-        })
+        .map(crate::pg::compat::attr_desc)
         .collect();
     // SAFETY: reads of the relation's pg_class fields.
     let (relfrozenxid, relminmxid) = unsafe {

@@ -164,6 +164,18 @@ pub fn resolve_recovery_conflict(xid: u32, l: RelFileLocator) {
 // Attributes: TupleDesc.attrs (15-17) / TupleDescAttr + CompactAttribute (18)
 // ---------------------------------------------------------------------------------
 
+/// What the pure crate's attribute walkers need of a column: its length, alignment and
+/// by-value flag as pg_attribute records them. One place builds this from pg_attribute
+/// (am/tuple.rs's fixed-width former asks for `byval: true` on purpose and builds its own).
+#[inline(always)]
+pub fn attr_desc(a: &pg_sys::FormData_pg_attribute) -> glassheap_format::attrs::AttrDesc {
+    glassheap_format::attrs::AttrDesc {
+        len: a.attlen,
+        align: a.attalign as u8,
+        byval: a.attbyval,
+    }
+}
+
 /// TupleDescAttr: the i'th pg_attribute entry of a descriptor.
 ///
 /// # Safety

@@ -14,26 +14,81 @@ use serde::Serialize;
 /// SizeofHeapTupleHeader (23): defined once, with the heap tuples logical decoding builds.
 pub use glassheap_format::logical::HEAP_TUPLE_HEADER_SIZE as HEAP_HEADER_SIZE;
 
+/// Byte offsets of HeapTupleHeaderData's fields (the diagram above).
+pub mod field {
+    pub const T_XMIN: usize = 0;
+    pub const T_XMAX: usize = 4;
+    pub const T_CID: usize = 8;
+    pub const T_CTID: usize = 12;
+    pub const T_INFOMASK2: usize = 18;
+    pub const T_INFOMASK: usize = 20;
+    pub const T_HOFF: usize = 22;
+}
+
+/// htup_details.h's t_infomask and t_infomask2 bits under their C names: the one
+/// definition that heap's redo (`heapreplay`), the WAL decoders' flag tables and the
+/// `Infomask`/`Infomask2` flag sets below all use.
+pub mod infomask {
+    pub const HEAP_HASNULL: u16 = 0x0001;
+    pub const HEAP_HASVARWIDTH: u16 = 0x0002;
+    pub const HEAP_HASEXTERNAL: u16 = 0x0004;
+    pub const HEAP_HASOID_OLD: u16 = 0x0008;
+    pub const HEAP_XMAX_KEYSHR_LOCK: u16 = 0x0010;
+    pub const HEAP_COMBOCID: u16 = 0x0020;
+    pub const HEAP_XMAX_EXCL_LOCK: u16 = 0x0040;
+    pub const HEAP_XMAX_LOCK_ONLY: u16 = 0x0080;
+    pub const HEAP_XMIN_COMMITTED: u16 = 0x0100;
+    pub const HEAP_XMIN_INVALID: u16 = 0x0200;
+    pub const HEAP_XMAX_COMMITTED: u16 = 0x0400;
+    pub const HEAP_XMAX_INVALID: u16 = 0x0800;
+    pub const HEAP_XMAX_IS_MULTI: u16 = 0x1000;
+    pub const HEAP_UPDATED: u16 = 0x2000;
+    pub const HEAP_MOVED_OFF: u16 = 0x4000;
+    pub const HEAP_MOVED_IN: u16 = 0x8000;
+
+    pub const HEAP_XMAX_SHR_LOCK: u16 = HEAP_XMAX_EXCL_LOCK | HEAP_XMAX_KEYSHR_LOCK;
+    pub const HEAP_LOCK_MASK: u16 =
+        HEAP_XMAX_SHR_LOCK | HEAP_XMAX_EXCL_LOCK | HEAP_XMAX_KEYSHR_LOCK;
+    pub const HEAP_XMIN_FROZEN: u16 = HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID;
+    pub const HEAP_MOVED: u16 = HEAP_MOVED_OFF | HEAP_MOVED_IN;
+    pub const HEAP_XMAX_BITS: u16 = HEAP_XMAX_COMMITTED
+        | HEAP_XMAX_INVALID
+        | HEAP_XMAX_IS_MULTI
+        | HEAP_LOCK_MASK
+        | HEAP_XMAX_LOCK_ONLY;
+    /// The visibility bits heap_mask ignores while xmin is not frozen.
+    pub const HEAP_XACT_MASK: u16 = 0xFFF0;
+
+    // t_infomask2
+    /// The attribute count in the low 11 bits.
+    pub const HEAP_NATTS_MASK: u16 = 0x07FF;
+    pub const HEAP_KEYS_UPDATED: u16 = 0x2000;
+    pub const HEAP_HOT_UPDATED: u16 = 0x4000;
+    pub const HEAP_ONLY_TUPLE: u16 = 0x8000;
+}
+
+use infomask as im;
+
 bitflags! {
     /// t_infomask. Names are pageinspect's raw flag names without the HEAP_ prefix.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct Infomask: u16 {
-        const HASNULL = 0x0001;
-        const HASVARWIDTH = 0x0002;
-        const HASEXTERNAL = 0x0004;
-        const HASOID_OLD = 0x0008;
-        const XMAX_KEYSHR_LOCK = 0x0010;
-        const COMBOCID = 0x0020;
-        const XMAX_EXCL_LOCK = 0x0040;
-        const XMAX_LOCK_ONLY = 0x0080;
-        const XMIN_COMMITTED = 0x0100;
-        const XMIN_INVALID = 0x0200;
-        const XMAX_COMMITTED = 0x0400;
-        const XMAX_INVALID = 0x0800;
-        const XMAX_IS_MULTI = 0x1000;
-        const UPDATED = 0x2000;
-        const MOVED_OFF = 0x4000;
-        const MOVED_IN = 0x8000;
+        const HASNULL = im::HEAP_HASNULL;
+        const HASVARWIDTH = im::HEAP_HASVARWIDTH;
+        const HASEXTERNAL = im::HEAP_HASEXTERNAL;
+        const HASOID_OLD = im::HEAP_HASOID_OLD;
+        const XMAX_KEYSHR_LOCK = im::HEAP_XMAX_KEYSHR_LOCK;
+        const COMBOCID = im::HEAP_COMBOCID;
+        const XMAX_EXCL_LOCK = im::HEAP_XMAX_EXCL_LOCK;
+        const XMAX_LOCK_ONLY = im::HEAP_XMAX_LOCK_ONLY;
+        const XMIN_COMMITTED = im::HEAP_XMIN_COMMITTED;
+        const XMIN_INVALID = im::HEAP_XMIN_INVALID;
+        const XMAX_COMMITTED = im::HEAP_XMAX_COMMITTED;
+        const XMAX_INVALID = im::HEAP_XMAX_INVALID;
+        const XMAX_IS_MULTI = im::HEAP_XMAX_IS_MULTI;
+        const UPDATED = im::HEAP_UPDATED;
+        const MOVED_OFF = im::HEAP_MOVED_OFF;
+        const MOVED_IN = im::HEAP_MOVED_IN;
     }
 }
 
@@ -41,9 +96,9 @@ bitflags! {
     /// The flag bits of t_infomask2 (the low 11 bits are natts).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct Infomask2: u16 {
-        const KEYS_UPDATED = 0x2000;
-        const HOT_UPDATED = 0x4000;
-        const ONLY_TUPLE = 0x8000;
+        const KEYS_UPDATED = im::HEAP_KEYS_UPDATED;
+        const HOT_UPDATED = im::HEAP_HOT_UPDATED;
+        const ONLY_TUPLE = im::HEAP_ONLY_TUPLE;
     }
 }
 
@@ -78,20 +133,21 @@ impl HeapHeader {
             )));
         }
         Ok(HeapHeader {
-            xmin: u32_at(item, 0),
-            xmax: u32_at(item, 4),
-            field3: u32_at(item, 8),
+            xmin: u32_at(item, field::T_XMIN),
+            xmax: u32_at(item, field::T_XMAX),
+            field3: u32_at(item, field::T_CID),
             ctid: (
-                ((u16_at(item, 12) as u32) << 16) | u16_at(item, 14) as u32,
-                u16_at(item, 16),
+                ((u16_at(item, field::T_CTID) as u32) << 16)
+                    | u16_at(item, field::T_CTID + 2) as u32,
+                u16_at(item, field::T_CTID + 4),
             ),
-            infomask2: u16_at(item, 18),
-            infomask: u16_at(item, 20),
-            hoff: item[22],
+            infomask2: u16_at(item, field::T_INFOMASK2),
+            infomask: u16_at(item, field::T_INFOMASK),
+            hoff: item[field::T_HOFF],
         })
     }
     pub fn natts(&self) -> u16 {
-        self.infomask2 & 0x07FF
+        self.infomask2 & im::HEAP_NATTS_MASK
     }
     pub fn has_nulls(&self) -> bool {
         self.infomask & Infomask::HASNULL.bits() != 0

@@ -48,47 +48,13 @@ use crate::waldecode::logical::{
     SIZE_OF_MULTI_INSERT_TUPLE as XL_MULTI_INSERT_TUPLE_SIZE,
 };
 
-const T_XMIN: usize = 0;
-const T_XMAX: usize = 4;
-const T_CID: usize = 8;
-const T_CTID: usize = 12;
-const T_INFOMASK2: usize = 18;
-const T_INFOMASK: usize = 20;
-const T_HOFF: usize = 22;
-
-// t_infomask / t_infomask2 bits (htup_details.h)
-const HEAP_XMAX_KEYSHR_LOCK: u16 = 0x0010;
-const HEAP_COMBOCID: u16 = 0x0020;
-const HEAP_XMAX_EXCL_LOCK: u16 = 0x0040;
-const HEAP_XMAX_LOCK_ONLY: u16 = 0x0080;
-const HEAP_LOCK_MASK: u16 = 0x0050;
-const HEAP_XMIN_COMMITTED: u16 = 0x0100;
-const HEAP_XMIN_INVALID: u16 = 0x0200;
-const HEAP_XMIN_FROZEN: u16 = HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID;
-const HEAP_XMAX_COMMITTED: u16 = 0x0400;
-const HEAP_XMAX_INVALID: u16 = 0x0800;
-const HEAP_XMAX_IS_MULTI: u16 = 0x1000;
-const HEAP_MOVED: u16 = 0xC000;
-const HEAP_XMAX_BITS: u16 = HEAP_XMAX_COMMITTED
-    | HEAP_XMAX_INVALID
-    | HEAP_XMAX_IS_MULTI
-    | HEAP_LOCK_MASK
-    | HEAP_XMAX_LOCK_ONLY;
-/// HEAP_XACT_MASK: the visibility bits heap_mask ignores while xmin is not frozen.
-const HEAP_XACT_MASK: u16 = 0xFFF0;
-const HEAP_KEYS_UPDATED: u16 = 0x2000;
-const HEAP_HOT_UPDATED: u16 = 0x4000;
-
-// xl_heap_*.infobits_set (XLHL_*)
-const XLHL_XMAX_IS_MULTI: u8 = 0x01;
-const XLHL_XMAX_LOCK_ONLY: u8 = 0x02;
-const XLHL_XMAX_EXCL_LOCK: u8 = 0x04;
-const XLHL_XMAX_KEYSHR_LOCK: u8 = 0x08;
-const XLHL_KEYS_UPDATED: u8 = 0x10;
-
-// frzflags
-const XLH_FREEZE_XVAC: u8 = 0x02;
-const XLH_INVALID_XVAC: u8 = 0x04;
+use crate::heap::field::{T_CID, T_CTID, T_HOFF, T_INFOMASK, T_INFOMASK2, T_XMAX, T_XMIN};
+use crate::heap::infomask::*;
+use crate::waldecode::heap::{
+    XLHL_KEYS_UPDATED, XLHL_XMAX_EXCL_LOCK, XLHL_XMAX_IS_MULTI, XLHL_XMAX_KEYSHR_LOCK,
+    XLHL_XMAX_LOCK_ONLY,
+};
+use crate::waldecode::heap2::{XLH_FREEZE_XVAC, XLH_INVALID_XVAC};
 
 /// MovedPartitionsOffsetNumber / InvalidBlockNumber (HeapTupleHeaderSetMovedPartitions).
 const MOVED_PARTITIONS_OFFSET: u16 = 0xfffd;

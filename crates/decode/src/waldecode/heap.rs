@@ -102,44 +102,50 @@ const XLH_TRUNCATE_FLAGS: &[(u64, &str)] = &[
     (1 << 1, "XLH_TRUNCATE_RESTART_SEQS"),
 ];
 
-/// `infobits_set` bits (XLHL_*).
+/// `infobits_set` bits (heapam_xlog.h's XLHL_*).
+pub const XLHL_XMAX_IS_MULTI: u8 = 0x01;
+pub const XLHL_XMAX_LOCK_ONLY: u8 = 0x02;
+pub const XLHL_XMAX_EXCL_LOCK: u8 = 0x04;
+pub const XLHL_XMAX_KEYSHR_LOCK: u8 = 0x08;
+pub const XLHL_KEYS_UPDATED: u8 = 0x10;
+
 pub(crate) const XLHL_INFOBITS: &[(u64, &str)] = &[
-    (0x01, "XLHL_XMAX_IS_MULTI"),
-    (0x02, "XLHL_XMAX_LOCK_ONLY"),
-    (0x04, "XLHL_XMAX_EXCL_LOCK"),
-    (0x08, "XLHL_XMAX_KEYSHR_LOCK"),
-    (0x10, "XLHL_KEYS_UPDATED"),
+    (XLHL_XMAX_IS_MULTI as u64, "XLHL_XMAX_IS_MULTI"),
+    (XLHL_XMAX_LOCK_ONLY as u64, "XLHL_XMAX_LOCK_ONLY"),
+    (XLHL_XMAX_EXCL_LOCK as u64, "XLHL_XMAX_EXCL_LOCK"),
+    (XLHL_XMAX_KEYSHR_LOCK as u64, "XLHL_XMAX_KEYSHR_LOCK"),
+    (XLHL_KEYS_UPDATED as u64, "XLHL_KEYS_UPDATED"),
 ];
 
 /// `t_infomask` bits (htup_details.h).
 pub(crate) const HEAP_INFOMASK: &[(u64, &str)] = &[
-    (0x0001, "HEAP_HASNULL"),
-    (0x0002, "HEAP_HASVARWIDTH"),
-    (0x0004, "HEAP_HASEXTERNAL"),
-    (0x0008, "HEAP_HASOID_OLD"),
-    (0x0010, "HEAP_XMAX_KEYSHR_LOCK"),
-    (0x0020, "HEAP_COMBOCID"),
-    (0x0040, "HEAP_XMAX_EXCL_LOCK"),
-    (0x0080, "HEAP_XMAX_LOCK_ONLY"),
-    (0x0100, "HEAP_XMIN_COMMITTED"),
-    (0x0200, "HEAP_XMIN_INVALID"),
-    (0x0400, "HEAP_XMAX_COMMITTED"),
-    (0x0800, "HEAP_XMAX_INVALID"),
-    (0x1000, "HEAP_XMAX_IS_MULTI"),
-    (0x2000, "HEAP_UPDATED"),
-    (0x4000, "HEAP_MOVED_OFF"),
-    (0x8000, "HEAP_MOVED_IN"),
+    (im::HEAP_HASNULL as u64, "HEAP_HASNULL"),
+    (im::HEAP_HASVARWIDTH as u64, "HEAP_HASVARWIDTH"),
+    (im::HEAP_HASEXTERNAL as u64, "HEAP_HASEXTERNAL"),
+    (im::HEAP_HASOID_OLD as u64, "HEAP_HASOID_OLD"),
+    (im::HEAP_XMAX_KEYSHR_LOCK as u64, "HEAP_XMAX_KEYSHR_LOCK"),
+    (im::HEAP_COMBOCID as u64, "HEAP_COMBOCID"),
+    (im::HEAP_XMAX_EXCL_LOCK as u64, "HEAP_XMAX_EXCL_LOCK"),
+    (im::HEAP_XMAX_LOCK_ONLY as u64, "HEAP_XMAX_LOCK_ONLY"),
+    (im::HEAP_XMIN_COMMITTED as u64, "HEAP_XMIN_COMMITTED"),
+    (im::HEAP_XMIN_INVALID as u64, "HEAP_XMIN_INVALID"),
+    (im::HEAP_XMAX_COMMITTED as u64, "HEAP_XMAX_COMMITTED"),
+    (im::HEAP_XMAX_INVALID as u64, "HEAP_XMAX_INVALID"),
+    (im::HEAP_XMAX_IS_MULTI as u64, "HEAP_XMAX_IS_MULTI"),
+    (im::HEAP_UPDATED as u64, "HEAP_UPDATED"),
+    (im::HEAP_MOVED_OFF as u64, "HEAP_MOVED_OFF"),
+    (im::HEAP_MOVED_IN as u64, "HEAP_MOVED_IN"),
 ];
 
 /// `t_infomask2` bits other than the attribute count.
 pub(crate) const HEAP_INFOMASK2: &[(u64, &str)] = &[
-    (0x2000, "HEAP_KEYS_UPDATED"),
-    (0x4000, "HEAP_HOT_UPDATED"),
-    (0x8000, "HEAP_ONLY_TUPLE"),
+    (im::HEAP_KEYS_UPDATED as u64, "HEAP_KEYS_UPDATED"),
+    (im::HEAP_HOT_UPDATED as u64, "HEAP_HOT_UPDATED"),
+    (im::HEAP_ONLY_TUPLE as u64, "HEAP_ONLY_TUPLE"),
 ];
 
-/// The attribute count in `t_infomask2`.
-pub const HEAP_NATTS_MASK: u16 = 0x07FF;
+use crate::heap::infomask as im;
+pub use crate::heap::infomask::HEAP_NATTS_MASK;
 
 /// `xl_heap_header` (or the header part of `xl_multi_insert_tuple` /
 /// `xl_heap_freeze_tuple`) with its bits named.

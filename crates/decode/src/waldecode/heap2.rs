@@ -62,7 +62,12 @@ pub const XLOG_HEAP2_PRUNE_VACUUM_CLEANUP_17: u8 = 0x30;
 pub use super::heap::{XLOG_HEAP_INIT_PAGE, XLOG_HEAP_OPMASK};
 
 /// `frzflags` of xl_heap_freeze_tuple (0x01 was XLH_FREEZE_XMIN before 9.4).
-const XLH_FREEZE_FLAGS: &[(u64, &str)] = &[(0x02, "XLH_FREEZE_XVAC"), (0x04, "XLH_INVALID_XVAC")];
+pub const XLH_FREEZE_XVAC: u8 = 0x02;
+pub const XLH_INVALID_XVAC: u8 = 0x04;
+const XLH_FREEZE_FLAGS: &[(u64, &str)] = &[
+    (XLH_FREEZE_XVAC as u64, "XLH_FREEZE_XVAC"),
+    (XLH_INVALID_XVAC as u64, "XLH_INVALID_XVAC"),
+];
 
 /// xl_heap_visible flags (`src/include/access/visibilitymapdefs.h`, PG15; PG16 added
 /// VISIBILITYMAP_XLOG_CATALOG_REL 0x04).
