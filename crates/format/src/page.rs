@@ -181,6 +181,7 @@ impl LinePointer {
             len: (w >> 17) as u16,
         }
     }
+    #[inline]
     pub fn has_storage(&self) -> bool {
         self.len != 0
     }

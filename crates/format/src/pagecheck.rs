@@ -214,9 +214,8 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
     // stops at the first line pointer in use.
     let array = &page[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + nline as usize * ITEM_ID_SIZE];
     if array.chunks_exact(ITEM_ID_SIZE).all(|c| {
-        let w = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
-        let flags = (w >> 15) & 3;
-        flags == LP_UNUSED as u32 || (flags == LP_DEAD as u32 && w >> 17 == 0)
+        let lp = LinePointer::from_word(0, u32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
+        lp.flags == LP_UNUSED || (lp.flags == LP_DEAD && !lp.has_storage())
     }) {
         return Ok(false);
     }
