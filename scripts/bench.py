@@ -42,14 +42,14 @@ SIZES = {
 # logical does with wal_level.
 WORKLOADS = ("load_narrow", "load_wide", "copy_narrow", "insert_tps", "scans", "pgbench",
              "update_vacuum", "update_indexed", "delete_vacuum", "vacuum_instructions",
-             "logical", "out_of_cache", "sustained")
+             "transaction_instructions", "logical", "out_of_cache", "sustained")
 
 # Workloads whose measurement lasts about a second get more repetitions (this factor
 # times --reps): on a shared 2-core machine one second is easily disturbed.
 REP_FACTOR = {"insert_tps": 3}
 # Workloads run once: a sustained run lasts 10 minutes per access method; instructions
 # counted by callgrind are deterministic.
-FIXED_REPS = {"sustained": 1, "vacuum_instructions": 1}
+FIXED_REPS = {"sustained": 1, "vacuum_instructions": 1, "transaction_instructions": 1}
 
 ERROR_RE = re.compile(r"^(?:psql:\S*: )?(ERROR|FATAL|PANIC):\s+(.*)$")
 
@@ -498,6 +498,45 @@ class Bench:
             counts = json.load(f)
         for am in AMS:
             self.record("vacuum_instructions", "instr", am, counts[am])
+
+    def w_transaction_instructions(self):
+        # Instructions per TPC-B and per single-row INSERT transaction, counted by
+        # callgrind in a single-user backend (scripts/transaction-instructions, which makes
+        # its own cluster of the same settings and a pgbench database of scale 10 per
+        # access method): the deterministic judge beside the timed pgbench and insert_tps
+        # rows. The aged TPC-B state (after 160,000 transactions) only in a full run.
+        aged = self.mode != "quick"
+        note = ("callgrind, single-user backend, (4,000 - 1,000 transactions) / 3,000, by "
+                "scripts/transaction-instructions; deterministic, so one repetition")
+        rows = [("fresh.tpcb", "tpcb_fresh", "pgbench TPC-B, scale 10, fresh tables, counted")]
+        if aged:
+            rows.append(("aged.tpcb", "tpcb_aged",
+                         "pgbench TPC-B, scale 10, after 160,000 transactions, counted"))
+        rows.append(("fresh.insert", "insert",
+                     "single-row INSERT transactions into `(a int, b int)`, counted"))
+        for _, metric, label in rows:
+            self.define("transaction_instructions", metric, label, "instructions per transaction",
+                        "instructions", ("<=", 0.95), note=note)
+        out = os.path.join(self.cfg["outdir"], "transaction-instructions.json")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "transaction-instructions")
+        env = dict(os.environ, GLASSHEAP_SKIP_SETUP="1", GLASSHEAP_PG=str(self.cfg["pg"]))
+        try:
+            os.remove(out)
+        except FileNotFoundError:
+            pass
+        r = run_cmd(["bash", script, "--json", out] + ([] if aged else ["--fresh"]), env=env, check=False)
+        if r.returncode != 0 or not os.path.exists(out):
+            msg = r.stdout.strip().splitlines()
+            for _, metric, _ in rows:
+                for am in AMS:
+                    self.record_error("transaction_instructions", metric, am,
+                                      f"scripts/transaction-instructions failed: {msg[-1] if msg else r.returncode}")
+            return
+        with open(out) as f:
+            counts = json.load(f)
+        for run, metric, _ in rows:
+            for am in AMS:
+                self.record("transaction_instructions", metric, am, counts[run][am])
 
     def restart_with(self, **settings):
         """ALTER SYSTEM SET each setting (None: RESET it) and restart the cluster (as its
