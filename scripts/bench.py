@@ -480,24 +480,33 @@ class Bench:
                 "backend, by scripts/vacuum-instructions; deterministic, so one repetition")
         self.define("vacuum_instructions", "instr", label, "instructions", "instructions",
                     ("<=", 0.85), note=note)
-        out = os.path.join(self.cfg["outdir"], "vacuum-instructions.json")
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vacuum-instructions")
+        counts = self.counting_script("vacuum-instructions", ["--rows", str(n)],
+                                      "vacuum_instructions", ["instr"])
+        if counts is not None:
+            for am in AMS:
+                self.record("vacuum_instructions", "instr", am, counts[am])
+
+    def counting_script(self, name, args, workload, metrics):
+        """Runs `scripts/NAME --json OUT ARGS` (a callgrind counting script that makes its
+        own cluster) and returns the counts it wrote; None after recording its failure
+        for each of the workload's metrics."""
+        out = os.path.join(self.cfg["outdir"], f"{name}.json")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
         env = dict(os.environ, GLASSHEAP_SKIP_SETUP="1", GLASSHEAP_PG=str(self.cfg["pg"]))
         try:
             os.remove(out)
         except FileNotFoundError:
             pass
-        r = run_cmd(["bash", script, "--rows", str(n), "--json", out], env=env, check=False)
+        r = run_cmd(["bash", script, "--json", out] + args, env=env, check=False)
         if r.returncode != 0 or not os.path.exists(out):
             msg = r.stdout.strip().splitlines()
-            for am in AMS:
-                self.record_error("vacuum_instructions", "instr", am,
-                                  f"scripts/vacuum-instructions failed: {msg[-1] if msg else r.returncode}")
-            return
+            for metric in metrics:
+                for am in AMS:
+                    self.record_error(workload, metric, am,
+                                      f"scripts/{name} failed: {msg[-1] if msg else r.returncode}")
+            return None
         with open(out) as f:
-            counts = json.load(f)
-        for am in AMS:
-            self.record("vacuum_instructions", "instr", am, counts[am])
+            return json.load(f)
 
     def w_transaction_instructions(self):
         # Instructions per TPC-B and per single-row INSERT transaction, counted by
@@ -517,26 +526,12 @@ class Bench:
         for _, metric, label in rows:
             self.define("transaction_instructions", metric, label, "instructions per transaction",
                         "instructions", ("<=", 0.95), note=note)
-        out = os.path.join(self.cfg["outdir"], "transaction-instructions.json")
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "transaction-instructions")
-        env = dict(os.environ, GLASSHEAP_SKIP_SETUP="1", GLASSHEAP_PG=str(self.cfg["pg"]))
-        try:
-            os.remove(out)
-        except FileNotFoundError:
-            pass
-        r = run_cmd(["bash", script, "--json", out] + ([] if aged else ["--fresh"]), env=env, check=False)
-        if r.returncode != 0 or not os.path.exists(out):
-            msg = r.stdout.strip().splitlines()
-            for _, metric, _ in rows:
+        counts = self.counting_script("transaction-instructions", [] if aged else ["--fresh"],
+                                      "transaction_instructions", [m for _, m, _ in rows])
+        if counts is not None:
+            for run, metric, _ in rows:
                 for am in AMS:
-                    self.record_error("transaction_instructions", metric, am,
-                                      f"scripts/transaction-instructions failed: {msg[-1] if msg else r.returncode}")
-            return
-        with open(out) as f:
-            counts = json.load(f)
-        for run, metric, _ in rows:
-            for am in AMS:
-                self.record("transaction_instructions", metric, am, counts[run][am])
+                    self.record("transaction_instructions", metric, am, counts[run][am])
 
     def restart_with(self, **settings):
         """ALTER SYSTEM SET each setting (None: RESET it) and restart the cluster (as its
