@@ -4,6 +4,7 @@
 //! old page) both are locked lower block number first, the rule every writer follows to
 //! avoid deadlocks.
 
+use crate::pg::bufmgr::{LockMode, LockedBuffer};
 use crate::pg::page::PageRef;
 use crate::pg::rel;
 use glassheap_format::layout::{ITEM_ID_SIZE, MAX_TUPLES_PER_PAGE, MAX_TUPLE_SIZE};
@@ -106,9 +107,40 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     }
 }
 
+/// A buffer whose page has room for `len` bytes of tuple, pinned and exclusively locked
+/// by the guard returned (INSERT, COPY).
+pub fn buffer_for_tuple(
+    relation: pg_sys::Relation,
+    len: usize,
+    use_fsm: bool,
+    bistate: pg_sys::BulkInsertState,
+) -> LockedBuffer {
+    let buffer = find_buffer(relation, len, INVALID, use_fsm, bistate);
+    // SAFETY: find_buffer returns a buffer it pinned and exclusively locked for us.
+    unsafe { LockedBuffer::adopt(buffer, LockMode::Exclusive) }
+}
+
+/// The page for an UPDATE's new version when the old one's page `other` (pinned by the
+/// caller, unlocked) was too full: a guard over another buffer, pinned and exclusively
+/// locked, or None when `other` itself has room by now. Either way `other` is
+/// exclusively locked on return, the two in block order (the caller takes that lock
+/// over: `BufferLock::adopt`).
+pub fn buffer_for_update(
+    relation: pg_sys::Relation,
+    len: usize,
+    other: pg_sys::Buffer,
+) -> Option<LockedBuffer> {
+    debug_assert!(other != INVALID);
+    let buffer = find_buffer(relation, len, other, true, std::ptr::null_mut());
+    // SAFETY: find_buffer pinned and locked a buffer other than `other` for us.
+    (buffer != other).then(|| unsafe { LockedBuffer::adopt(buffer, LockMode::Exclusive) })
+}
+
 /// A buffer, pinned and exclusively locked, whose page has room for `len` bytes of tuple.
 /// `other`, if valid, is the caller's pinned (unlocked) buffer; on return it is locked too.
-pub fn buffer_for_tuple(
+/// (The locks are taken and given up here in heap's order, which is not one Rust scope
+/// per lock: the two functions above hand the result on as guards.)
+fn find_buffer(
     relation: pg_sys::Relation,
     len: usize,
     other: pg_sys::Buffer,
