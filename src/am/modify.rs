@@ -10,7 +10,7 @@
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
 use super::vm::VmPin;
 use super::{cidmap, combocid, hio, multixact as mx, replident, slot, toast, tuple};
-use crate::pg::bufmgr::{BufferLock, LockMode, LockedBuffer};
+use crate::pg::bufmgr::{BufferLock, LockedBuffer};
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::rel;
@@ -89,16 +89,14 @@ impl Target {
                     self.page.view().bytes(),
                     self.off,
                 ) {
-                    // SAFETY: we hold the lock and pin.
-                    unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+                    // (the abort releases the buffer's lock and pin)
                     crate::pg::page::damaged_page(relation, self.blk, &d);
                 }
                 self.len = len;
                 self.ptr = ptr;
             }
             None => {
-                // SAFETY: we hold the lock and pin.
-                unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+                // (the abort releases the buffer's lock and pin)
                 ereport!(
                     ERROR,
                     PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
@@ -1037,11 +1035,7 @@ pub fn update(
             unsafe { slot::formed_rewritten(newslot, &f) };
         }
         // May hand back our own page if room appeared meanwhile; both locked on return.
-        let new_page = hio::buffer_for_update(relation, f.len, t.buffer);
-        // SAFETY: buffer_for_update left Target's pinned buffer exclusively locked.
-        (new_page, unsafe {
-            BufferLock::adopt(t.buffer, LockMode::Exclusive)
-        })
+        hio::buffer_for_update(relation, f.len, t.buffer)
     };
     let same_page = new_page.is_none();
     let newbuf = new_page.as_ref().map_or(t.buffer, LockedBuffer::buffer);

@@ -160,6 +160,23 @@ impl BufferLock {
         r
     }
 
+    /// The buffer.
+    #[inline]
+    pub fn buffer(&self) -> pg_sys::Buffer {
+        self.buffer
+    }
+
+    /// Hands the caller's pin to the guard: a [`LockedBuffer`] that releases both.
+    ///
+    /// # Safety
+    /// The pin is the caller's to give: nothing else releases it.
+    #[inline]
+    pub unsafe fn with_pin(self) -> LockedBuffer {
+        let exclusive = self.exclusive;
+        let buffer = self.keep_locked();
+        LockedBuffer { buffer, exclusive }
+    }
+
     /// UnlockReleaseBuffer: unlocks and drops the caller's pin in one call.
     ///
     /// # Safety
