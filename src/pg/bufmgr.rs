@@ -14,6 +14,14 @@
 //!
 //! Reading a buffer (I/O, page verification) and pinning (which may enlarge the resource
 //! owner's array) can fail for ordinary reasons and stay behind the guard.
+//!
+//! The access method's files (src/am) lock pages only through the two guards below:
+//! [`LockedBuffer`] owns a pin and a lock, [`BufferLock`] the lock of a buffer whose pin
+//! the caller keeps across several lock cycles (scans, `Target`s, the insert path). Both
+//! unlock in `Drop`, call nothing while a panic unwinds, and hand out the page view for
+//! their own lifetime; they are thin wrappers over the unguarded calls here. Redo
+//! (src/rmgr) still pairs `lock`/`unlock_release` by hand around the buffers
+//! XLogReadBufferForRedo returns.
 
 use super::crit::CritSection;
 use pgrx::pg_sys;
