@@ -138,16 +138,55 @@ mod tests {
         assert_eq!(excl.page().prune_xid(), 3);
     }
 
+    /// A BufferLock holds the content lock of a buffer whose pin stays the caller's:
+    /// taken while the guard lives, given up when it is dropped and for the length of
+    /// `unlocked_while` (then taken again). ConditionalLockBuffer (an exclusive
+    /// LWLockConditionalAcquire, which fails on a lock held, by us or anyone) tells.
+    #[pg_test]
+    fn buffer_lock_unlocks_on_drop_and_around_waits() {
+        use crate::am::modify::Target;
+        use crate::pg::bufmgr::BufferLock;
+        Spi::run("CREATE TABLE lock_t (a int) USING glassheap; INSERT INTO lock_t VALUES (1)")
+            .unwrap();
+        let rel = pgrx::PgRelation::open_with_name_and_share_lock("lock_t").expect("lock_t exists");
+        let t = Target::read(rel.as_ptr(), &crate::pg::rel::make_tid(0, 1));
+        let try_exclusive = || {
+            // SAFETY: t's pin; a lock taken here is given up at once.
+            unsafe {
+                let got = pg_sys::ConditionalLockBuffer(t.buffer);
+                if got {
+                    crate::pg::bufmgr::lock(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                }
+                got
+            }
+        };
+        assert!(try_exclusive(), "nothing holds the page yet");
+        {
+            let lock = BufferLock::share(t.buffer);
+            assert_eq!(lock.page().max_offset(), 1);
+            assert!(!try_exclusive(), "the share lock is held");
+        }
+        assert!(try_exclusive(), "dropping the guard unlocked");
+        let mut lock = BufferLock::exclusive(t.buffer);
+        assert!(!try_exclusive());
+        assert!(lock.unlocked_while(try_exclusive), "unlocked while waiting");
+        assert!(!try_exclusive(), "locked again after the wait");
+        lock.unlock();
+        assert!(try_exclusive());
+        // SAFETY: Target's pin, not used after this.
+        unsafe { crate::pg::bufmgr::release(t.buffer) };
+    }
+
     /// The stored bytes of the row at `tid` of `rel` (read under a share lock).
     fn stored_bytes(rel: pg_sys::Relation, tid: &pg_sys::ItemPointerData) -> Vec<u8> {
         use crate::am::modify::Target;
         let mut t = Target::read(rel, tid);
-        crate::pg::bufmgr::lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+        let lock = crate::pg::bufmgr::BufferLock::share(t.buffer);
         t.locate(rel);
         // SAFETY: located on the locked, pinned page.
         let v = unsafe { std::slice::from_raw_parts(t.ptr, t.len) }.to_vec();
-        // SAFETY: lock and pin held.
-        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+        // SAFETY: Target's pin, not used after this.
+        unsafe { lock.unlock_release() };
         v
     }
 

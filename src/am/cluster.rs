@@ -18,7 +18,7 @@
 
 use super::visibility::{update_xid_of, vacuum_status, Oracle, Removable, TupleLoc};
 use super::{cidmap, slot, tuple};
-use crate::pg::page::{read_header, PageRef};
+use crate::pg::page::read_header;
 use crate::pg::{rel, xact};
 use glassheap_format::records::{FreezeEntry, XmaxFreeze};
 use glassheap_format::rewrite::{self as rw, ChainMap, Kept, PageBuilder, Tid};
@@ -529,9 +529,9 @@ pub fn copy_for_cluster(
                 let gs = slot::cast(s);
                 let buffer = (*gs).buffer;
                 let tid = rel::tid_parts(&(*s).tts_tid);
-                crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE);
+                let lock = crate::pg::bufmgr::BufferLock::share(buffer);
                 let c = r.classify(buffer, tid.0, tid.1, (*gs).tuple);
-                crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                lock.unlock();
                 handle(&mut r, c, tid);
             }
             pg_sys::index_endscan(iscan);
@@ -560,32 +560,26 @@ pub fn copy_for_cluster(
                     strategy,
                 )
             };
-            // SAFETY: pinned buffer.
-            let page = unsafe { PageRef::of_buffer(buffer) };
-            // SAFETY: as above.
-            unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE) };
+            let lock = crate::pg::bufmgr::BufferLock::share(buffer);
+            let page = lock.page_ref();
             if !page.is_new() && !page.is_glassheap() {
-                // SAFETY: locked and pinned by us.
-                unsafe { crate::pg::bufmgr::unlock_release(buffer) };
+                // (the abort releases the lock and the pin)
                 crate::pg::page::not_a_glassheap_page(old, blk, page);
             }
             let maxoff = if page.is_new() { 0 } else { page.max_offset() };
-            // SAFETY: as above.
-            unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK) };
+            lock.unlock();
             for off in 1..=maxoff {
                 // SAFETY: pinned buffer; the tuple is read under the share lock and the
                 // slot takes its own pin, so its bytes stay put after the unlock
                 // (pruning needs a cleanup lock).
                 unsafe {
-                    crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_SHARE);
-                    let Some(bytes) = page.tuple_bytes(off) else {
-                        crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    let lock = crate::pg::bufmgr::BufferLock::share(buffer);
+                    let Some((ptr, len)) = lock.page_ref().tuple_ptr(off) else {
                         continue;
                     };
-                    let (ptr, len) = (bytes.as_mut_ptr(), bytes.len());
                     let c = r.classify(buffer, blk, off, ptr);
                     slot::store_buffer_tuple(s, ptr, len, buffer, rel::make_tid(blk, off), relid);
-                    crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    lock.unlock();
                     handle(&mut r, c, (blk, off));
                 }
             }

@@ -5,7 +5,7 @@ use super::hot::ChainWalk;
 use super::modify::{next_tid_of, Target};
 use super::visibility::{surely_dead, update_xid_of, VisCtx};
 use super::{scan::GlassScan, slot};
-use crate::pg::bufmgr::lock_buffer;
+use crate::pg::bufmgr::BufferLock;
 use crate::pg::rel;
 use glassheap_format::tuple::TupleHeader;
 use glassheap_format::visibility as vis;
@@ -28,18 +28,18 @@ pub fn fetch(
 ) -> Fetch {
     let (blk, off) = rel::tid_parts(tid);
     let mut t = Target::read(relation, tid);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
+    let lock = BufferLock::share(t.buffer);
     crate::pg::page::check_page(relation, t.page, blk);
-    let bytes = match t.page.tuple_bytes(off) {
+    let (ptr, len) = match t.page.tuple_ptr(off) {
         Some(b) => b,
         None => {
-            // SAFETY: held.
-            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+            // SAFETY: the pin is Target's, which goes here.
+            unsafe { lock.unlock_release() };
             return Fetch::NoTuple;
         }
     };
-    t.ptr = bytes.as_mut_ptr();
-    t.len = bytes.len();
+    t.ptr = ptr;
+    t.len = len;
     let mut ctx = VisCtx::new(relation, snapshot);
     ctx.refresh_ssi();
     // SAFETY: locked page, located tuple.
@@ -48,7 +48,7 @@ pub fn fetch(
     if visible {
         crate::pg::ssi::lock_tid(relation, *tid, snapshot, h.xmin);
     }
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+    lock.unlock();
     if visible {
         Fetch::Visible(t, h)
     } else {
@@ -163,8 +163,8 @@ pub fn index_fetch_tuple(
             }
         }
         let buffer = (*f).cbuf;
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
-        let page = crate::pg::page::PageRef::of_buffer(buffer);
+        let lock = BufferLock::share(buffer);
+        let page = lock.page_ref();
         crate::pg::page::check_page(relation, page, blk);
         let mut ctx = VisCtx::new(relation, snapshot);
         ctx.refresh_ssi();
@@ -195,7 +195,7 @@ pub fn index_fetch_tuple(
             slot::store_buffer_tuple(s, m.ptr, m.len, buffer, *tid, rel::relid(relation));
             dead_so_far = false;
         }
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock.unlock();
         *call_again = visible && !super::visibility::is_mvcc(snapshot);
         if !all_dead.is_null() {
             *all_dead = dead_so_far;
@@ -230,19 +230,19 @@ pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::It
                 break;
             }
             let mut t = Target::read(relation, &ctid);
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_SHARE);
-            let bytes = match t.page.tuple_bytes(off) {
+            let lock = BufferLock::share(t.buffer);
+            let (ptr, len) = match t.page.tuple_ptr(off) {
                 Some(b) => b,
                 None => {
-                    crate::pg::bufmgr::unlock_release(t.buffer);
+                    lock.unlock_release();
                     break;
                 }
             };
-            t.ptr = bytes.as_mut_ptr();
-            t.len = bytes.len();
+            t.ptr = ptr;
+            t.len = len;
             let h = t.header();
             if prior_xmax != 0 && h.xmin != prior_xmax {
-                crate::pg::bufmgr::unlock_release(t.buffer);
+                lock.unlock_release();
                 break;
             }
             let mut ctx = VisCtx::new(relation, snapshot);
@@ -257,12 +257,12 @@ pub fn get_latest_tid(scan: *mut pg_sys::TableScanDescData, tid: *mut pg_sys::It
                 || h.moved_partitions()
                 || !h.has_next()
             {
-                crate::pg::bufmgr::unlock_release(t.buffer);
+                lock.unlock_release();
                 break;
             }
             ctid = next_tid_of(&h, blk, off);
             prior_xmax = update_xid_of(&h, &mut o);
-            crate::pg::bufmgr::unlock_release(t.buffer);
+            lock.unlock_release();
         }
     }
 }
@@ -279,11 +279,11 @@ pub fn satisfies_snapshot(
         let tid = (*s).tts_tid;
         if (*g).buffer != pg_sys::InvalidBuffer as i32 && !(*g).tuple.is_null() {
             let (blk, off) = rel::tid_parts(&tid);
-            lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_SHARE);
+            let lock = BufferLock::share((*g).buffer);
             let mut ctx = VisCtx::new(relation, snapshot);
             ctx.refresh_ssi();
             let v = ctx.check((*g).buffer, blk, off, (*g).tuple);
-            lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+            lock.unlock();
             return v;
         }
         // The slot holds a copy: test the stored version by TID.

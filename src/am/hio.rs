@@ -1,9 +1,10 @@
 //! Finding a page with room for a new tuple (heap's hio.c): the cached target block, the
 //! free space map, the last page, and finally extending the relation. Returns the buffer
-//! pinned and exclusively locked; when the caller already holds another buffer (UPDATE's
-//! old page) both are locked lower block number first, the rule every writer follows to
-//! avoid deadlocks.
+//! pinned and exclusively locked, as guards (`LockedBuffer`, `BufferLock`); when the
+//! caller already holds another buffer (UPDATE's old page) both are locked lower block
+//! number first, the rule every writer follows to avoid deadlocks.
 
+use crate::pg::bufmgr::{BufferLock, LockMode, LockedBuffer};
 use crate::pg::page::PageRef;
 use crate::pg::rel;
 use glassheap_format::layout::{ITEM_ID_SIZE, MAX_TUPLES_PER_PAGE, MAX_TUPLE_SIZE};
@@ -69,17 +70,6 @@ unsafe fn read_bi(
     }
 }
 
-#[inline]
-unsafe fn lock_excl(b: pg_sys::Buffer) {
-    // SAFETY: pinned buffer.
-    unsafe { crate::pg::bufmgr::lock(b, pg_sys::BUFFER_LOCK_EXCLUSIVE) }
-}
-#[inline]
-unsafe fn unlock(b: pg_sys::Buffer) {
-    // SAFETY: locked buffer.
-    unsafe { crate::pg::bufmgr::lock(b, pg_sys::BUFFER_LOCK_UNLOCK) }
-}
-
 /// Formats a page that was never initialised (new, or extended and never written).
 fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     // SAFETY: buffer pinned and exclusively locked.
@@ -106,15 +96,61 @@ fn init_if_new(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     }
 }
 
-/// A buffer, pinned and exclusively locked, whose page has room for `len` bytes of tuple.
-/// `other`, if valid, is the caller's pinned (unlocked) buffer; on return it is locked too.
+/// A buffer whose page has room for `len` bytes of tuple, pinned and exclusively locked
+/// by the guard returned (INSERT, COPY).
 pub fn buffer_for_tuple(
+    relation: pg_sys::Relation,
+    len: usize,
+    use_fsm: bool,
+    bistate: pg_sys::BulkInsertState,
+) -> LockedBuffer {
+    let found = find_buffer(relation, len, INVALID, use_fsm, bistate);
+    debug_assert!(found.pinned_here && found.other.is_none());
+    // SAFETY: find_buffer pinned the buffer for us (without `other`, always).
+    unsafe { found.lock.with_pin() }
+}
+
+/// The page for an UPDATE's new version when the old one's page `other` (pinned by the
+/// caller, unlocked) was too full: a guard over another buffer, pinned and exclusively
+/// locked, or None when `other` itself has room by now; and the exclusive lock on
+/// `other`, taken in block order with the new page's.
+pub fn buffer_for_update(
+    relation: pg_sys::Relation,
+    len: usize,
+    other: pg_sys::Buffer,
+) -> (Option<LockedBuffer>, BufferLock) {
+    debug_assert!(other != INVALID);
+    let found = find_buffer(relation, len, other, true, std::ptr::null_mut());
+    match found.other {
+        // SAFETY: a buffer other than `other`, which find_buffer pinned for us.
+        Some(other_lock) => (Some(unsafe { found.lock.with_pin() }), other_lock),
+        None => {
+            debug_assert!(!found.pinned_here);
+            (None, found.lock)
+        }
+    }
+}
+
+/// What [`find_buffer`] found.
+struct Found {
+    /// The exclusive lock on the page with room.
+    lock: BufferLock,
+    /// Was that page pinned here (the pin is then the caller's to release), or is it
+    /// `other`?
+    pinned_here: bool,
+    /// The exclusive lock on `other` when that is another page.
+    other: Option<BufferLock>,
+}
+
+/// A page with room for `len` bytes of tuple, exclusively locked. `other`, if valid, is
+/// the caller's pinned (unlocked) buffer; on return it is locked too.
+fn find_buffer(
     relation: pg_sys::Relation,
     len: usize,
     other: pg_sys::Buffer,
     use_fsm: bool,
     bistate: pg_sys::BulkInsertState,
-) -> pg_sys::Buffer {
+) -> Found {
     let len = maxalign(len);
     if len > MAX_TUPLE_SIZE {
         ereport!(
@@ -157,47 +193,49 @@ pub fn buffer_for_tuple(
         }
         loop {
             while target != pg_sys::InvalidBlockNumber {
-                let buffer;
+                let (lock, other_lock, pinned_here);
                 if other == INVALID {
-                    buffer = read_bi(
+                    let buffer = read_bi(
                         relation,
                         target,
                         pg_sys::ReadBufferMode::RBM_NORMAL,
                         bistate,
                     );
-                    lock_excl(buffer);
+                    (lock, other_lock, pinned_here) = (BufferLock::exclusive(buffer), None, true);
                 } else if other_blk == target {
-                    buffer = other;
-                    lock_excl(buffer);
+                    (lock, other_lock, pinned_here) = (BufferLock::exclusive(other), None, false);
                 } else {
-                    buffer = pg_sys::ReadBufferExtended(
+                    let buffer = pg_sys::ReadBufferExtended(
                         relation,
                         pg_sys::ForkNumber::MAIN_FORKNUM,
                         target,
                         pg_sys::ReadBufferMode::RBM_NORMAL,
                         std::ptr::null_mut(),
                     );
+                    pinned_here = true;
                     // lower block first, as heap does, so two updaters cannot deadlock
                     if other_blk < target {
-                        lock_excl(other);
-                        lock_excl(buffer);
+                        other_lock = Some(BufferLock::exclusive(other));
+                        lock = BufferLock::exclusive(buffer);
                     } else {
-                        lock_excl(buffer);
-                        lock_excl(other);
+                        lock = BufferLock::exclusive(buffer);
+                        other_lock = Some(BufferLock::exclusive(other));
                     }
                 }
+                let buffer = lock.buffer();
                 init_if_new(relation, buffer);
-                let page = PageRef::of_buffer(buffer);
-                let free = page.free_space();
+                let free = lock.page().free_space();
                 if target_free <= free {
                     rel::set_target_block(relation, target);
-                    return buffer;
+                    return Found {
+                        lock,
+                        pinned_here,
+                        other: other_lock,
+                    };
                 }
-                unlock(buffer);
-                if other == INVALID {
-                    crate::pg::bufmgr::release(buffer);
-                } else if other_blk != target {
-                    unlock(other);
+                drop(lock);
+                drop(other_lock);
+                if pinned_here {
                     crate::pg::bufmgr::release(buffer);
                 }
                 if !use_fsm {
@@ -230,7 +268,9 @@ pub fn buffer_for_tuple(
                 pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK,
                 bistate,
             );
-            let page = PageRef::of_buffer(buffer);
+            // RBM_ZERO_AND_LOCK returns the new page pinned and exclusively locked.
+            let mut lock = BufferLock::adopt(buffer, LockMode::Exclusive);
+            let page = lock.page_ref();
             if !page.is_new() {
                 error!(
                     "page {} of relation \"{}\" should be empty but is not",
@@ -250,20 +290,27 @@ pub fn buffer_for_tuple(
             // page), and neither would ever wake up. As heap does: try `other`
             // conditionally; otherwise let go of the new page, lock both in order, and
             // start over if someone used up the new page's space meanwhile.
-            if other != INVALID && !pg_sys::ConditionalLockBuffer(other) {
-                unlock(buffer);
-                lock_excl(other);
-                lock_excl(buffer);
-                if len > page.free_space() {
-                    unlock(other);
-                    unlock(buffer);
-                    crate::pg::bufmgr::release(buffer);
-                    target = new_blk;
-                    continue;
+            let mut other_lock = None;
+            if other != INVALID {
+                if pg_sys::ConditionalLockBuffer(other) {
+                    other_lock = Some(BufferLock::adopt(other, LockMode::Exclusive));
+                } else {
+                    other_lock = Some(lock.unlocked_while(|| BufferLock::exclusive(other)));
+                    if len > lock.page().free_space() {
+                        drop(other_lock);
+                        drop(lock);
+                        crate::pg::bufmgr::release(buffer);
+                        target = new_blk;
+                        continue;
+                    }
                 }
             }
             rel::set_target_block(relation, new_blk);
-            return buffer;
+            return Found {
+                lock,
+                pinned_here: true,
+                other: other_lock,
+            };
         }
     }
 }

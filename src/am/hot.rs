@@ -71,9 +71,9 @@ impl ChainWalk {
         let mut w = ChainWalk::from_root(rnode, blk, off);
         w.at_start = false;
         w.off = 0;
-        if let Some(b) = page.tuple_bytes(off) {
+        if let Some((ptr, _)) = page.tuple_ptr(off) {
             // SAFETY: a bounds-checked tuple on the caller's locked page.
-            let h = unsafe { read_header(b.as_mut_ptr()) };
+            let h = unsafe { read_header(ptr) };
             w.follow(&h, off);
         }
         w
@@ -202,9 +202,9 @@ pub fn is_hot_updated(
     let Some((next, updater)) = hot_link(h, &mut o) else {
         return false;
     };
-    page.tuple_bytes(next).is_some_and(|b| {
+    page.tuple_ptr(next).is_some_and(|(ptr, _)| {
         // SAFETY: a bounds-checked tuple on the caller's locked page.
-        let s = unsafe { read_header(b.as_mut_ptr()) };
+        let s = unsafe { read_header(ptr) };
         s.has(TupleFlags::HEAP_ONLY) && s.xmin == updater
     })
 }

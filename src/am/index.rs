@@ -4,8 +4,7 @@
 
 use super::visibility::{advance_horizon, vacuum_status, Oracle, Removable, TupleLoc};
 use super::{hot, scan, slot};
-use crate::pg::bufmgr::lock_buffer;
-use crate::pg::bufmgr::{LockMode, LockedBuffer};
+use crate::pg::bufmgr::{BufferLock, LockMode, LockedBuffer};
 use crate::pg::page::{read_header, PageRef};
 use crate::pg::rel;
 use crate::pg::xact;
@@ -192,20 +191,19 @@ pub fn build_range_scan(
             loop {
                 off += 1;
                 pgrx::check_for_interrupts!();
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
-                let page = PageRef::of_buffer(buffer);
+                let lock = BufferLock::share(buffer);
+                let page = lock.page_ref();
                 if !page.is_new() && !page.is_glassheap() {
                     crate::pg::page::not_a_glassheap_page(table, blk, page);
                 }
                 if off > page.max_offset() {
-                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                    lock.unlock();
                     break;
                 }
-                let Some(bytes) = page.tuple_bytes(off) else {
-                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                let Some((ptr, len)) = page.tuple_ptr(off) else {
+                    lock.unlock();
                     continue;
                 };
-                let (ptr, len) = (bytes.as_mut_ptr(), bytes.len());
                 let (index_it, alive) = if use_any {
                     let (status, h) = htsv(table, buffer, blk, off, ptr, oldest_xmin);
                     let mut o = Oracle::new(
@@ -242,7 +240,7 @@ pub fn build_range_scan(
                                         rel::name(table)
                                     );
                                     if checking_uniqueness {
-                                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                        lock.unlock();
                                         let mut tid = rel::make_tid(blk, off);
                                         xact::wait(
                                             xwait,
@@ -271,7 +269,7 @@ pub fn build_range_scan(
                                         rel::name(table)
                                     );
                                     if checking_uniqueness {
-                                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                        lock.unlock();
                                         let mut tid = rel::make_tid(blk, off);
                                         xact::wait(
                                             xwait,
@@ -286,7 +284,7 @@ pub fn build_range_scan(
                                 } else if hot::is_hot_updated(page, rnode, blk, off, &h) {
                                     // Our own HOT update: as a RECENTLY_DEAD one above.
                                     (*index_info).ii_BrokenHotChain = true;
-                                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                                    lock.unlock();
                                     continue;
                                 }
                                 (true, false)
@@ -316,14 +314,14 @@ pub fn build_range_scan(
                         root = cached(&roots);
                     }
                     if root == 0 && index_it {
-                        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                        lock.unlock();
                         no_root(table, blk, off);
                     }
                     root
                 } else {
                     off
                 };
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                lock.unlock();
                 if !index_it {
                     continue;
                 }
@@ -518,9 +516,9 @@ pub fn validate_scan(
             let g = slot::cast(tslot);
             let (blk, off) = rel::tid_parts(&(*tslot).tts_tid);
             if blk != root_blk {
-                lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_SHARE);
+                let lock = BufferLock::share((*g).buffer);
                 roots = hot::root_offsets(PageRef::of_buffer((*g).buffer), rnode, blk);
-                lock_buffer((*g).buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                lock.unlock();
                 root_blk = blk;
                 in_index.fill(false);
             }

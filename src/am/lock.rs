@@ -9,7 +9,7 @@ use super::modify::{
 use super::visibility::update_xid_of;
 use super::vm::VmPin;
 use super::{cidmap, multixact as mx, slot};
-use crate::pg::bufmgr::lock_buffer;
+use crate::pg::bufmgr::BufferLock;
 use crate::pg::crit::CritSection;
 use crate::pg::rel;
 use crate::pg::xact;
@@ -125,19 +125,21 @@ fn lock_updated_chain(
             Fetch::NoTuple => return TM::TM_Ok,
         };
         let result;
-        'l4: loop {
+        // The exclusive lock on t's page: taken at the top of each round, given up
+        // while waiting, held on leaving the loop (its value).
+        let lock = 'l4: loop {
             pgrx::check_for_interrupts!();
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+            let lock = BufferLock::exclusive(t.buffer);
             t.locate(relation);
             let h = t.header();
             if prior_xmax != 0 && h.xmin != prior_xmax {
                 result = TM::TM_Ok;
-                break 'l4;
+                break 'l4 lock;
             }
             // SAFETY: clog lookup.
             if xact::did_abort(h.xmin) {
                 result = TM::TM_Ok;
-                break 'l4;
+                break 'l4 lock;
             }
             let mut skip = false;
             if !h.xmax_invalid() {
@@ -154,7 +156,7 @@ fn lock_updated_chain(
                         break;
                     }
                     if needwait {
-                        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                        lock.unlock();
                         let mut wtid = t.tid();
                         // SAFETY: lmgr wait.
                         xact::wait(
@@ -172,7 +174,7 @@ fn lock_updated_chain(
                 }
                 if let Some(r) = failed {
                     result = tm(r);
-                    break 'l4;
+                    break 'l4 lock;
                 }
             }
             if !skip {
@@ -196,18 +198,16 @@ fn lock_updated_chain(
                 || vis::is_only_locked(&h, &mut o)
             {
                 result = TM::TM_Ok;
-                break 'l4;
+                break 'l4 lock;
             }
             prior_xmax = update_xid_of(&h, &mut o);
             tid = next_tid_of(&h, t.blk, t.off);
-            // SAFETY: held.
-            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             result = u32::MAX; // continue with the next version
-            break 'l4;
-        }
+            break 'l4 lock;
+        };
+        // SAFETY: Target's pin, not used after this.
+        unsafe { lock.unlock_release() };
         if result != u32::MAX {
-            // SAFETY: held.
-            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
             return result;
         }
     }
@@ -224,7 +224,13 @@ fn lock_once(
     tmfd: *mut pg_sys::TM_FailureData,
 ) -> (pg_sys::TM_Result::Type, Target) {
     let mut t = Target::read(relation, &tid);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    // The exclusive lock on t's page: given up while the rules below wait, and taken
+    // again (`relock`) before the header is read again.
+    let mut lock = Some(BufferLock::exclusive(t.buffer));
+    let relock = |lock: &mut Option<BufferLock>, buffer| {
+        debug_assert!(lock.is_none());
+        *lock = Some(BufferLock::exclusive(buffer));
+    };
     t.locate(relation);
     let mut ptid = t.tid();
     let mut first_time = true;
@@ -246,7 +252,7 @@ fn lock_once(
         let before = t.header();
         let xwait = before.xmax;
         let lock_only = before.xmax_mode().is_lock_only() || before.xmax_invalid();
-        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock = None;
 
         if first_time {
             first_time = false;
@@ -281,11 +287,11 @@ fn lock_once(
                     let res =
                         lock_updated_chain(relation, &before, t.blk, t.off, current_xid(), mode);
                     if res != TM::TM_Ok {
-                        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                        relock(&mut lock, t.buffer);
                         break 'l3 (res, true);
                     }
                 }
-                lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                relock(&mut lock, t.buffer);
                 let now = t.header();
                 let mut o = t.oracle(relation);
                 if !vis::is_only_locked(&now, &mut o)
@@ -297,7 +303,7 @@ fn lock_once(
             }
         } else if mode == mx::SHARE {
             if lock_only && !mx::is_excl_locked(&before) {
-                lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                relock(&mut lock, t.buffer);
                 let now = t.header();
                 if !now.xmax_is_locked_only() || mx::is_excl_locked(&now) {
                     continue 'l3;
@@ -307,14 +313,14 @@ fn lock_once(
         } else if mode == mx::NO_KEY_EXCLUSIVE {
             if before.xmax_is_multi() {
                 if !mx::multi_conflicts(xwait, lock_only, mode).0 {
-                    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                    relock(&mut lock, t.buffer);
                     if xmax_changed(&t.header(), &before) {
                         continue 'l3;
                     }
                     require_sleep = false;
                 }
             } else if mx::is_keyshr_locked(&before) {
-                lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                relock(&mut lock, t.buffer);
                 if xmax_changed(&t.header(), &before) {
                     continue 'l3;
                 }
@@ -322,7 +328,7 @@ fn lock_once(
             }
         }
         if require_sleep && !before.xmax_is_multi() && is_current(xwait) {
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+            relock(&mut lock, t.buffer);
             if xmax_changed(&t.header(), &before) {
                 continue 'l3;
             }
@@ -331,7 +337,7 @@ fn lock_once(
         if require_sleep && matches!(r, TmResult::Updated | TmResult::Deleted) {
             // The row was already updated or deleted by a committed transaction:
             // sleeping cannot help.
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+            relock(&mut lock, t.buffer);
             break 'l3 (tm(r), true);
         } else if require_sleep {
             if !skip_tuple_lock
@@ -343,7 +349,7 @@ fn lock_once(
                     &mut have_tuple_lock,
                 )
             {
-                lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                relock(&mut lock, t.buffer);
                 break 'l3 (TM::TM_WouldBlock, true);
             }
             if before.xmax_is_multi() {
@@ -360,7 +366,7 @@ fn lock_once(
                 );
                 if !ok {
                     if wait_policy == pg_sys::LockWaitPolicy::LockWaitSkip {
-                        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                        relock(&mut lock, t.buffer);
                         break 'l3 (TM::TM_WouldBlock, true);
                     }
                     mx::lock_not_available(relation);
@@ -372,17 +378,17 @@ fn lock_once(
                 pg_sys::XLTW_Oper::XLTW_Lock,
                 wait_policy,
             ) {
-                lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                relock(&mut lock, t.buffer);
                 break 'l3 (TM::TM_WouldBlock, true);
             }
             if follow_updates && !lock_only {
                 let res = lock_updated_chain(relation, &before, t.blk, t.off, current_xid(), mode);
                 if res != TM::TM_Ok {
-                    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+                    relock(&mut lock, t.buffer);
                     break 'l3 (res, true);
                 }
             }
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+            relock(&mut lock, t.buffer);
             if xmax_changed(&t.header(), &before) {
                 continue 'l3;
             }
@@ -436,8 +442,9 @@ fn lock_once(
             );
             result = TM::TM_Ok;
         }
-        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
     }
+    debug_assert_eq!(lock.is_some(), locked);
+    drop(lock);
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, mode);
     }

@@ -10,7 +10,7 @@
 use super::visibility::{update_xid_of, Oracle, TupleLoc};
 use super::vm::VmPin;
 use super::{cidmap, combocid, hio, multixact as mx, replident, slot, toast, tuple};
-use crate::pg::bufmgr::lock_buffer;
+use crate::pg::bufmgr::{BufferLock, LockedBuffer};
 use crate::pg::crit::CritSection;
 use crate::pg::page::{read_header, write_header, PageRef};
 use crate::pg::rel;
@@ -28,8 +28,6 @@ use glassheap_format::visibility::{self as vis, Hints, NoExplain, TmResult, TxnO
 use glassheap_format::Xid;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-
-pub const INVALID_BUFFER: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
 
 pub fn to_tm(r: TmResult) -> pg_sys::TM_Result::Type {
     match r {
@@ -85,21 +83,20 @@ impl Target {
             // (the abort releases the buffer's lock and pin)
             crate::pg::page::not_a_glassheap_page(relation, self.blk, self.page);
         }
-        match self.page.tuple_bytes(self.off) {
-            Some(b) => {
-                if let Err(d) =
-                    glassheap_format::pagecheck::check_item_for_change(self.page.bytes(), self.off)
-                {
-                    // SAFETY: we hold the lock and pin.
-                    unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+        match self.page.tuple_ptr(self.off) {
+            Some((ptr, len)) => {
+                if let Err(d) = glassheap_format::pagecheck::check_item_for_change(
+                    self.page.view().bytes(),
+                    self.off,
+                ) {
+                    // (the abort releases the buffer's lock and pin)
                     crate::pg::page::damaged_page(relation, self.blk, &d);
                 }
-                self.len = b.len();
-                self.ptr = b.as_mut_ptr();
+                self.len = len;
+                self.ptr = ptr;
             }
             None => {
-                // SAFETY: we hold the lock and pin.
-                unsafe { crate::pg::bufmgr::unlock_release(self.buffer) };
+                // (the abort releases the buffer's lock and pin)
                 ereport!(
                     ERROR,
                     PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
@@ -312,9 +309,8 @@ pub fn insert(
     }
     h.write(f.bytes_mut());
     let use_fsm = options & pg_sys::TABLE_INSERT_SKIP_FSM as i32 == 0;
-    let buffer = hio::buffer_for_tuple(relation, f.len, INVALID_BUFFER, use_fsm, bistate);
-    // SAFETY: pinned, locked.
-    let page = unsafe { PageRef::of_buffer(buffer) };
+    let target = hio::buffer_for_tuple(relation, f.len, use_fsm, bistate);
+    let (buffer, page) = (target.buffer(), target.page_ref());
     // SAFETY: buffer is pinned.
     let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     let vm = VmPin::for_write(relation, buffer);
@@ -351,8 +347,7 @@ pub fn insert(
             );
         }
     }
-    // SAFETY: we hold lock and pin.
-    unsafe { crate::pg::bufmgr::unlock_release(buffer) };
+    drop(target);
     drop(vm);
     if spec_token.is_some() {
         cidmap::remember(
@@ -397,10 +392,8 @@ pub fn multi_insert(
         .collect();
     let mut done = 0;
     while done < ntuples {
-        let buffer =
-            hio::buffer_for_tuple(relation, formed[done].len, INVALID_BUFFER, use_fsm, bistate);
-        // SAFETY: pinned, locked.
-        let page = unsafe { PageRef::of_buffer(buffer) };
+        let target = hio::buffer_for_tuple(relation, formed[done].len, use_fsm, bistate);
+        let (buffer, page) = (target.buffer(), target.page_ref());
         // SAFETY: buffer is pinned.
         let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
         let empty_before = page.max_offset() == 0;
@@ -453,8 +446,7 @@ pub fn multi_insert(
                 log::multi_insert(&crit, buffer, &rec, part.as_ref());
             }
         }
-        // SAFETY: lock and pin held.
-        unsafe { crate::pg::bufmgr::unlock_release(buffer) };
+        drop(target);
         for &(off, i) in &placed {
             finish_slot(relation, slots[i], &formed[i], rel::make_tid(blk, off));
         }
@@ -472,12 +464,11 @@ pub fn complete_speculative(
     // SAFETY: valid slot holding the TID we inserted.
     let tid = unsafe { (*s).tts_tid };
     let mut t = Target::read(relation, &tid);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let lock = BufferLock::exclusive(t.buffer);
     t.locate(relation);
     let mut h = t.header();
     if !h.is_speculative() || h.xmin != current_xid() {
-        // SAFETY: held.
-        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+        // (the abort releases the lock and the pin)
         error!(
             "glassheap: tuple ({},{}) is not a speculative insertion of this transaction",
             t.blk, t.off
@@ -536,8 +527,8 @@ pub fn complete_speculative(
     } else {
         toast::collect_external(relation, t.ptr, t.len)
     };
-    // SAFETY: held.
-    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+    // SAFETY: Target's pin, not used after this.
+    unsafe { lock.unlock_release() };
     if !succeeded {
         rel::count_deleted(relation);
     }
@@ -565,6 +556,7 @@ enum WaitOutcome {
 fn wait_for_modifier(
     relation: pg_sys::Relation,
     t: &mut Target,
+    lock: &mut BufferLock,
     lockmode: mx::LockMode,
     mx_status: mx::MxStatus,
     oper: pg_sys::XLTW_Oper::Type,
@@ -581,21 +573,20 @@ fn wait_for_modifier(
         let mut checked = false;
         let mut remains = false;
         if conflict {
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-            if !current_is_member {
-                mx::acquire_tuplock(
-                    relation,
-                    &mut tid,
-                    lockmode,
-                    pg_sys::LockWaitPolicy::LockWaitBlock,
-                    have_tuple_lock,
-                );
-            }
-            let (_, remain) =
-                mx::multi_wait(xwait, mx_status, lock_only, relation, &mut tid, oper, false);
+            let (_, remain) = lock.unlocked_while(|| {
+                if !current_is_member {
+                    mx::acquire_tuplock(
+                        relation,
+                        &mut tid,
+                        lockmode,
+                        pg_sys::LockWaitPolicy::LockWaitBlock,
+                        have_tuple_lock,
+                    );
+                }
+                mx::multi_wait(xwait, mx_status, lock_only, relation, &mut tid, oper, false)
+            });
             checked = true;
             remains = remain != 0;
-            lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
             if xmax_changed(&t.header(), &before) {
                 return WaitOutcome::Restart;
             }
@@ -639,17 +630,16 @@ fn wait_for_modifier(
             locker_remains: true,
         };
     }
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-    mx::acquire_tuplock(
-        relation,
-        &mut tid,
-        lockmode,
-        pg_sys::LockWaitPolicy::LockWaitBlock,
-        have_tuple_lock,
-    );
-    // SAFETY: lmgr wait.
-    xact::wait(xwait, relation, &mut tid, oper);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    lock.unlocked_while(|| {
+        mx::acquire_tuplock(
+            relation,
+            &mut tid,
+            lockmode,
+            pg_sys::LockWaitPolicy::LockWaitBlock,
+            have_tuple_lock,
+        );
+        xact::wait(xwait, relation, &mut tid, oper);
+    });
     if xmax_changed(&t.header(), &before) {
         return WaitOutcome::Restart;
     }
@@ -702,15 +692,14 @@ pub fn delete(
 ) -> pg_sys::TM_Result::Type {
     let xid = current_xid();
     let mut t = Target::read(relation, tid);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let mut lock = BufferLock::exclusive(t.buffer);
     t.locate(relation);
     let mut have_tuple_lock = false;
     let mut result;
     loop {
         result = satisfies_update(relation, &t, cid);
         if result == TmResult::Invisible {
-            // SAFETY: held.
-            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+            // (the abort releases the lock and the pin)
             ereport!(
                 ERROR,
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -721,6 +710,7 @@ pub fn delete(
             match wait_for_modifier(
                 relation,
                 &mut t,
+                &mut lock,
                 mx::EXCLUSIVE,
                 mx::UPDATE,
                 pg_sys::XLTW_Oper::XLTW_Delete,
@@ -740,8 +730,8 @@ pub fn delete(
     let mut ptid = t.tid();
     if result != TmResult::Ok {
         fill_tmfd(relation, &t, result, tmfd);
-        // SAFETY: held.
-        unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+        // SAFETY: Target's pin, not used after this.
+        unsafe { lock.unlock_release() };
         if have_tuple_lock {
             mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
         }
@@ -788,8 +778,8 @@ pub fn delete(
         }
     }
     let toasted = toast::collect_external(relation, t.ptr, t.len);
-    // SAFETY: held.
-    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+    // SAFETY: Target's pin, not used after this.
+    unsafe { lock.unlock_release() };
     toast::delete_external(relation, toasted, false);
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, mx::EXCLUSIVE);
@@ -901,7 +891,7 @@ pub fn update(
     let xid = current_xid();
     let mut f = form_from_slot(relation, newslot);
     let mut t = Target::read(relation, otid);
-    lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let mut lock = BufferLock::exclusive(t.buffer);
     t.locate(relation);
     let changed = columns_changed(relation, &t, newslot);
     let key_intact = !changed.key;
@@ -922,8 +912,7 @@ pub fn update(
         locker_remains = false;
         result = satisfies_update(relation, &t, cid);
         if result == TmResult::Invisible {
-            // SAFETY: held.
-            unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+            // (the abort releases the lock and the pin)
             ereport!(
                 ERROR,
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -934,6 +923,7 @@ pub fn update(
             match wait_for_modifier(
                 relation,
                 &mut t,
+                &mut lock,
                 lockmode,
                 mx_status,
                 pg_sys::XLTW_Oper::XLTW_Update,
@@ -961,9 +951,9 @@ pub fn update(
     let mut ptid = t.tid();
     if result != TmResult::Ok {
         fill_tmfd(relation, &t, result, tmfd);
-        // SAFETY: held.
+        // SAFETY: Target's pin, not used after this; executor output.
         unsafe {
-            crate::pg::bufmgr::unlock_release(t.buffer);
+            lock.unlock_release();
             *update_indexes = false;
         }
         f.free();
@@ -1007,8 +997,8 @@ pub fn update(
     // also takes that path: it runs with the old version locked but its page unlocked.
     let need_toast = toast::update_needs_toast(relation, &f, t.ptr, t.len);
     let newlen = maxalign(f.len);
-    let newbuf = if !need_toast && newlen <= t.page.free_space() {
-        t.buffer
+    let (new_page, lock) = if !need_toast && newlen <= t.page.free_space() {
+        (None, lock)
     } else {
         let (lx, lmode, lmulti) = mx::compute_new_xmax(&oldh, xid, lockmode, false);
         let vm = VmPin::for_write(relation, t.buffer);
@@ -1038,16 +1028,17 @@ pub fn update(
                 log::lock(&crit, t.buffer, &l);
             }
         }
-        lock_buffer(t.buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock.unlock();
         if need_toast {
             toast::prepare_update(relation, &mut f, t.ptr, t.len);
             // SAFETY: f is the slot's row (or not slot-owned).
             unsafe { slot::formed_rewritten(newslot, &f) };
         }
         // May hand back our own page if room appeared meanwhile; both locked on return.
-        hio::buffer_for_tuple(relation, f.len, t.buffer, true, std::ptr::null_mut())
+        hio::buffer_for_update(relation, f.len, t.buffer)
     };
-    let same_page = newbuf == t.buffer;
+    let same_page = new_page.is_none();
+    let newbuf = new_page.as_ref().map_or(t.buffer, LockedBuffer::buffer);
     // HOT: the new version joins the old one's same-page chain and gets no index entries;
     // readers reach it from the chain's root (heap's heap-only tuples).
     let heap_only = same_page && !changed.indexed;
@@ -1056,8 +1047,7 @@ pub fn update(
         newh.write(f.bytes_mut());
     }
     crate::pg::ssi::conflict_in(relation, Some(ptid), t.blk);
-    // SAFETY: newbuf pinned and locked.
-    let newpage = unsafe { PageRef::of_buffer(newbuf) };
+    let newpage = new_page.as_ref().map_or(t.page, LockedBuffer::page_ref);
     // SAFETY: newbuf is pinned.
     let newblk = unsafe { crate::pg::page::buffer_block_number(newbuf) };
     let old_vm = VmPin::for_write(relation, t.buffer);
@@ -1115,7 +1105,7 @@ pub fn update(
             // prefix/suffix compression); redo finds the old version on the page. The
             // old version is still where it was located: add_item only used free space.
             // Not when decoding needs the whole new row from the record.
-            let (prefix_len, suffix_len) = match t.page.tuple_bytes(t.off) {
+            let (prefix_len, suffix_len) = match lock.page().tuple(t.off) {
                 Some(old_tuple) if same_page && logical.is_none() => {
                     glassheap_format::records::shared_prefix_suffix(
                         &old_tuple[glassheap_format::tuple::HEADER_SIZE..],
@@ -1153,12 +1143,10 @@ pub fn update(
             t.off,
             cid_word,
         );
-        lock_buffer(newbuf, pg_sys::BUFFER_LOCK_UNLOCK);
-        // SAFETY: our pin from hio.
-        unsafe { crate::pg::bufmgr::release(newbuf) };
     }
-    // SAFETY: held.
-    unsafe { crate::pg::bufmgr::unlock_release(t.buffer) };
+    drop(new_page);
+    // SAFETY: Target's pin, not used after this.
+    unsafe { lock.unlock_release() };
     if have_tuple_lock {
         mx::release_tuplock(relation, &mut ptid, lockmode);
     }

@@ -55,7 +55,7 @@ pub fn prune_page(
     let blk = unsafe { crate::pg::page::buffer_block_number(buffer) };
     // Pruning rewrites line pointers and defragments (PageRepairFragmentation) in a
     // critical section: everything that relies on is checked first.
-    let in_use = match glassheap_format::pagecheck::check_page_in_use(page.bytes()) {
+    let in_use = match glassheap_format::pagecheck::check_page_in_use(page.view().bytes()) {
         Ok(in_use) => in_use,
         Err(d) => damaged_page(relation, blk, &d),
     };
@@ -207,10 +207,13 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     if !unsafe { pg_sys::ConditionalLockBufferForCleanup(buffer) } {
         return;
     }
+    // SAFETY: the caller's pin, cleanup-locked just above (an exclusive content lock).
+    let lock = unsafe {
+        crate::pg::bufmgr::BufferLock::adopt(buffer, crate::pg::bufmgr::LockMode::Exclusive)
+    };
     // Recheck under the lock: someone may have pruned meanwhile.
     if page.is_full() || page.free_space() < minfree {
         prune_page(relation, buffer, vistest, false);
     }
-    // SAFETY: locked by us above.
-    unsafe { crate::pg::bufmgr::lock(buffer, pg_sys::BUFFER_LOCK_UNLOCK) };
+    lock.unlock();
 }

@@ -8,7 +8,7 @@
 
 use super::slot;
 use super::visibility::{is_mvcc, VisCtx};
-use crate::pg::bufmgr::lock_buffer;
+use crate::pg::bufmgr::BufferLock;
 use crate::pg::page::{check_page, read_header, PageRef, LP_NORMAL};
 use crate::pg::rel;
 use crate::pg::sys_extra;
@@ -227,8 +227,8 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
             return;
         }
         let buffer = s.cbuf;
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
-        let page = PageRef::of_buffer(buffer);
+        let lock = BufferLock::share(buffer);
+        let page = lock.page_ref();
         check_page(s.base.rs_rd, page, blk);
         s.vis.refresh_ssi();
         let all_visible = page.is_all_visible() && !(*s.base.rs_snapshot).takenDuringRecovery;
@@ -267,7 +267,7 @@ unsafe fn load_page(s: &mut GlassScan, blk: pg_sys::BlockNumber) {
             }
         }
         s.ntuples = n as i32;
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock.unlock();
     }
 }
 
@@ -374,8 +374,8 @@ unsafe fn next_tuple(s: &mut GlassScan, backward: bool) -> Option<(u16, *mut u8,
             } else {
                 // Tuple mode: test visibility as each tuple is returned.
                 let buffer = s.cbuf;
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
-                let page = PageRef::of_buffer(buffer);
+                let lock = BufferLock::share(buffer);
+                let page = lock.page_ref();
                 check_page(s.base.rs_rd, page, s.cblock);
                 s.vis.refresh_ssi();
                 let max = page.max_offset();
@@ -394,15 +394,14 @@ unsafe fn next_tuple(s: &mut GlassScan, backward: bool) -> Option<(u16, *mut u8,
                         break;
                     }
                     s.coff = next;
-                    if let Some(b) = page.tuple_bytes(next) {
-                        let tup = b.as_mut_ptr();
+                    if let Some((tup, len)) = page.tuple_ptr(next) {
                         if s.vis.check(buffer, s.cblock, next, tup) {
-                            found = Some((next, tup, b.len()));
+                            found = Some((next, tup, len));
                             break;
                         }
                     }
                 }
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+                lock.unlock();
                 if found.is_some() {
                     return found;
                 }
@@ -679,18 +678,17 @@ pub fn bitmap_load_block(
         super::prune::prune_opt(s.base.rs_rd, s.cbuf);
         s.cblock = blk;
         let buffer = s.cbuf;
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
-        let page = PageRef::of_buffer(buffer);
+        let lock = BufferLock::share(buffer);
+        let page = lock.page_ref();
         check_page(s.base.rs_rd, page, blk);
         s.vis.refresh_ssi();
         let snapshot = s.base.rs_snapshot;
         let mut n = 0usize;
         // Collects the version at `off` if visible; says whether it was.
         let consider = |s: &mut GlassScan, off: u16, n: &mut usize| -> bool {
-            let Some(b) = page.tuple_bytes(off) else {
+            let Some((tup, _)) = page.tuple_ptr(off) else {
                 return false;
             };
-            let tup = b.as_mut_ptr();
             if !s.vis.check(buffer, blk, off, tup) {
                 return false;
             }
@@ -721,7 +719,7 @@ pub fn bitmap_load_block(
                 consider(s, off, &mut n);
             }
         }
-        lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock.unlock();
         s.ntuples = n as i32;
         n > 0
     }
@@ -769,9 +767,11 @@ pub fn analyze_take_block(
         s.cblock = blk;
         s.coff = 0;
         s.cbuf = buf;
-        lock_buffer(s.cbuf, pg_sys::BUFFER_LOCK_SHARE);
-        let page = PageRef::of_buffer(s.cbuf);
-        check_page(s.base.rs_rd, page, blk);
+        let lock = BufferLock::share(s.cbuf);
+        check_page(s.base.rs_rd, lock.page_ref(), blk);
+        // The lock outlives this callback, as in heap: analyze_next_tuple returns rows
+        // from the locked page and unlocks (UnlockReleaseBuffer) when it is done.
+        lock.keep_locked();
     }
 }
 
@@ -798,10 +798,9 @@ pub fn analyze_next_tuple(
                 *deadrows += 1.0;
                 continue;
             }
-            let Some(b) = page.tuple_bytes(off) else {
+            let Some((ptr, len)) = page.tuple_ptr(off) else {
                 continue;
             };
-            let (ptr, len) = (b.as_mut_ptr(), b.len());
             let loc = super::visibility::TupleLoc {
                 rnode: s.vis.rnode,
                 blk: s.cblock,
@@ -922,10 +921,11 @@ pub fn sample_next_tuple(
         let pagemode = flags(s) & PAGEMODE != 0;
         let buffer = s.cbuf;
         let blk = s.cblock;
-        if !pagemode {
-            lock_buffer(buffer, pg_sys::BUFFER_LOCK_SHARE);
+        let lock = (!pagemode).then(|| {
+            let lock = BufferLock::share(buffer);
             s.vis.refresh_ssi();
-        }
+            lock
+        });
         let page = PageRef::of_buffer(buffer);
         let maxoff = if page.is_new() { 0 } else { page.max_offset() };
         let next = (*tsm)
@@ -936,9 +936,7 @@ pub fn sample_next_tuple(
             #[allow(ffi_unwind_calls)] // guarded
             let off = crate::pg::sys_extra::guarded(|| next(ss, blk, maxoff));
             if off == 0 || off > maxoff {
-                if !pagemode {
-                    lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-                }
+                drop(lock);
                 pg_sys::ExecClearTuple(slot);
                 return false;
             }
@@ -947,8 +945,8 @@ pub fn sample_next_tuple(
                     .binary_search(&off)
                     .is_ok()
             } else {
-                match page.tuple_bytes(off) {
-                    Some(b) => s.vis.check(buffer, blk, off, b.as_mut_ptr()),
+                match page.tuple_ptr(off) {
+                    Some((tup, _)) => s.vis.check(buffer, blk, off, tup),
                     None => false,
                 }
             };
@@ -964,9 +962,7 @@ pub fn sample_next_tuple(
                 rel::make_tid(blk, off),
                 rel::relid(s.base.rs_rd),
             );
-            if !pagemode {
-                lock_buffer(buffer, pg_sys::BUFFER_LOCK_UNLOCK);
-            }
+            drop(lock);
             rel::count_fetched(s.base.rs_rd);
             return true;
         }

@@ -15,6 +15,7 @@
 use super::prune;
 use super::visibility::{vacuum_status, Removable, TupleLoc};
 use super::vm;
+use crate::pg::bufmgr::{LockMode, LockedBuffer};
 use crate::pg::crit::CritSection;
 use crate::pg::error::pg_callback;
 use crate::pg::page::{read_header, write_header, PageRef};
@@ -113,12 +114,6 @@ struct Vac {
     c: Counts,
 }
 
-#[inline]
-fn lock(buf: pg_sys::Buffer, mode: u32) {
-    // SAFETY: pinned buffer.
-    unsafe { crate::pg::bufmgr::lock(buf, mode) }
-}
-
 /// LP_DEAD items become LP_UNUSED and the unused tail of the line pointer array is cut
 /// off. Shared by VACUUM and its redo.
 pub fn set_unused(page: PageRef, offs: &[u16]) {
@@ -190,8 +185,10 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
         }
     }
     v.c.scanned_pages += 1;
-    // SAFETY: cleanup-locked buffer.
-    let page = unsafe { PageRef::of_buffer(buf) };
+    // SAFETY: pinned by `read` for this function, cleanup-locked above (an exclusive
+    // content lock); the guard releases both.
+    let guard = unsafe { LockedBuffer::adopt(buf, LockMode::Exclusive) };
+    let page = guard.page_ref();
     if page.is_new() {
         // Extended but never written (a crash after extension): empty space.
         // SAFETY: valid relation.
@@ -202,13 +199,11 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
                 pg_sys::BLCKSZ as usize - glassheap_format::PAGE_HEADER_SIZE,
             );
         }
-        // SAFETY: locked and pinned by us.
-        unsafe { crate::pg::bufmgr::unlock_release(buf) };
+        drop(guard);
         return;
     }
     if !page.is_glassheap() {
-        // SAFETY: as above.
-        unsafe { crate::pg::bufmgr::unlock_release(buf) };
+        // (the abort releases the lock and the pin)
         crate::pg::page::not_a_glassheap_page(v.rel, blk, page);
     }
 
@@ -271,7 +266,7 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
     // (a version or a redirect) is on the page.
     let mut lpdead: Vec<u16> = Vec::with_capacity(MAX_TUPLES_PER_PAGE);
     let mut other_used = false;
-    let view = page.view();
+    let view = guard.page();
     for o in 1..=view.max_offset() {
         match view.lp_flags(o) {
             LP_DEAD => lpdead.push(o),
@@ -300,8 +295,7 @@ fn scan_page(v: &mut Vac, blk: u32, skip: bool) {
         set_visible_if_all_visible(v, buf, blk, &pruned.kept);
     }
     let free = page.free_space();
-    // SAFETY: locked and pinned by us.
-    unsafe { crate::pg::bufmgr::unlock_release(buf) };
+    drop(guard);
     if !pending {
         record_free_space(v, blk, free);
     }
@@ -338,7 +332,7 @@ fn page_all_visible(
             LP_DEAD => return None,
             _ => {}
         }
-        let tup = page.tuple_bytes(off)?.as_mut_ptr();
+        let tup = page.tuple_ptr(off)?.0;
         let status = match known.next_if(|k| k.0 == off) {
             Some(&(_, status)) => status,
             None => {
@@ -396,9 +390,9 @@ fn set_visible_if_all_visible(v: &mut Vac, buf: pg_sys::Buffer, blk: u32, known:
 /// relfrozenxid is then left alone, since this page's xids were not examined.
 fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
     v.c.skipped_pages += 1;
-    lock(buf, pg_sys::BUFFER_LOCK_SHARE);
-    // SAFETY: share-locked buffer.
-    let page = unsafe { PageRef::of_buffer(buf) };
+    // SAFETY: pinned by `read` for this function; the guard releases the pin.
+    let guard = unsafe { LockedBuffer::lock_pinned(buf, LockMode::Share) };
+    let page = guard.page_ref();
     if !page.is_new() {
         let mut any_used = false;
         for off in 1..=page.max_offset() {
@@ -421,8 +415,7 @@ fn scan_page_noprune(v: &mut Vac, buf: pg_sys::Buffer, blk: u32) {
             v.c.nonempty_pages = blk + 1;
         }
     }
-    // SAFETY: locked and pinned by us.
-    unsafe { crate::pg::bufmgr::unlock_release(buf) };
+    drop(guard);
 }
 
 /// Step 3 on one locked page: the items are LP_UNUSED from now on.
@@ -521,13 +514,12 @@ fn vacuum_indexes_and_pages(v: &mut Vac) {
         // SAFETY: valid relation; pinned before the heap page is locked.
         unsafe { pg_sys::visibilitymap_pin(v.rel, blk, &mut v.vmbuf) };
         // An exclusive lock suffices: no tuple moves, LP_DEAD items have no storage.
-        lock(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        // SAFETY: pinned by `read` just above; the guard releases the pin.
+        let guard = unsafe { LockedBuffer::lock_pinned(buf, LockMode::Exclusive) };
         vacuum_page(v, buf, offs);
         set_visible_if_all_visible(v, buf, blk, &[]);
-        // SAFETY: locked buffer.
-        let free = unsafe { PageRef::of_buffer(buf) }.free_space();
-        // SAFETY: locked and pinned by us.
-        unsafe { crate::pg::bufmgr::unlock_release(buf) };
+        let free = guard.page_ref().free_space();
+        drop(guard);
         record_free_space(v, blk, free);
     }
     v.dead = dead.into_buffer();
@@ -548,13 +540,11 @@ fn count_nondeletable(v: &Vac) -> u32 {
     while blk > v.c.nonempty_pages {
         pgrx::check_for_interrupts!();
         let b = blk - 1;
-        let buf = read(v, b);
-        lock(buf, pg_sys::BUFFER_LOCK_SHARE);
-        // SAFETY: share-locked buffer.
-        let page = unsafe { PageRef::of_buffer(buf) };
-        let used = !page.is_new() && (1..=page.max_offset()).any(|o| page.lp(o).0 != LP_UNUSED);
-        // SAFETY: locked and pinned by us.
-        unsafe { crate::pg::bufmgr::unlock_release(buf) };
+        // SAFETY: pinned by `read`; the guard releases the pin.
+        let guard = unsafe { LockedBuffer::lock_pinned(read(v, b), LockMode::Share) };
+        let page = guard.page();
+        let used = !page.is_new() && (1..=page.max_offset()).any(|o| page.lp_flags(o) != LP_UNUSED);
+        drop(guard);
         if used {
             break;
         }

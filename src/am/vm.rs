@@ -154,8 +154,8 @@ pub fn set_bits(
         if !pg_sys::visibilitymap_pin_ok(blk, vmbuf) {
             pgrx::error!("glassheap: wrong visibility map page pinned for block {blk}");
         }
-        crate::pg::bufmgr::lock(vmbuf, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-        let vmpage = PageRef::of_buffer(vmbuf);
+        let lock = crate::pg::bufmgr::BufferLock::exclusive(vmbuf);
+        let vmpage = lock.page_ref();
         let idx = blk % HEAPBLOCKS_PER_PAGE;
         let byte = (vmpage.0 as *mut u8).add(MAP_OFFSET + (idx / 4) as usize);
         let shift = (idx % 4) * 2;
@@ -178,6 +178,6 @@ pub fn set_bits(
                 }
             }
         }
-        crate::pg::bufmgr::lock(vmbuf, pg_sys::BUFFER_LOCK_UNLOCK);
+        lock.unlock();
     }
 }

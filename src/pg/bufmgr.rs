@@ -14,6 +14,14 @@
 //!
 //! Reading a buffer (I/O, page verification) and pinning (which may enlarge the resource
 //! owner's array) can fail for ordinary reasons and stay behind the guard.
+//!
+//! The access method's files (src/am) lock pages only through the two guards below:
+//! [`LockedBuffer`] owns a pin and a lock, [`BufferLock`] the lock of a buffer whose pin
+//! the caller keeps across several lock cycles (scans, `Target`s, the insert path). Both
+//! unlock in `Drop`, call nothing while a panic unwinds, and hand out the page view for
+//! their own lifetime; they are thin wrappers over the unguarded calls here. Redo
+//! (src/rmgr) still pairs `lock`/`unlock_release` by hand around the buffers
+//! XLogReadBufferForRedo returns.
 
 use super::crit::CritSection;
 use pgrx::pg_sys;
@@ -64,12 +72,147 @@ pub unsafe fn release(buffer: pg_sys::Buffer) {
     unsafe { raw::ReleaseBuffer(buffer) }
 }
 
-/// LockBuffer on a buffer the caller has pinned (the form the access method's files
-/// use: each call site holds the pin it names).
-#[inline]
-pub fn lock_buffer(b: pg_sys::Buffer, mode: u32) {
-    // SAFETY: callers pass a buffer they pinned; unlocking callers hold the lock.
-    unsafe { lock(b, mode) }
+/// The content lock of a buffer whose pin the caller keeps (a scan's current page, a
+/// `Target`, the insert path's buffers): unlocked when the guard goes out of scope, so
+/// a page view taken from it ([`BufferLock::page`]) cannot outlive the lock. The pin is
+/// not the guard's: paths that keep a pin across several lock cycles (a scan locks each
+/// page once per batch, UPDATE and DELETE unlock around XactLockTableWait and lock
+/// again) take one guard per cycle. As for [`LockedBuffer`], nothing is called in
+/// PostgreSQL while a panic unwinds: the abort releases every content lock
+/// (LWLockReleaseAll). A plain pair of integers with inlined methods: it costs what the
+/// LockBuffer calls it replaces.
+///
+/// The constructors are safe functions with one convention every caller in the access
+/// method keeps (the one the former `lock_buffer(buffer, mode)` had): the buffer named is
+/// pinned by this backend for the guard's whole life and not already locked by it.
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct BufferLock {
+    buffer: pg_sys::Buffer,
+    exclusive: bool,
+}
+
+impl BufferLock {
+    /// Locks pinned `buffer` in `mode`.
+    #[inline]
+    pub fn new(buffer: pg_sys::Buffer, mode: LockMode) -> BufferLock {
+        debug_assert!(buffer != pg_sys::InvalidBuffer as pg_sys::Buffer);
+        // SAFETY: the caller's pin (the convention above).
+        unsafe { lock(buffer, mode.raw()) };
+        BufferLock {
+            buffer,
+            exclusive: mode == LockMode::Exclusive,
+        }
+    }
+
+    /// Takes over a lock this backend already holds (the insert path's buffers, which
+    /// `hio::buffer_for_tuple` locks in block order, and RBM_ZERO_AND_LOCK reads).
+    ///
+    /// # Safety
+    /// `buffer` is pinned by this backend for the guard's life and locked by it in
+    /// `mode`; nothing else unlocks it.
+    #[inline]
+    pub unsafe fn adopt(buffer: pg_sys::Buffer, mode: LockMode) -> BufferLock {
+        BufferLock {
+            buffer,
+            exclusive: mode == LockMode::Exclusive,
+        }
+    }
+
+    /// BUFFER_LOCK_SHARE on pinned `buffer`.
+    #[inline]
+    pub fn share(buffer: pg_sys::Buffer) -> BufferLock {
+        Self::new(buffer, LockMode::Share)
+    }
+
+    /// BUFFER_LOCK_EXCLUSIVE on pinned `buffer`.
+    #[inline]
+    pub fn exclusive(buffer: pg_sys::Buffer) -> BufferLock {
+        Self::new(buffer, LockMode::Exclusive)
+    }
+
+    /// The page, for as long as the lock is held.
+    #[inline]
+    pub fn page(&self) -> glassheap_format::pageview::Page<'_> {
+        // SAFETY: pinned (the convention) and locked by this guard while the view
+        // borrows it; under a share lock only hint bits change, as in `LockedBuffer::page`.
+        unsafe { super::page::PageRef::of_buffer(self.buffer).view_unbounded() }
+    }
+
+    /// The page through the pointer-based accessors of `page.rs`.
+    #[inline]
+    pub fn page_ref(&self) -> super::page::PageRef {
+        // SAFETY: pinned (the convention).
+        unsafe { super::page::PageRef::of_buffer(self.buffer) }
+    }
+
+    /// Unlocks now (the same as dropping the guard).
+    #[inline]
+    pub fn unlock(self) {}
+
+    /// Runs `f` with the buffer unlocked (the pin stays), then locks it again in the
+    /// same mode: heap's unlock / wait (XactLockTableWait, MultiXact waits, TOAST work,
+    /// finding a page for the new version) / relock. Views taken before are borrows of
+    /// the guard and cannot be used across it; the page may have changed meanwhile.
+    #[inline]
+    pub fn unlocked_while<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: the guard holds the lock; the pin is the caller's (the convention).
+        unsafe { lock(self.buffer, pg_sys::BUFFER_LOCK_UNLOCK) };
+        let r = f();
+        let mode = if self.exclusive {
+            pg_sys::BUFFER_LOCK_EXCLUSIVE
+        } else {
+            pg_sys::BUFFER_LOCK_SHARE
+        };
+        // SAFETY: as above; unlocked just before.
+        unsafe { lock(self.buffer, mode) };
+        r
+    }
+
+    /// The buffer.
+    #[inline]
+    pub fn buffer(&self) -> pg_sys::Buffer {
+        self.buffer
+    }
+
+    /// Hands the caller's pin to the guard: a [`LockedBuffer`] that releases both.
+    ///
+    /// # Safety
+    /// The pin is the caller's to give: nothing else releases it.
+    #[inline]
+    pub unsafe fn with_pin(self) -> LockedBuffer {
+        let exclusive = self.exclusive;
+        let buffer = self.keep_locked();
+        LockedBuffer { buffer, exclusive }
+    }
+
+    /// UnlockReleaseBuffer: unlocks and drops the caller's pin in one call.
+    ///
+    /// # Safety
+    /// The pin is the caller's to drop, and nothing uses the buffer afterwards.
+    #[inline]
+    pub unsafe fn unlock_release(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: locked by this guard; the pin per the contract.
+        unsafe { unlock_release(this.buffer) }
+    }
+
+    /// Leaves the buffer locked past the guard (for a lock the caller hands on, e.g. to
+    /// a caller that releases it with UnlockReleaseBuffer); returns the buffer.
+    #[inline]
+    pub fn keep_locked(self) -> pg_sys::Buffer {
+        std::mem::ManuallyDrop::new(self).buffer
+    }
+}
+
+impl Drop for BufferLock {
+    #[inline]
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        // SAFETY: the guard took the lock; the pin is the caller's (the convention).
+        unsafe { lock(self.buffer, pg_sys::BUFFER_LOCK_UNLOCK) }
+    }
 }
 
 /// A buffer this backend holds pinned and locked, released when the guard goes out of
@@ -165,7 +308,7 @@ impl LockedBuffer {
         // SAFETY: the guard holds the pin (the page stays mapped) and a lock (nobody
         // changes it under a share lock except hint bits, which are single-byte ORs the
         // views tolerate, as PostgreSQL's own readers do).
-        unsafe { super::page::PageRef::of_buffer(self.buffer) }.view()
+        unsafe { super::page::PageRef::of_buffer(self.buffer).view_unbounded() }
     }
 
     /// The page, writable: only under an exclusive lock.
@@ -187,6 +330,35 @@ impl LockedBuffer {
     pub fn page_ref(&self) -> super::page::PageRef {
         // SAFETY: pinned.
         unsafe { super::page::PageRef::of_buffer(self.buffer) }
+    }
+
+    /// Locks a buffer the caller pinned and takes over the pin.
+    ///
+    /// # Safety
+    /// `buffer` is pinned by this backend and not locked by it, and the pin is the
+    /// guard's to release: nothing else releases it.
+    #[inline]
+    pub unsafe fn lock_pinned(buffer: pg_sys::Buffer, mode: LockMode) -> LockedBuffer {
+        // SAFETY: pinned, per the contract.
+        unsafe { lock(buffer, mode.raw()) };
+        LockedBuffer {
+            buffer,
+            exclusive: mode == LockMode::Exclusive,
+        }
+    }
+
+    /// Takes over a pin and a lock this backend holds (a buffer the insert path found
+    /// and locked, a cleanup lock VACUUM took).
+    ///
+    /// # Safety
+    /// `buffer` is pinned and locked in `mode` by this backend, and the pin and lock are
+    /// the guard's to release: nothing else releases them.
+    #[inline]
+    pub unsafe fn adopt(buffer: pg_sys::Buffer, mode: LockMode) -> LockedBuffer {
+        LockedBuffer {
+            buffer,
+            exclusive: mode == LockMode::Exclusive,
+        }
     }
 }
 

@@ -26,11 +26,27 @@ impl PageRef {
         self.0 as *mut pg_sys::PageHeaderData
     }
 
-    /// The page as a safe read-only view, for as long as the caller holds the pin.
+    /// The page as a read-only view borrowing this `PageRef` (not for a lifetime the
+    /// caller picks): code that holds the lock in a guard takes the view from the guard
+    /// instead (`BufferLock::page`, `LockedBuffer::page`), which ties it to the lock.
     #[inline]
-    pub fn view<'a>(&self) -> Page<'a> {
-        // SAFETY: a page is BLCKSZ bytes of a pinned buffer (or a page-sized copy) that
-        // stays valid while the caller uses it; BLCKSZ is glassheap_format::BLCKSZ.
+    pub fn view(&self) -> Page<'_> {
+        // SAFETY: a PageRef is made from a pinned buffer (`of_buffer`, whose contract
+        // is that pin) or a page-sized copy, and the callers of this file's accessors
+        // hold the content lock they read under while the PageRef is in use.
+        unsafe { self.view_unbounded() }
+    }
+
+    /// The page as a read-only view with a lifetime the caller names: for the guards of
+    /// `bufmgr.rs`, which tie it to their own.
+    ///
+    /// # Safety
+    /// For all of `'a` the page stays mapped (pinned buffer, or a page-sized copy that
+    /// lives that long) and nobody changes it except single-byte hint-bit ORs (a share
+    /// or exclusive content lock, or a private copy).
+    #[inline]
+    pub unsafe fn view_unbounded<'a>(&self) -> Page<'a> {
+        // SAFETY: per the contract; BLCKSZ is glassheap_format::BLCKSZ.
         Page::new(unsafe { &*(self.0 as *const PageBytes) })
     }
 
@@ -76,14 +92,6 @@ impl PageRef {
         }
     }
 
-    /// The whole page as bytes, for the pure checks of `glassheap_format::pagecheck`.
-    #[inline]
-    pub fn bytes<'a>(&self) -> &'a [u8] {
-        // SAFETY: a page is BLCKSZ bytes of a pinned buffer (or a page-sized copy) that
-        // stays valid while the caller uses it.
-        unsafe { std::slice::from_raw_parts(self.0 as *const u8, pg_sys::BLCKSZ as usize) }
-    }
-
     /// The line pointer for `off` (1-based). Caller checks 1 <= off <= max_offset.
     #[inline]
     pub fn item_id(&self, off: u16) -> *mut pg_sys::ItemIdData {
@@ -112,10 +120,13 @@ impl PageRef {
         // SAFETY: lp_off is within the page for any line pointer with storage.
         unsafe { (self.0 as *mut u8).add(o) }
     }
-    /// The tuple at `off` as a byte slice, if the line pointer is normal and its bounds lie
-    /// inside the page (corruption yields None instead of a wild read).
+    /// Where the tuple at `off` lies (its first byte and length), if the line pointer is
+    /// normal and its bounds lie inside the page (corruption yields None instead of a
+    /// wild read). A raw pointer, not a slice: it is read through `read_header` and
+    /// friends under the lock the caller holds, and stored in `Target`s and slots that
+    /// keep the pin; a borrowed slice comes from the lock guard (`BufferLock::page`).
     #[inline]
-    pub fn tuple_bytes<'a>(&self, off: u16) -> Option<&'a mut [u8]> {
+    pub fn tuple_ptr(&self, off: u16) -> Option<(*mut u8, usize)> {
         if off == 0 || off > self.max_offset() {
             return None;
         }
@@ -126,8 +137,8 @@ impl PageRef {
         {
             return None;
         }
-        // SAFETY: bounds checked above; the page is pinned for as long as the caller uses it.
-        Some(unsafe { std::slice::from_raw_parts_mut((self.0 as *mut u8).add(o), len) })
+        // SAFETY: bounds checked above: the address lies inside the page.
+        Some((unsafe { (self.0 as *mut u8).add(o) }, len))
     }
 
     #[inline]
