@@ -225,7 +225,8 @@ pub fn lock(crit: &CritSection, buffer: pg_sys::Buffer, rec: &LockBlock) {
         buffer,
         REGBUF_STANDARD,
         XLOG_GH_LOCK,
-        |d| rec.encode(d),
+        // The record's xid (XLogRecGetXid) is taken the same way when it is inserted.
+        |d| rec.encode(d, crate::pg::xact::current_xid_if_any()),
         None,
     );
 }

@@ -217,11 +217,13 @@ fn redo_update(record: Rec) {
 
 fn redo_lock(record: Rec) {
     // A lock leaves the page all-visible; only the all-frozen bit goes.
-    let c = vm_flag(record, 0, |b| decode(LockBlock::decode(b)).vm_cleared);
+    let c = vm_flag(record, 0, |b| {
+        decode(LockBlock::decode(b, rec_xid(record))).vm_cleared
+    });
     redo_vm(record, 0, ALL_FROZEN, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
-        let l = decode(LockBlock::decode(data(record, 0, "LOCK")));
+        let l = decode(LockBlock::decode(data(record, 0, "LOCK"), rec_xid(record)));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
         replay(page, |p| replay::lock(p, &l));
