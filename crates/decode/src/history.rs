@@ -180,7 +180,7 @@ fn replay_block(
         (XLOG_GH_UPDATE, 1) => replay::update_old(
             page,
             xid,
-            &UpdateOld::decode(data).map_err(|x| e(&x))?,
+            &UpdateOld::decode(data, xid).map_err(|x| e(&x))?,
             new_block,
         ),
         (XLOG_GH_LOCK, 0) => replay::lock(page, &LockBlock::decode(data, xid).map_err(|x| e(&x))?),
@@ -286,7 +286,7 @@ pub fn row_event(
             })
         }
         (XLOG_GH_UPDATE, 1) => {
-            let o = UpdateOld::decode(data).ok()?;
+            let o = UpdateOld::decode(data, xid).ok()?;
             (o.offnum == off).then(|| {
                 (
                     ev(
@@ -537,12 +537,12 @@ mod tests {
             new_offnum: 7,
         };
         let mut rec = Vec::new();
-        o.encode(&mut rec);
-        let (e, next) = row_event(XLOG_GH_UPDATE, 0, 1, &rec, 4, (4, 3), 12).unwrap();
+        o.encode_old_page(&mut rec, 9);
+        let (e, next) = row_event(XLOG_GH_UPDATE, 9, 1, &rec, 4, (4, 3), 12).unwrap();
         assert_eq!(e.event, "updated");
         assert_eq!(next, Some((12, 7)));
-        assert!(row_event(XLOG_GH_UPDATE, 0, 1, &rec, 4, (4, 2), 12).is_none());
-        assert!(row_event(XLOG_GH_UPDATE, 0, 1, &rec, 5, (4, 3), 12).is_none());
+        assert!(row_event(XLOG_GH_UPDATE, 9, 1, &rec, 4, (4, 2), 12).is_none());
+        assert!(row_event(XLOG_GH_UPDATE, 9, 1, &rec, 5, (4, 3), 12).is_none());
         let p = PruneBlock {
             latest_removed_xid: 0,
             redirected: vec![(1, 3)],

@@ -480,14 +480,60 @@ impl UpdateOld {
             new_offnum,
         })
     }
-    /// Block 1 data of a cross-page update.
-    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+    /// Block 1 data of a cross-page update. When the old version's xmax is the record's
+    /// own xid (`record_xid`, XLogRecGetXid; never a MultiXact) it is left out and its mode
+    /// goes into the offset word (flag [`OLD_XMAX_IS_XID`], mode bits 11..14): 4 bytes
+    /// instead of 9. Otherwise the layout of the same-page old part.
+    pub fn encode_old_page(&self, out: &mut Vec<u8>, record_xid: crate::Xid) {
+        let implied =
+            !self.xmax.is_multi && crate::xid_is_normal(record_xid) && self.xmax.xmax == record_xid;
+        if !implied {
+            return self.encode(out);
+        }
+        let flags = self.vm_cleared as u16 | OLD_XMAX_IS_XID | ((self.xmax.bits() as u16) << 2);
+        out.extend_from_slice(&off_flags(self.offnum, flags).to_le_bytes());
+        out.extend_from_slice(&self.new_offnum.to_le_bytes());
+    }
+    /// Block 1 data of a cross-page update ([`UpdateOld::encode_old_page`]); `record_xid`
+    /// is the record's xid (XLogRecGetXid).
+    pub fn decode(b: &[u8], record_xid: crate::Xid) -> Result<Self, WalError> {
         let mut r = Rd::new(b, "glassheap UPDATE (old page)");
-        let v = Self::decode_from(&mut r)?;
+        let w = r.u16()?;
+        let f = w >> 9;
+        if f & OLD_XMAX_IS_XID == 0 {
+            let mut r = Rd::new(b, "glassheap UPDATE (old page)");
+            let v = Self::decode_from(&mut r)?;
+            r.done()?;
+            return Ok(v);
+        }
+        if f >> 6 != 0 {
+            return Err(bad(r.what, format!("unknown old-tuple flags {f:#x}")));
+        }
+        if !crate::xid_is_normal(record_xid) {
+            return Err(bad(
+                r.what,
+                "the xmax is the record's xid, but the record has none",
+            ));
+        }
+        let xmax = XmaxInfo::from_parts(r.what, record_xid, ((f >> 2) & 0xF) as u8)?;
+        if xmax.is_multi {
+            return Err(bad(r.what, "a MultiXact xmax cannot be the record's xid"));
+        }
+        let offnum = check_off(r.what, w & 0x1FF)?;
+        let new_offnum = check_off(r.what, r.u16()?)?;
         r.done()?;
-        Ok(v)
+        Ok(UpdateOld {
+            offnum,
+            vm_cleared: f & 1 != 0,
+            xmax,
+            new_offnum,
+        })
     }
 }
+
+/// [`UpdateOld`] flag (bit 10 of the offset word) on the old page of a cross-page update:
+/// the xmax is the record's xid, not logged; bits 11..14 hold its mode.
+pub const OLD_XMAX_IS_XID: u16 = 2;
 
 /// Block 0 data: the new version, plus the old version's change when on the same page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1080,7 +1126,7 @@ pub fn describe(info: u8, xid: crate::Xid, blocks: &[BlockData<'_>]) -> String {
                 }
             };
             if blocks.len() > 1 {
-                let old = match blk(1).map(UpdateOld::decode) {
+                let old = match blk(1).map(|b| UpdateOld::decode(b, xid)) {
                     None => "old: full-page image".to_string(),
                     Some(Err(e)) => err(e),
                     Some(Ok(o)) => format!(
@@ -1318,7 +1364,29 @@ mod tests {
         let mut v1 = Vec::new();
         old.encode(&mut v1);
         assert_eq!(v1.len(), 9);
-        assert_eq!(UpdateOld::decode(&v1).unwrap(), old);
+        assert_eq!(UpdateOld::decode(&v1, 0).unwrap(), old);
+        // On the old page of a cross-page update an xmax that is the record's xid is
+        // left out (4 bytes); another xid, a MultiXact or no record xid keep it.
+        let x = old.xmax.xmax;
+        v1.clear();
+        old.encode_old_page(&mut v1, x);
+        assert_eq!(v1.len(), 4);
+        assert_eq!(UpdateOld::decode(&v1, x).unwrap(), old);
+        assert!(UpdateOld::decode(&v1, 0).is_err());
+        for y in [x + 1, 0] {
+            v1.clear();
+            old.encode_old_page(&mut v1, y);
+            assert_eq!(v1.len(), 9);
+            assert_eq!(UpdateOld::decode(&v1, y).unwrap(), old);
+        }
+        let multi = UpdateOld {
+            xmax: xi(x, XmaxMode::NoKeyUpdate, true),
+            ..old.clone()
+        };
+        v1.clear();
+        multi.encode_old_page(&mut v1, x);
+        assert_eq!(v1.len(), 9);
+        assert_eq!(UpdateOld::decode(&v1, x).unwrap(), multi);
         let desc = describe(XLOG_GH_UPDATE, 0, &[Some(&v)]);
         assert!(desc.contains("old off 4"), "{desc}");
         assert!(desc.contains("len 28"), "{desc}");
@@ -1533,7 +1601,8 @@ mod tests {
             let _ = MultiInsertBlock::decode(&b0);
             let _ = DeleteBlock::decode(&b0);
             let _ = UpdateNew::decode(&b0);
-            let _ = UpdateOld::decode(&b0);
+            let _ = UpdateOld::decode(&b0, 0);
+            let _ = UpdateOld::decode(&b0, 1000);
             let _ = LockBlock::decode(&b0, 0);
             let _ = LockBlock::decode(&b0, 1000);
             let _ = ConfirmBlock::decode(&b0);

@@ -87,8 +87,9 @@ pub fn decode_json_with(
             });
             out.insert("block0".into(), v.unwrap_or_else(fpi));
             if blocks.len() > 1 {
-                let v = blk(1)
-                    .map(|b| dec(UpdateOld::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+                let v = blk(1).map(|b| {
+                    dec(UpdateOld::decode(b, xid).map(|d| to_value(d).unwrap_or(Value::Null)))
+                });
                 out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
             }
         }
