@@ -75,3 +75,29 @@ FROM glassheap.wal_records((SELECT lsn FROM w_lsn WHERE name = 'u1'), (SELECT ls
 WHERE r.record_type = 'UPDATE';
 SELECT * FROM g_upd;
 RESET wal_consistency_checking;
+
+-- a row lock taken by the transaction that writes the record does not log its xmax:
+-- the record's xid is it (glassheap's LOCK 47 bytes; heap's, which logs it, 54); the
+-- toolkit's decoding reads it back from the record's xid
+SET wal_consistency_checking = '';
+CREATE TABLE h_lk (a int) USING heap;
+CREATE TABLE g_lk (a int) USING glassheap;
+INSERT INTO h_lk VALUES (1);
+INSERT INTO g_lk VALUES (1);
+INSERT INTO w_lsn VALUES ('l1', pg_current_wal_insert_lsn());
+BEGIN;
+SELECT * FROM h_lk FOR UPDATE;
+SELECT * FROM g_lk FOR UPDATE;
+COMMIT;
+INSERT INTO w_lsn VALUES ('l2', pg_current_wal_insert_lsn());
+SELECT resource_manager, record_type, record_length,
+       CASE WHEN resource_manager = 'glassheap' THEN regexp_replace(description, 'xmax [0-9]+', 'xmax N') END AS description
+FROM pg_get_wal_records_info((SELECT lsn FROM w_lsn WHERE name = 'l1'), (SELECT lsn FROM w_lsn WHERE name = 'l2'))
+WHERE resource_manager IN ('Heap', 'glassheap') AND fpi_length = 0
+  AND (block_ref LIKE '%/' || pg_relation_filenode('h_lk') || ' %' OR block_ref LIKE '%/' || pg_relation_filenode('g_lk') || ' %')
+ORDER BY 1;
+SELECT (r.decoded->'block0'->'xmax'->>'xmax')::bigint = r.xid::text::bigint AS xmax_is_record_xid,
+       r.decoded->'block0'->'xmax'->>'mode' AS mode
+FROM glassheap.wal_records((SELECT lsn FROM w_lsn WHERE name = 'l1'), (SELECT lsn FROM w_lsn WHERE name = 'l2'), 'g_lk') r
+WHERE r.record_type = 'LOCK';
+RESET wal_consistency_checking;

@@ -2,7 +2,9 @@
 //! parallel), and deciding which index entries point at dead versions
 //! (table_index_delete_tuples, used by btree's simple and bottom-up deletion).
 
-use super::visibility::{advance_horizon, vacuum_status, Oracle, Removable, TupleLoc};
+use super::visibility::{
+    advance_horizon, vacuum_status, GlobalVisCutoff, Oracle, Removable, TupleLoc,
+};
 use super::{hot, scan, slot};
 use crate::pg::bufmgr::{BufferLock, LockMode, LockedBuffer};
 use crate::pg::page::{read_header, PageRef};
@@ -366,7 +368,7 @@ pub fn delete_tuples(
         let d = &mut *delstate;
         let n = d.ndeltids as usize;
         let deltids = std::slice::from_raw_parts_mut(d.deltids, n);
-        let vistest = pg_sys::GlobalVisTestFor(relation);
+        let mut cutoff = GlobalVisCutoff::new(pg_sys::GlobalVisTestFor(relation));
         let mut horizon: Xid = 0;
         let mut final_n = 0usize;
         // The heap page being examined, pinned and share-locked.
@@ -425,7 +427,7 @@ pub fn delete_tuples(
                     off: m.off,
                 };
                 let dead = status.knowndeletable
-                    || vacuum_status(buffer, m.ptr, loc, Removable::GlobalVis(vistest)).0
+                    || vacuum_status(buffer, m.ptr, loc, Removable::GlobalVis(&mut cutoff)).0
                         == Htsv::Dead;
                 if !dead {
                     deletable = false;

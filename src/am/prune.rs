@@ -10,7 +10,7 @@
 //! heap_page_prune_opt.
 
 use super::visibility::advance_horizon;
-use super::visibility::{vacuum_status_raw, Oracle, TupleLoc};
+use super::visibility::{vacuum_status, GlobalVisCutoff, Oracle, Removable, TupleLoc};
 use crate::pg::crit::CritSection;
 use crate::pg::page::{damaged_page, read_header, PageRef};
 use crate::pg::rel;
@@ -75,30 +75,11 @@ pub fn prune_page(
         return out;
     }
     let rnode = rel::relfilenode(relation);
-    // The newest deleter GlobalVisTestIsRemovableXid said is removable on this page:
-    // the horizon only moves forward, so every deleter preceding it is removable too,
-    // and the page's versions (most deleted by the same few transactions) need not each
-    // make the call into the server.
-    let mut removable_upto: Xid = 0;
+    let mut cutoff = GlobalVisCutoff::new(vistest);
     let mut status_of = |off: u16, tup: *mut u8| -> Htsv {
         let loc = TupleLoc { rnode, blk, off };
         // SAFETY: the page is locked (exclusively) and tup points at this version.
-        let (status, dead_after, _) = unsafe { vacuum_status_raw(buffer, tup, loc) };
-        if status != Htsv::RecentlyDead {
-            return status;
-        }
-        let normal = xid_is_normal(dead_after);
-        if normal && removable_upto != 0 && !xid_precedes(removable_upto, dead_after) {
-            return Htsv::Dead;
-        }
-        // SAFETY: vistest comes from GlobalVisTestFor for this relation.
-        if unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, dead_after.into()) } {
-            if normal {
-                removable_upto = dead_after;
-            }
-            return Htsv::Dead;
-        }
-        status
+        unsafe { vacuum_status(buffer, tup, loc, Removable::GlobalVis(&mut cutoff)) }.0
     };
     let items = super::hot::page_items(page, rnode, blk, Some(&mut status_of));
     let chains = hot::plan(&items);

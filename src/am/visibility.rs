@@ -310,11 +310,47 @@ impl VisCtx {
 
 /// When a RECENTLY_DEAD version counts as DEAD: its deleter precedes an xmin horizon,
 /// or a GlobalVis test says it is removable, or never (the caller wants the raw status).
-#[derive(Clone, Copy)]
-pub enum Removable {
+pub enum Removable<'a> {
     Before(Xid),
-    GlobalVis(*mut pg_sys::GlobalVisState),
+    GlobalVis(&'a mut GlobalVisCutoff),
     Never,
+}
+
+/// GlobalVisTestIsRemovableXid that remembers the newest deleter it said is removable:
+/// the horizon only moves forward, so every deleter preceding that one is removable too,
+/// and the versions of a page (most deleted by the same few transactions) need not each
+/// make the call into the server. One per pass over a relation's pages (pruning a page,
+/// an index deletion call).
+pub struct GlobalVisCutoff {
+    vistest: *mut pg_sys::GlobalVisState,
+    removable_upto: Xid,
+}
+
+impl GlobalVisCutoff {
+    /// `vistest` comes from GlobalVisTestFor for the relation whose versions are tested.
+    pub fn new(vistest: *mut pg_sys::GlobalVisState) -> Self {
+        GlobalVisCutoff {
+            vistest,
+            removable_upto: 0,
+        }
+    }
+
+    /// Is a version whose deleter is `dead_after` (heap's `dead_after`: the xid after
+    /// whose end it is dead to everyone) removable now?
+    pub fn removable(&mut self, dead_after: Xid) -> bool {
+        let normal = xid_is_normal(dead_after);
+        if normal && self.removable_upto != 0 && !xid_precedes(self.removable_upto, dead_after) {
+            return true;
+        }
+        // SAFETY: vistest comes from GlobalVisTestFor for this relation (`new`).
+        if unsafe { pg_sys::GlobalVisTestIsRemovableXid(self.vistest, dead_after.into()) } {
+            if normal {
+                self.removable_upto = dead_after;
+            }
+            return true;
+        }
+        false
+    }
 }
 
 /// HeapTupleSatisfiesVacuum for the version at `tup` on a locked `buffer`: its status
@@ -327,17 +363,14 @@ pub unsafe fn vacuum_status(
     buffer: pg_sys::Buffer,
     tup: *mut u8,
     loc: TupleLoc,
-    removable: Removable,
+    removable: Removable<'_>,
 ) -> (Htsv, Hints) {
     // SAFETY: the caller's contract is this function's.
     let (mut status, dead_after, hints) = unsafe { vacuum_status_raw(buffer, tup, loc) };
     if status == Htsv::RecentlyDead
         && match removable {
             Removable::Before(xmin) => xid_precedes(dead_after, xmin),
-            // SAFETY: vistest comes from GlobalVisTestFor for this relation.
-            Removable::GlobalVis(v) => unsafe {
-                pg_sys::GlobalVisTestIsRemovableXid(v, dead_after.into())
-            },
+            Removable::GlobalVis(v) => v.removable(dead_after),
             Removable::Never => false,
         }
     {

@@ -295,6 +295,7 @@ fn row_history(
         let refs = block_refs(state, &target);
         let new_block = refs.iter().find(|r| r.0 == 0).map_or(0, |r| r.2);
         let info = crate::pg::xlog::rec_info(state);
+        let xid = crate::pg::xlog::rec_xid(state);
         for &(id, fork, blk, ours) in &refs {
             if !ours || fork != pg_sys::ForkNumber::MAIN_FORKNUM {
                 continue;
@@ -304,7 +305,7 @@ fn row_history(
             };
             let mut found = Vec::new();
             for &v in &versions {
-                if let Some(e) = row_event(info, id, data, blk, v, new_block) {
+                if let Some(e) = row_event(info, xid, id, data, blk, v, new_block) {
                     found.push(e);
                 }
             }

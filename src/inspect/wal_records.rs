@@ -446,7 +446,12 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
             let rnode0 =
                 ((*r).max_block_id >= 0 && block0.in_use).then(|| compat::bkp_locator(block0));
             let logical = super::logical::logical_json(rmid, info, main, &refs, rnode0.as_ref());
-            (d, block_ref, decode(rmid, info, main, &refs), logical)
+            (
+                d,
+                block_ref,
+                decode(rmid, info, h.xl_xid.into_inner(), main, &refs),
+                logical,
+            )
         } else {
             (String::new(), String::new(), Value::Null, Value::Null)
         };
@@ -475,8 +480,8 @@ pub(super) fn record_info(state: *mut pg_sys::XLogReaderState, with_details: boo
 /// Structured decoding of one record by the pure decoders (glassheap's own records and
 /// PostgreSQL's Heap, Heap2, Transaction, XLOG and Btree records, in this server's
 /// formats).
-fn decode(rmid: u8, info: u8, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
-    glassheap_decode::waldecode::decode(compat::wal_format_version(), rmid, info, main, refs)
+fn decode(rmid: u8, info: u8, xid: u32, main: &[u8], refs: &[BlockRef<'_>]) -> Value {
+    glassheap_decode::waldecode::decode(compat::wal_format_version(), rmid, info, xid, main, refs)
 }
 
 #[pg_extern]

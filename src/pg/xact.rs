@@ -43,6 +43,13 @@ mod raw {
 
 /// TransactionIdIsCurrentTransactionId
 #[inline]
+/// GetCurrentTransactionIdIfAny: this (sub)transaction's xid, 0 when none is assigned;
+/// what XLogInsert stamps on a record as its xid (XLogRecGetXid).
+pub fn current_xid_if_any() -> u32 {
+    // SAFETY: reads backend-local transaction state (see `raw`).
+    unsafe { raw::GetCurrentTransactionIdIfAny() }.into_inner()
+}
+
 pub fn is_current(x: u32) -> bool {
     // SAFETY: reads the transaction-state stack (or a parallel worker's copy of its
     // leader's xids); no error path (see `raw`).

@@ -3,7 +3,7 @@
 
 use crate::pg::error::pg_callback;
 use crate::pg::page::PageRef;
-use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info};
+use crate::pg::xlog::{rec_block_count, rec_block_data, rec_has_block, rec_info, rec_xid};
 use glassheap_format::records::{self, RMGR_ID};
 use pgrx::pg_sys;
 use std::ffi::CString;
@@ -28,7 +28,7 @@ fn blocks(record: *mut pg_sys::XLogReaderState) -> Vec<Option<&'static [u8]>> {
 
 #[pg_callback]
 unsafe extern "C-unwind" fn gh_desc(buf: pg_sys::StringInfo, record: *mut pg_sys::XLogReaderState) {
-    let text = records::describe(rec_info(record), &blocks(record));
+    let text = records::describe(rec_info(record), rec_xid(record), &blocks(record));
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
     // SAFETY: buf is a valid StringInfo owned by the caller.
     unsafe { pg_sys::appendStringInfoString(buf, c.as_ptr()) };

@@ -189,7 +189,8 @@ pub fn update(
             let flags0 = keep_for_decoding(flags0, logical);
             with_payload(
                 1,
-                |d| old.encode(d),
+                // The record's xid (XLogRecGetXid) is taken the same way when it is inserted.
+                |d| old.encode_old_page(d, crate::pg::xact::current_xid_if_any()),
                 |d1| {
                     let lsn = with_logical(logical, |main| {
                         crit.xlog_insert(
@@ -225,7 +226,8 @@ pub fn lock(crit: &CritSection, buffer: pg_sys::Buffer, rec: &LockBlock) {
         buffer,
         REGBUF_STANDARD,
         XLOG_GH_LOCK,
-        |d| rec.encode(d),
+        // The record's xid (XLogRecGetXid) is taken the same way when it is inserted.
+        |d| rec.encode(d, crate::pg::xact::current_xid_if_any()),
         None,
     );
 }

@@ -185,7 +185,9 @@ fn redo_update(record: Rec) {
     });
     redo_vm(record, 0, ALL_BITS, c0);
     if cross_page {
-        let c1 = vm_flag(record, 1, |b| decode(UpdateOld::decode(b)).vm_cleared);
+        let c1 = vm_flag(record, 1, |b| {
+            decode(UpdateOld::decode(b, rec_xid(record))).vm_cleared
+        });
         redo_vm(record, 1, ALL_BITS, c1);
     }
     // Old page first and keep it locked until the new version exists, so a hot-standby
@@ -196,7 +198,10 @@ fn redo_update(record: Rec) {
         (false, pg_sys::InvalidBuffer as i32)
     };
     if cross_page && old_needs {
-        let o = decode(UpdateOld::decode(data(record, 1, "UPDATE old page")));
+        let o = decode(UpdateOld::decode(
+            data(record, 1, "UPDATE old page"),
+            rec_xid(record),
+        ));
         // SAFETY: locked old page.
         let page = unsafe { PageRef::of_buffer(old_buf) };
         replay(page, |p| replay::update_old(p, xid, &o, new_blk));
@@ -217,11 +222,13 @@ fn redo_update(record: Rec) {
 
 fn redo_lock(record: Rec) {
     // A lock leaves the page all-visible; only the all-frozen bit goes.
-    let c = vm_flag(record, 0, |b| decode(LockBlock::decode(b)).vm_cleared);
+    let c = vm_flag(record, 0, |b| {
+        decode(LockBlock::decode(b, rec_xid(record))).vm_cleared
+    });
     redo_vm(record, 0, ALL_FROZEN, c);
     let (needs, buf) = read_block(record, 0);
     if needs {
-        let l = decode(LockBlock::decode(data(record, 0, "LOCK")));
+        let l = decode(LockBlock::decode(data(record, 0, "LOCK"), rec_xid(record)));
         // SAFETY: as above.
         let page = unsafe { PageRef::of_buffer(buf) };
         replay(page, |p| replay::lock(p, &l));

@@ -146,7 +146,14 @@ impl<'a> HeapRecord<'a> {
                 has_image: false,
             })
             .collect();
-        let v = waldecode::decode(self.version, self.rmid, self.info, self.main, &refs);
+        let v = waldecode::decode(
+            self.version,
+            self.rmid,
+            self.info,
+            self.xid,
+            self.main,
+            &refs,
+        );
         if let Some(e) = v.get("error").and_then(Value::as_str) {
             return fail(format!("the record does not decode: {e}"));
         }

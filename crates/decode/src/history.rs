@@ -180,10 +180,10 @@ fn replay_block(
         (XLOG_GH_UPDATE, 1) => replay::update_old(
             page,
             xid,
-            &UpdateOld::decode(data).map_err(|x| e(&x))?,
+            &UpdateOld::decode(data, xid).map_err(|x| e(&x))?,
             new_block,
         ),
-        (XLOG_GH_LOCK, 0) => replay::lock(page, &LockBlock::decode(data).map_err(|x| e(&x))?),
+        (XLOG_GH_LOCK, 0) => replay::lock(page, &LockBlock::decode(data, xid).map_err(|x| e(&x))?),
         (XLOG_GH_CONFIRM, 0) => {
             replay::confirm(page, &ConfirmBlock::decode(data).map_err(|x| e(&x))?)
         }
@@ -204,6 +204,7 @@ fn replay_block(
 /// moves the row on (an UPDATE). None when the record does not concern the version.
 pub fn row_event(
     info: u8,
+    xid: u32,
     block_id: u8,
     data: &[u8],
     blk: u32,
@@ -285,7 +286,7 @@ pub fn row_event(
             })
         }
         (XLOG_GH_UPDATE, 1) => {
-            let o = UpdateOld::decode(data).ok()?;
+            let o = UpdateOld::decode(data, xid).ok()?;
             (o.offnum == off).then(|| {
                 (
                     ev(
@@ -297,7 +298,7 @@ pub fn row_event(
             })
         }
         (XLOG_GH_LOCK, 0) => {
-            let l = LockBlock::decode(data).ok()?;
+            let l = LockBlock::decode(data, xid).ok()?;
             (l.offnum == off).then(|| {
                 let multi = if l.xmax.is_multi { " (MultiXact)" } else { "" };
                 (
@@ -536,12 +537,12 @@ mod tests {
             new_offnum: 7,
         };
         let mut rec = Vec::new();
-        o.encode(&mut rec);
-        let (e, next) = row_event(XLOG_GH_UPDATE, 1, &rec, 4, (4, 3), 12).unwrap();
+        o.encode_old_page(&mut rec, 9);
+        let (e, next) = row_event(XLOG_GH_UPDATE, 9, 1, &rec, 4, (4, 3), 12).unwrap();
         assert_eq!(e.event, "updated");
         assert_eq!(next, Some((12, 7)));
-        assert!(row_event(XLOG_GH_UPDATE, 1, &rec, 4, (4, 2), 12).is_none());
-        assert!(row_event(XLOG_GH_UPDATE, 1, &rec, 5, (4, 3), 12).is_none());
+        assert!(row_event(XLOG_GH_UPDATE, 9, 1, &rec, 4, (4, 2), 12).is_none());
+        assert!(row_event(XLOG_GH_UPDATE, 9, 1, &rec, 5, (4, 3), 12).is_none());
         let p = PruneBlock {
             latest_removed_xid: 0,
             redirected: vec![(1, 3)],
@@ -551,7 +552,7 @@ mod tests {
         let mut rec = Vec::new();
         p.encode(&mut rec);
         for (off, word) in [(1, "redirected"), (2, "LP_DEAD"), (4, "freed")] {
-            let (e, _) = row_event(XLOG_GH_PRUNE, 0, &rec, 0, (0, off), 0).unwrap();
+            let (e, _) = row_event(XLOG_GH_PRUNE, 0, 0, &rec, 0, (0, off), 0).unwrap();
             assert!(e.detail.contains(word), "{}", e.detail);
         }
     }

@@ -480,14 +480,60 @@ impl UpdateOld {
             new_offnum,
         })
     }
-    /// Block 1 data of a cross-page update.
-    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+    /// Block 1 data of a cross-page update. When the old version's xmax is the record's
+    /// own xid (`record_xid`, XLogRecGetXid; never a MultiXact) it is left out and its mode
+    /// goes into the offset word (flag [`OLD_XMAX_IS_XID`], mode bits 11..14): 4 bytes
+    /// instead of 9. Otherwise the layout of the same-page old part.
+    pub fn encode_old_page(&self, out: &mut Vec<u8>, record_xid: crate::Xid) {
+        let implied =
+            !self.xmax.is_multi && crate::xid_is_normal(record_xid) && self.xmax.xmax == record_xid;
+        if !implied {
+            return self.encode(out);
+        }
+        let flags = self.vm_cleared as u16 | OLD_XMAX_IS_XID | ((self.xmax.bits() as u16) << 2);
+        out.extend_from_slice(&off_flags(self.offnum, flags).to_le_bytes());
+        out.extend_from_slice(&self.new_offnum.to_le_bytes());
+    }
+    /// Block 1 data of a cross-page update ([`UpdateOld::encode_old_page`]); `record_xid`
+    /// is the record's xid (XLogRecGetXid).
+    pub fn decode(b: &[u8], record_xid: crate::Xid) -> Result<Self, WalError> {
         let mut r = Rd::new(b, "glassheap UPDATE (old page)");
-        let v = Self::decode_from(&mut r)?;
+        let w = r.u16()?;
+        let f = w >> 9;
+        if f & OLD_XMAX_IS_XID == 0 {
+            let mut r = Rd::new(b, "glassheap UPDATE (old page)");
+            let v = Self::decode_from(&mut r)?;
+            r.done()?;
+            return Ok(v);
+        }
+        if f >> 6 != 0 {
+            return Err(bad(r.what, format!("unknown old-tuple flags {f:#x}")));
+        }
+        if !crate::xid_is_normal(record_xid) {
+            return Err(bad(
+                r.what,
+                "the xmax is the record's xid, but the record has none",
+            ));
+        }
+        let xmax = XmaxInfo::from_parts(r.what, record_xid, ((f >> 2) & 0xF) as u8)?;
+        if xmax.is_multi {
+            return Err(bad(r.what, "a MultiXact xmax cannot be the record's xid"));
+        }
+        let offnum = check_off(r.what, w & 0x1FF)?;
+        let new_offnum = check_off(r.what, r.u16()?)?;
         r.done()?;
-        Ok(v)
+        Ok(UpdateOld {
+            offnum,
+            vm_cleared: f & 1 != 0,
+            xmax,
+            new_offnum,
+        })
     }
 }
+
+/// [`UpdateOld`] flag (bit 10 of the offset word) on the old page of a cross-page update:
+/// the xmax is the record's xid, not logged; bits 11..14 hold its mode.
+pub const OLD_XMAX_IS_XID: u16 = 2;
 
 /// Block 0 data: the new version, plus the old version's change when on the same page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -654,6 +700,10 @@ pub const LOCK_VM_CLEARED: u16 = 1;
 /// Lock placed on an older version in an update chain (heap2 LOCK_UPDATED): the
 /// forward pointer stays as it is.
 pub const LOCK_UPDATED: u16 = 2;
+/// The lock's xmax is the record's own xid (XLogRecGetXid) and is not logged: a plain
+/// (not MultiXact) lock taken by the transaction that writes the record, as every lock
+/// before a cross-page UPDATE and every first locker's is.
+pub const LOCK_XMAX_IS_XID: u16 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockBlock {
@@ -664,7 +714,11 @@ pub struct LockBlock {
 }
 
 impl LockBlock {
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    /// `record_xid` is the xid the record carries (GetCurrentTransactionIdIfAny when it
+    /// is inserted): an xmax equal to it is left out.
+    pub fn encode(&self, out: &mut Vec<u8>, record_xid: crate::Xid) {
+        let implied =
+            !self.xmax.is_multi && crate::xid_is_normal(record_xid) && self.xmax.xmax == record_xid;
         let mut f = 0;
         if self.vm_cleared {
             f |= LOCK_VM_CLEARED;
@@ -672,18 +726,42 @@ impl LockBlock {
         if self.updated_version {
             f |= LOCK_UPDATED;
         }
+        if implied {
+            f |= LOCK_XMAX_IS_XID;
+        }
         out.extend_from_slice(&off_flags(self.offnum, f).to_le_bytes());
-        self.xmax.encode(out);
+        if implied {
+            out.push(self.xmax.bits());
+        } else {
+            self.xmax.encode(out);
+        }
     }
-    pub fn decode(b: &[u8]) -> Result<Self, WalError> {
+    /// `record_xid`: the record's xid (XLogRecGetXid), the xmax of a lock that does not
+    /// log its own.
+    pub fn decode(b: &[u8], record_xid: crate::Xid) -> Result<Self, WalError> {
         let mut r = Rd::new(b, "glassheap LOCK");
         let w = r.u16()?;
         let f = w >> 9;
-        if f & !3 != 0 {
+        if f & !7 != 0 {
             return Err(bad(r.what, format!("unknown flags {f:#x}")));
         }
         let offnum = check_off(r.what, w & 0x1FF)?;
-        let xmax = XmaxInfo::decode(&mut r)?;
+        let xmax = if f & LOCK_XMAX_IS_XID != 0 {
+            if !crate::xid_is_normal(record_xid) {
+                return Err(bad(
+                    r.what,
+                    "the xmax is the record's xid, but the record has none",
+                ));
+            }
+            let bits = r.u8()?;
+            let x = XmaxInfo::from_parts(r.what, record_xid, bits)?;
+            if x.is_multi {
+                return Err(bad(r.what, "a MultiXact xmax cannot be the record's xid"));
+            }
+            x
+        } else {
+            XmaxInfo::decode(&mut r)?
+        };
         r.done()?;
         Ok(LockBlock {
             offnum,
@@ -972,7 +1050,8 @@ fn xmax_desc(x: &XmaxInfo) -> String {
 }
 
 /// One-line description for `rm_desc` (pg_walinspect's description column).
-pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
+/// `xid` is the record's (XLogRecGetXid): some payloads leave out an xmax equal to it.
+pub fn describe(info: u8, xid: crate::Xid, blocks: &[BlockData<'_>]) -> String {
     let blk = |i: usize| blocks.get(i).copied().flatten();
     let err = |e: WalError| format!("corrupt: {e}");
     match info & XLOG_GH_OPMASK {
@@ -1047,7 +1126,7 @@ pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
                 }
             };
             if blocks.len() > 1 {
-                let old = match blk(1).map(UpdateOld::decode) {
+                let old = match blk(1).map(|b| UpdateOld::decode(b, xid)) {
                     None => "old: full-page image".to_string(),
                     Some(Err(e)) => err(e),
                     Some(Ok(o)) => format!(
@@ -1062,7 +1141,7 @@ pub fn describe(info: u8, blocks: &[BlockData<'_>]) -> String {
                 new
             }
         }
-        XLOG_GH_LOCK => match blk(0).map(LockBlock::decode) {
+        XLOG_GH_LOCK => match blk(0).map(|b| LockBlock::decode(b, xid)) {
             None => "full-page image".into(),
             Some(Err(e)) => err(e),
             Some(Ok(d)) => format!(
@@ -1229,8 +1308,27 @@ mod tests {
             xmax: xi(88, XmaxMode::LockShare, true),
         };
         v.clear();
-        l.encode(&mut v);
-        assert_eq!(LockBlock::decode(&v).unwrap(), l);
+        l.encode(&mut v, 88);
+        assert_eq!(v.len(), 7, "a MultiXact is always logged");
+        assert_eq!(LockBlock::decode(&v, 88).unwrap(), l);
+        // A plain lock by the record's own transaction leaves its xmax out (3 bytes, not
+        // 7); one by another xid, or a record without an xid, logs it.
+        let own = LockBlock {
+            xmax: xi(88, XmaxMode::LockNoKeyExclusive, false),
+            ..l.clone()
+        };
+        v.clear();
+        own.encode(&mut v, 88);
+        assert_eq!(v.len(), 3);
+        assert_eq!(LockBlock::decode(&v, 88).unwrap(), own);
+        assert!(LockBlock::decode(&v, 0).is_err());
+        assert_eq!(LockBlock::decode(&v, 90).unwrap().xmax.xmax, 90);
+        for x in [87, 0] {
+            v.clear();
+            own.encode(&mut v, x);
+            assert_eq!(v.len(), 7);
+            assert_eq!(LockBlock::decode(&v, x).unwrap(), own);
+        }
 
         let c = ConfirmBlock { offnum: 1 };
         v.clear();
@@ -1266,8 +1364,30 @@ mod tests {
         let mut v1 = Vec::new();
         old.encode(&mut v1);
         assert_eq!(v1.len(), 9);
-        assert_eq!(UpdateOld::decode(&v1).unwrap(), old);
-        let desc = describe(XLOG_GH_UPDATE, &[Some(&v)]);
+        assert_eq!(UpdateOld::decode(&v1, 0).unwrap(), old);
+        // On the old page of a cross-page update an xmax that is the record's xid is
+        // left out (4 bytes); another xid, a MultiXact or no record xid keep it.
+        let x = old.xmax.xmax;
+        v1.clear();
+        old.encode_old_page(&mut v1, x);
+        assert_eq!(v1.len(), 4);
+        assert_eq!(UpdateOld::decode(&v1, x).unwrap(), old);
+        assert!(UpdateOld::decode(&v1, 0).is_err());
+        for y in [x + 1, 0] {
+            v1.clear();
+            old.encode_old_page(&mut v1, y);
+            assert_eq!(v1.len(), 9);
+            assert_eq!(UpdateOld::decode(&v1, y).unwrap(), old);
+        }
+        let multi = UpdateOld {
+            xmax: xi(x, XmaxMode::NoKeyUpdate, true),
+            ..old.clone()
+        };
+        v1.clear();
+        multi.encode_old_page(&mut v1, x);
+        assert_eq!(v1.len(), 9);
+        assert_eq!(UpdateOld::decode(&v1, x).unwrap(), multi);
+        let desc = describe(XLOG_GH_UPDATE, 0, &[Some(&v)]);
         assert!(desc.contains("old off 4"), "{desc}");
         assert!(desc.contains("len 28"), "{desc}");
 
@@ -1284,7 +1404,7 @@ mod tests {
         assert_eq!(c.len(), v.len() - 12 + 4 + 4);
         assert_eq!(UpdateNew::decode(&c).unwrap(), compressed);
         assert_eq!(compressed.body_len(), 97);
-        let desc = describe(XLOG_GH_UPDATE, &[Some(&c)]);
+        let desc = describe(XLOG_GH_UPDATE, 0, &[Some(&c)]);
         assert!(
             desc.contains("len 113 (logged 4, prefix 8 and suffix 85 from the old version)"),
             "{desc}"
@@ -1385,13 +1505,13 @@ mod tests {
         p.encode(&mut v);
         assert_eq!(v.len(), 4 + 6 + 4 + 4 + 2);
         assert_eq!(
-            describe(XLOG_GH_PRUNE, &[Some(&v)]),
+            describe(XLOG_GH_PRUNE, 0, &[Some(&v)]),
             "latest_removed_xid 745 nredirected 1 ndead 2 nunused 1"
         );
         let mut v = Vec::new();
         VacuumBlock { unused: vec![2, 5] }.encode(&mut v);
         assert_eq!(v, [2, 0, 2, 0, 5, 0]);
-        assert_eq!(describe(XLOG_GH_VACUUM, &[Some(&v)]), "nunused 2");
+        assert_eq!(describe(XLOG_GH_VACUUM, 0, &[Some(&v)]), "nunused 2");
         let f = FreezeBlock {
             cutoff_xid: 900,
             tuples: vec![
@@ -1411,7 +1531,7 @@ mod tests {
         f.encode(&mut v);
         assert_eq!(v.len(), 4 + 2 + 2 + 2 + 5);
         assert_eq!(
-            describe(XLOG_GH_FREEZE, &[Some(&v)]),
+            describe(XLOG_GH_FREEZE, 0, &[Some(&v)]),
             "cutoff_xid 900 ntuples 2"
         );
         assert_eq!(identify(XLOG_GH_FREEZE), Some("FREEZE"));
@@ -1424,7 +1544,7 @@ mod tests {
         .encode(&mut v);
         assert_eq!(v, [77, 0, 0, 0, 3]);
         assert_eq!(
-            describe(XLOG_GH_VISIBLE, &[None, Some(&v)]),
+            describe(XLOG_GH_VISIBLE, 0, &[None, Some(&v)]),
             "cutoff_xid 77 all_visible all_frozen"
         );
         assert!(VisibleBlock::decode(&[0, 0, 0, 0, 2]).is_err()); // frozen without visible
@@ -1481,15 +1601,17 @@ mod tests {
             let _ = MultiInsertBlock::decode(&b0);
             let _ = DeleteBlock::decode(&b0);
             let _ = UpdateNew::decode(&b0);
-            let _ = UpdateOld::decode(&b0);
-            let _ = LockBlock::decode(&b0);
+            let _ = UpdateOld::decode(&b0, 0);
+            let _ = UpdateOld::decode(&b0, 1000);
+            let _ = LockBlock::decode(&b0, 0);
+            let _ = LockBlock::decode(&b0, 1000);
             let _ = ConfirmBlock::decode(&b0);
             let _ = PruneBlock::decode(&b0);
             let _ = VacuumBlock::decode(&b0);
             let _ = FreezeBlock::decode(&b0);
             let _ = VisibleBlock::decode(&b0);
-            let _ = describe(info, &[Some(&b0), Some(&b1)]);
-            let _ = describe(info, &[None, Some(&b1)]);
+            let _ = describe(info, 0, &[Some(&b0), Some(&b1)]);
+            let _ = describe(info, 0, &[None, Some(&b1)]);
         }
 
         #[test]

@@ -303,8 +303,8 @@ mod tests {
                                             xmax: xmax(xid, XmaxMode::LockKeyShare) };
                         p.change_header(*off, |h| transition::lock(h, &l)).unwrap();
                         let mut rec = Vec::new();
-                        l.encode(&mut rec);
-                        lock(&mut s, &LockBlock::decode(&rec).unwrap()).unwrap();
+                        l.encode(&mut rec, xid);
+                        lock(&mut s, &LockBlock::decode(&rec, xid).unwrap()).unwrap();
                     }
                     Change::Freeze(off) => {
                         if p.tuple(*off).is_none() { continue }

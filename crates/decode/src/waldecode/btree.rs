@@ -716,7 +716,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_opcode() {
-        let v = super::super::decode(PgVersion::V15, RM_BTREE_ID, 0xF0, &[], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_BTREE_ID, 0xF0, 0, &[], &[]);
         assert_eq!(v["record_type"], "UNKNOWN (f0)");
         assert_eq!(v["undecoded"], true);
     }

@@ -16,8 +16,13 @@ fn body_json(body: &[u8]) -> serde_json::Value {
 }
 
 /// Structured decoding of a glassheap record: `blocks[i]` is block i's data.
-pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
-    decode_json_with(info, blocks, |_| serde_json::json!({ "no_data": true }))
+pub fn decode_json(info: u8, xid: u32, blocks: &[BlockData<'_>]) -> serde_json::Value {
+    decode_json_with(
+        info,
+        xid,
+        blocks,
+        |_| serde_json::json!({ "no_data": true }),
+    )
 }
 
 /// [`decode_json`] with the caller saying what stands for block `i` when it carries no
@@ -26,6 +31,7 @@ pub fn decode_json(info: u8, blocks: &[BlockData<'_>]) -> serde_json::Value {
 /// reported as the record's top-level `error`.
 pub fn decode_json_with(
     info: u8,
+    xid: u32,
     blocks: &[BlockData<'_>],
     placeholder: impl Fn(usize) -> serde_json::Value,
 ) -> serde_json::Value {
@@ -81,14 +87,16 @@ pub fn decode_json_with(
             });
             out.insert("block0".into(), v.unwrap_or_else(fpi));
             if blocks.len() > 1 {
-                let v = blk(1)
-                    .map(|b| dec(UpdateOld::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+                let v = blk(1).map(|b| {
+                    dec(UpdateOld::decode(b, xid).map(|d| to_value(d).unwrap_or(Value::Null)))
+                });
                 out.insert("block1".into(), v.unwrap_or_else(|| placeholder(1)));
             }
         }
         XLOG_GH_LOCK => {
-            let v = blk(0)
-                .map(|b| dec(LockBlock::decode(b).map(|d| to_value(d).unwrap_or(Value::Null))));
+            let v = blk(0).map(|b| {
+                dec(LockBlock::decode(b, xid).map(|d| to_value(d).unwrap_or(Value::Null)))
+            });
             out.insert("block0".into(), v.unwrap_or_else(fpi));
         }
         XLOG_GH_CONFIRM => {
@@ -152,7 +160,7 @@ mod tests {
             unused: vec![4],
         }
         .encode(&mut v);
-        let j = decode_json(XLOG_GH_PRUNE, &[Some(&v)]);
+        let j = decode_json(XLOG_GH_PRUNE, 0, &[Some(&v)]);
         assert_eq!(j["block0"]["dead"][1], 5, "{j}");
         assert_eq!(j["record_type"], "PRUNE", "{j}");
         let mut v = Vec::new();
@@ -169,7 +177,7 @@ mod tests {
             }],
         }
         .encode(&mut v);
-        let j = decode_json(XLOG_GH_FREEZE, &[Some(&v)]);
+        let j = decode_json(XLOG_GH_FREEZE, 0, &[Some(&v)]);
         assert_eq!(
             j["block0"]["tuples"][0]["xmax"]["replace"]["mode"], "no_key_update",
             "{j}"
@@ -181,16 +189,16 @@ mod tests {
             all_frozen: true,
         }
         .encode(&mut v);
-        let j = decode_json(XLOG_GH_VISIBLE, &[None, Some(&v)]);
+        let j = decode_json(XLOG_GH_VISIBLE, 0, &[None, Some(&v)]);
         assert_eq!(j["block1"]["all_frozen"], true, "{j}");
         assert_eq!(j["block0"]["visibility_map_page"], true, "{j}");
     }
 
     #[test]
     fn a_damaged_block_is_the_records_error() {
-        let j = decode_json(XLOG_GH_PRUNE, &[Some(&[1, 2, 3])]);
+        let j = decode_json(XLOG_GH_PRUNE, 0, &[Some(&[1, 2, 3])]);
         assert!(j["error"].as_str().unwrap().starts_with("block0: "), "{j}");
-        let j = decode_json(0xF0, &[]);
+        let j = decode_json(0xF0, 0, &[]);
         assert!(
             j["error"]
                 .as_str()
@@ -203,7 +211,7 @@ mod tests {
     proptest! {
         #[test]
         fn garbage_never_panics(info in any::<u8>(), b0 in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let _ = decode_json(info, &[Some(&b0), None]);
+            let _ = decode_json(info, 7, &[Some(&b0), None]);
         }
     }
 }

@@ -598,13 +598,13 @@ pub(crate) mod tests {
         assert_eq!(v["record_type"], "INSERT");
         assert_eq!(v["block0"], json!({ "fpi": true }));
         // no block reference at all
-        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0, 0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, 0, &[1, 0, 0], &[]);
         assert_eq!(v["block0"], json!({ "missing": true }));
     }
 
     #[test]
     fn insert_truncated() {
-        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, 0, &[1, 0], &[]);
         assert_eq!(v["record_type"], "INSERT");
         assert_eq!(v["offnum"], 1);
         assert_eq!(
@@ -704,7 +704,14 @@ pub(crate) mod tests {
         );
         // a huge count is refused before anything is allocated
         let main = W::new().u32(5).u32(u32::MAX).u8(0).pad(4).u32(1).build();
-        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, XLOG_HEAP_TRUNCATE, &main, &[]);
+        let v = super::super::decode(
+            PgVersion::V15,
+            RM_HEAP_ID,
+            XLOG_HEAP_TRUNCATE,
+            0,
+            &main,
+            &[],
+        );
         assert!(v["error"].as_str().unwrap().contains("nrelids"), "{v}");
     }
 
@@ -740,6 +747,7 @@ pub(crate) mod tests {
             PgVersion::V15,
             RM_HEAP_ID,
             0x90,
+            0,
             &W::new().u32(1).u16(2).u8(0).u8(0).build(),
             &[],
         );
@@ -749,7 +757,7 @@ pub(crate) mod tests {
 
     #[test]
     fn garbage_flags_are_named_unknown() {
-        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, &[1, 0, 0xC0], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_HEAP_ID, 0, 0, &[1, 0, 0xC0], &[]);
         assert_eq!(v["flag_names"], json!(["UNKNOWN(0xC0)"]));
         assert_eq!(v["block0"], json!({ "missing": true }));
     }

@@ -113,11 +113,13 @@ pub struct BlockRef<'a> {
 }
 
 /// Structured decoding of a record's main data and block data, in the formats of
-/// PostgreSQL `version` (glassheap's own records are the same on every version).
+/// PostgreSQL `version` (glassheap's own records are the same on every version); `xid`
+/// is the record's (XLogRecGetXid), which some glassheap payloads leave out.
 pub fn decode(
     version: PgVersion,
     rmgr_id: u8,
     info: u8,
+    xid: u32,
     main_data: &[u8],
     blocks: &[BlockRef<'_>],
 ) -> Value {
@@ -129,7 +131,7 @@ pub fn decode(
         RM_BTREE_ID => btree::decode(version, info, main_data, blocks),
         glassheap_format::records::RMGR_ID => {
             let datas = block_datas(blocks);
-            glassheap::decode_json_with(info, &datas, |i| {
+            glassheap::decode_json_with(info, xid, &datas, |i| {
                 match blocks.iter().find(|b| usize::from(b.block_id) == i) {
                     None => json!({ "missing": true }),
                     Some(BlockRef {
@@ -581,7 +583,7 @@ pub(crate) mod testutil {
                     has_image: *img,
                 })
                 .collect();
-            super::decode(self.version, self.rmgr, self.info, main, &blocks)
+            super::decode(self.version, self.rmgr, self.info, 0, main, &blocks)
         }
         pub(crate) fn decode(&self) -> Value {
             self.decode_cut(usize::MAX, usize::MAX)
@@ -622,8 +624,14 @@ mod tests {
     #[test]
     fn unknown_rmgr_is_undecoded() {
         for v in PgVersion::ALL {
-            assert_eq!(decode(v, 2, 0, b"abc", &[]), json!({ "undecoded": true }));
-            assert_eq!(decode(v, 255, 0x10, &[], &[]), json!({ "undecoded": true }));
+            assert_eq!(
+                decode(v, 2, 0, 0, b"abc", &[]),
+                json!({ "undecoded": true })
+            );
+            assert_eq!(
+                decode(v, 255, 0x10, 0, &[], &[]),
+                json!({ "undecoded": true })
+            );
         }
     }
 
@@ -633,6 +641,7 @@ mod tests {
             PgVersion::V18,
             glassheap_format::records::RMGR_ID,
             glassheap_format::records::XLOG_GH_INSERT,
+            0,
             &[],
             &[BlockRef {
                 block_id: 0,
@@ -828,11 +837,11 @@ mod glassheap_shape_tests {
             has_image: true,
         }];
         assert_eq!(
-            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &fpi)["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, 0, &[], &fpi)["block0"],
             json!({ "fpi": true })
         );
         assert_eq!(
-            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &[])["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, 0, &[], &[])["block0"],
             json!({ "missing": true })
         );
         let bare = [BlockRef {
@@ -841,7 +850,7 @@ mod glassheap_shape_tests {
             has_image: false,
         }];
         assert_eq!(
-            decode(PgVersion::V16, RMGR_ID, 0x00, &[], &bare)["block0"],
+            decode(PgVersion::V16, RMGR_ID, 0x00, 0, &[], &bare)["block0"],
             json!({ "no_data": true })
         );
         let junk = [BlockRef {
@@ -849,9 +858,9 @@ mod glassheap_shape_tests {
             data: Some(&[1, 2]),
             has_image: false,
         }];
-        let v = decode(PgVersion::V16, RMGR_ID, 0x00, &[], &junk);
+        let v = decode(PgVersion::V16, RMGR_ID, 0x00, 0, &[], &junk);
         assert!(v["error"].as_str().unwrap().starts_with("block0: "), "{v}");
-        let unknown = decode(PgVersion::V16, RMGR_ID, 0xF0, &[], &[]);
+        let unknown = decode(PgVersion::V16, RMGR_ID, 0xF0, 0, &[], &[]);
         assert!(
             unknown["record_type"]
                 .as_str()

@@ -815,7 +815,7 @@ pub(crate) mod tests {
                 .i32(n)
                 .u32(1)
                 .build();
-            let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x80, &main, &[]);
+            let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x80, 0, &main, &[]);
             assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
             assert_eq!(v["nsubxacts"], n);
         }
@@ -824,6 +824,7 @@ pub(crate) mod tests {
             PgVersion::V15,
             RM_XACT_ID,
             XLOG_XACT_INVALIDATIONS,
+            0,
             &main,
             &[],
         );
@@ -867,7 +868,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_opcode() {
-        let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x70, &[], &[]);
+        let v = super::super::decode(PgVersion::V15, RM_XACT_ID, 0x70, 0, &[], &[]);
         assert_eq!(v["record_type"], "UNKNOWN (70)");
         assert_eq!(v["undecoded"], true);
     }

@@ -517,7 +517,7 @@ pub(crate) mod tests {
     #[test]
     fn unused_codes_are_unknown() {
         for info in [0xC0u8, 0xE0, 0xF0] {
-            let v = super::super::decode(PgVersion::V15, RM_XLOG_ID, info, &[1, 2], &[]);
+            let v = super::super::decode(PgVersion::V15, RM_XLOG_ID, info, 0, &[1, 2], &[]);
             assert_eq!(v["record_type"], format!("UNKNOWN ({info:x})"));
             assert_eq!(v["undecoded"], true);
         }
