@@ -864,7 +864,7 @@ def fmt_value(v, unit):
     if unit in ("bytes/row", "bytes/tx"):
         return f"{v:.1f} B"
     if unit == "instructions":
-        return f"{v / 1e6:,.1f} M"
+        return f"{v / 1e6:,.1f} M" if v >= 1e7 else f"{v:,.0f}"
     return f"{v:g}"
 
 
