@@ -180,9 +180,9 @@ impl BufferLock {
     /// The pin is the caller's to give: nothing else releases it.
     #[inline]
     pub unsafe fn with_pin(self) -> LockedBuffer {
-        let exclusive = self.exclusive;
-        let buffer = self.keep_locked();
-        LockedBuffer { buffer, exclusive }
+        LockedBuffer {
+            lock: std::mem::ManuallyDrop::new(self),
+        }
     }
 
     /// UnlockReleaseBuffer: unlocks and drops the caller's pin in one call.
@@ -222,9 +222,11 @@ impl Drop for BufferLock {
 /// PostgreSQL: transaction abort releases every buffer lock (LWLockReleaseAll) and pin
 /// (the resource owner) anyway, and a call into the server from a half-unwound stack
 /// could raise a second error.
+///
+/// It is a [`BufferLock`] that also owns the pin: the page views and the lock are the
+/// inner guard's, and `Drop` ends both with one UnlockReleaseBuffer.
 pub struct LockedBuffer {
-    buffer: pg_sys::Buffer,
-    exclusive: bool,
+    lock: std::mem::ManuallyDrop<BufferLock>,
 }
 
 /// How a [`LockedBuffer`] locks its page.
@@ -267,12 +269,8 @@ impl LockedBuffer {
                 strategy,
             )
         };
-        // SAFETY: pinned just above.
-        unsafe { lock(buffer, mode.raw()) };
-        LockedBuffer {
-            buffer,
-            exclusive: mode == LockMode::Exclusive,
-        }
+        // SAFETY: pinned just above, and the pin is the guard's.
+        unsafe { Self::lock_pinned(buffer, mode) }
     }
 
     /// The main fork's block `blk`.
@@ -299,26 +297,23 @@ impl LockedBuffer {
 
     #[inline]
     pub fn buffer(&self) -> pg_sys::Buffer {
-        self.buffer
+        self.lock.buffer
     }
 
     /// The page, for as long as the guard lives.
     #[inline]
     pub fn page(&self) -> glassheap_format::pageview::Page<'_> {
-        // SAFETY: the guard holds the pin (the page stays mapped) and a lock (nobody
-        // changes it under a share lock except hint bits, which are single-byte ORs the
-        // views tolerate, as PostgreSQL's own readers do).
-        unsafe { super::page::PageRef::of_buffer(self.buffer).view_unbounded() }
+        self.lock.page()
     }
 
     /// The page, writable: only under an exclusive lock.
     #[cfg_attr(not(any(test, feature = "pg_test")), allow(dead_code))] // tests only so far
     #[inline]
     pub fn page_mut(&mut self) -> glassheap_format::pageview::PageMut<'_> {
-        assert!(self.exclusive, "a page changed under a share lock");
+        assert!(self.lock.exclusive, "a page changed under a share lock");
         // SAFETY: pinned and exclusively locked; the &mut borrow of the guard keeps any
         // other view from this guard away while the PageMut lives.
-        let page = unsafe { pg_sys::BufferGetPage(self.buffer) };
+        let page = unsafe { pg_sys::BufferGetPage(self.lock.buffer) };
         // SAFETY: BufferGetPage returns BLCKSZ bytes of the pinned buffer.
         glassheap_format::pageview::PageMut::new(unsafe {
             &mut *(page as *mut glassheap_format::pageview::PageBytes)
@@ -328,8 +323,7 @@ impl LockedBuffer {
     /// The page through the pointer-based accessors of `page.rs`.
     #[inline]
     pub fn page_ref(&self) -> super::page::PageRef {
-        // SAFETY: pinned.
-        unsafe { super::page::PageRef::of_buffer(self.buffer) }
+        self.lock.page_ref()
     }
 
     /// Locks a buffer the caller pinned and takes over the pin.
@@ -339,12 +333,8 @@ impl LockedBuffer {
     /// guard's to release: nothing else releases it.
     #[inline]
     pub unsafe fn lock_pinned(buffer: pg_sys::Buffer, mode: LockMode) -> LockedBuffer {
-        // SAFETY: pinned, per the contract.
-        unsafe { lock(buffer, mode.raw()) };
-        LockedBuffer {
-            buffer,
-            exclusive: mode == LockMode::Exclusive,
-        }
+        // SAFETY: the pin is the guard's, per the contract.
+        unsafe { BufferLock::new(buffer, mode).with_pin() }
     }
 
     /// Takes over a pin and a lock this backend holds (a buffer the insert path found
@@ -355,10 +345,8 @@ impl LockedBuffer {
     /// the guard's to release: nothing else releases them.
     #[inline]
     pub unsafe fn adopt(buffer: pg_sys::Buffer, mode: LockMode) -> LockedBuffer {
-        LockedBuffer {
-            buffer,
-            exclusive: mode == LockMode::Exclusive,
-        }
+        // SAFETY: pinned and locked in `mode`, and both are the guard's, per the contract.
+        unsafe { BufferLock::adopt(buffer, mode).with_pin() }
     }
 }
 
@@ -367,7 +355,8 @@ impl Drop for LockedBuffer {
         if std::thread::panicking() {
             return;
         }
-        // SAFETY: the guard holds the pin and the lock it took.
-        unsafe { unlock_release(self.buffer) }
+        // SAFETY: taken once, here; the inner guard holds the lock and this guard the
+        // pin, which UnlockReleaseBuffer ends together.
+        unsafe { std::mem::ManuallyDrop::take(&mut self.lock).unlock_release() }
     }
 }
