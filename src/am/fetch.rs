@@ -129,8 +129,8 @@ pub fn index_fetch_reset(scan: *mut pg_sys::IndexFetchTableData) {
 
 pub fn index_fetch_end(scan: *mut pg_sys::IndexFetchTableData) {
     index_fetch_reset(scan);
-    // SAFETY: allocated by index_fetch_begin.
-    unsafe { pg_sys::pfree(scan as *mut core::ffi::c_void) };
+    // SAFETY: allocated by index_fetch_begin, not used after index_fetch_end.
+    unsafe { crate::pg::mem::pfree(scan as *mut core::ffi::c_void) };
 }
 
 /// table_index_fetch_tuple (heapam_index_fetch_tuple + heap_hot_search_buffer): the
@@ -181,7 +181,7 @@ pub fn index_fetch_tuple(
             }
             if dead_so_far {
                 if (*f).vistest.is_null() {
-                    (*f).vistest = pg_sys::GlobalVisTestFor(relation);
+                    (*f).vistest = crate::pg::xact::global_vis_test_for(relation);
                 }
                 // re-read: the check may have set hint bits
                 let h = crate::pg::page::read_header(m.ptr);

@@ -368,7 +368,7 @@ pub fn delete_tuples(
         let d = &mut *delstate;
         let n = d.ndeltids as usize;
         let deltids = std::slice::from_raw_parts_mut(d.deltids, n);
-        let mut cutoff = GlobalVisCutoff::new(pg_sys::GlobalVisTestFor(relation));
+        let mut cutoff = GlobalVisCutoff::new(xact::global_vis_test_for(relation));
         let mut horizon: Xid = 0;
         let mut final_n = 0usize;
         // The heap page being examined, pinned and share-locked.

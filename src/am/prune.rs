@@ -178,10 +178,9 @@ pub fn prune_opt(relation: pg_sys::Relation, buffer: pg_sys::Buffer) {
     if unsafe { pg_sys::RecoveryInProgress() } {
         return;
     }
-    // SAFETY: valid relation.
-    let vistest = unsafe { pg_sys::GlobalVisTestFor(relation) };
-    // SAFETY: as above.
-    if !unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, pxid.into()) } {
+    let vistest = crate::pg::xact::global_vis_test_for(relation);
+    // SAFETY: vistest is this relation's, just above.
+    if !unsafe { crate::pg::xact::global_vis_removable(vistest, pxid) } {
         return;
     }
     // SAFETY: pinned buffer; conditional, so a concurrent pin holder never waits on us.

@@ -114,7 +114,7 @@ unsafe extern "C-unwind" fn slot_release(slot: *mut pg_sys::TupleTableSlot) {
     // SAFETY: the spare is a chunk of the slot's own memory context nothing points into.
     unsafe {
         if !(*s).spare.is_null() {
-            pg_sys::pfree((*s).spare as *mut core::ffi::c_void);
+            crate::pg::mem::pfree((*s).spare as *mut core::ffi::c_void);
             (*s).spare = std::ptr::null_mut();
             (*s).spare_cap = 0;
         }
@@ -171,7 +171,7 @@ unsafe fn drop_owned(s: *mut GlassSlot) {
                 (*s).spare = (*s).tuple;
                 (*s).spare_cap = (*s).cap;
             } else {
-                pg_sys::pfree((*s).tuple as *mut core::ffi::c_void);
+                crate::pg::mem::pfree((*s).tuple as *mut core::ffi::c_void);
             }
         }
         (*s).base.tts_flags &= !SHOULDFREE;

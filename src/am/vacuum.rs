@@ -676,8 +676,7 @@ pub fn relation_vacuum(
     let mut v = Vac {
         rel: relation,
         strategy,
-        // SAFETY: valid relation.
-        vistest: unsafe { pg_sys::GlobalVisTestFor(relation) },
+        vistest: xact::global_vis_test_for(relation),
         oldest_xmin,
         cutoffs: FreezeCutoffs {
             freeze_limit,

@@ -116,7 +116,7 @@ impl TxnOracle for Oracle {
     }
     fn removable(&mut self, xid: Xid) -> bool {
         // SAFETY: vistest was set up by whoever built the non-vacuumable snapshot.
-        unsafe { pg_sys::GlobalVisTestIsRemovableXid((*self.snapshot).vistest, xid.into()) }
+        unsafe { xact::global_vis_removable((*self.snapshot).vistest, xid) }
     }
 }
 
@@ -343,7 +343,7 @@ impl GlobalVisCutoff {
             return true;
         }
         // SAFETY: vistest comes from GlobalVisTestFor for this relation (`new`).
-        if unsafe { pg_sys::GlobalVisTestIsRemovableXid(self.vistest, dead_after.into()) } {
+        if unsafe { xact::global_vis_removable(self.vistest, dead_after) } {
             if normal {
                 self.removable_upto = dead_after;
             }
@@ -422,7 +422,7 @@ pub fn surely_dead(h: &TupleHeader, vistest: *mut pg_sys::GlobalVisState) -> boo
         return false;
     }
     // SAFETY: vistest obtained from GlobalVisTestFor for this relation.
-    unsafe { pg_sys::GlobalVisTestIsRemovableXid(vistest, h.xmax.into()) }
+    unsafe { xact::global_vis_removable(vistest, h.xmax) }
 }
 
 /// Is this an MVCC snapshot (regular or historic)?

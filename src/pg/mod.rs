@@ -7,6 +7,7 @@ pub mod compat;
 pub mod crit;
 pub mod error;
 pub mod fault;
+pub mod mem;
 pub mod page;
 pub mod rel;
 pub mod ssi;

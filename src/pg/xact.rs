@@ -38,7 +38,41 @@ mod raw {
         pub fn GetCurrentTransactionNestLevel() -> core::ffi::c_int;
         // access/multixact.h; see set_oldest_member
         pub fn MultiXactIdSetOldestMember();
+        // utils/snapmgr.h; see global_vis_test_for and global_vis_removable
+        pub fn GlobalVisTestFor(rel: pg_sys::Relation) -> *mut pg_sys::GlobalVisState;
+        pub fn GlobalVisTestIsRemovableXid(
+            state: *mut pg_sys::GlobalVisState,
+            xid: pg_sys::TransactionId,
+        ) -> bool;
     }
+}
+
+/// GlobalVisTestFor: the horizons that decide whether a deleted version of `rel` is
+/// still needed by anyone. It only picks one of this backend's GlobalVis states by the
+/// relation's kind (shared, catalog, data, temp); procarray.c has no error path there.
+/// Asked once per unique-check fetch that meets a dead version, so it goes without
+/// pgrx's guard, inside a critical section as the buffer calls are: should an ERROR
+/// ever come out of it, it becomes a PANIC rather than a longjmp across Rust frames.
+#[inline]
+pub fn global_vis_test_for(rel: pg_sys::Relation) -> *mut pg_sys::GlobalVisState {
+    let _crit = super::crit::CritSection::enter();
+    // SAFETY: `rel` is an open relation; see above for the missing guard.
+    unsafe { raw::GlobalVisTestFor(rel) }
+}
+
+/// GlobalVisTestIsRemovableXid: is a version deleted by `xid` dead to everyone? When
+/// the xid falls between the state's two horizons it recomputes them (ComputeXidHorizons,
+/// under ProcArrayLock), with no error path but LWLockAcquire's "too many LWLocks
+/// taken", an invariant already broken; asked per dead version by pruning, index
+/// deletion and unique checks, so unguarded inside a critical section (see above).
+///
+/// # Safety
+/// `state` comes from [`global_vis_test_for`] (or a snapshot's `vistest`).
+#[inline]
+pub unsafe fn global_vis_removable(state: *mut pg_sys::GlobalVisState, xid: u32) -> bool {
+    let _crit = super::crit::CritSection::enter();
+    // SAFETY: per the contract; see above for the missing guard.
+    unsafe { raw::GlobalVisTestIsRemovableXid(state, t(xid)) }
 }
 
 /// TransactionIdIsCurrentTransactionId
