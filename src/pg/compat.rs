@@ -1143,54 +1143,6 @@ pub type ChangeTuple = *mut pg_sys::ReorderBufferTupleBuf;
 #[cfg(not(any(feature = "pg15", feature = "pg16")))]
 pub type ChangeTuple = pg_sys::HeapTuple;
 
-/// ReorderBufferGetTupleBuf (15-17) / ReorderBufferAllocTupleBuf (18): a tuple with room
-/// for a `tuple_len`-byte tuple after its 23-byte header; returns the change's tuple and
-/// its HeapTupleData, whose t_data points at that room.
-///
-/// # Safety
-/// `rb` is the decoding context's live reorder buffer.
-pub unsafe fn rb_alloc_tuple(
-    rb: *mut pg_sys::ReorderBuffer,
-    tuple_len: usize,
-) -> (ChangeTuple, *mut pg_sys::HeapTupleData) {
-    // SAFETY: per the contract; both return a palloc'd tuple with t_data set.
-    unsafe {
-        #[cfg(any(feature = "pg15", feature = "pg16"))]
-        {
-            let tb = pg_sys::ReorderBufferGetTupleBuf(rb, tuple_len);
-            (tb, &raw mut (*tb).tuple)
-        }
-        #[cfg(feature = "pg17")]
-        {
-            let t = pg_sys::ReorderBufferGetTupleBuf(rb, tuple_len);
-            (t, t)
-        }
-        #[cfg(feature = "pg18")]
-        {
-            let t = pg_sys::ReorderBufferAllocTupleBuf(rb, tuple_len);
-            (t, t)
-        }
-    }
-}
-
-/// ReorderBufferGetChange (15-17) / ReorderBufferAllocChange (18).
-///
-/// # Safety
-/// As [`rb_alloc_tuple`].
-pub unsafe fn rb_alloc_change(rb: *mut pg_sys::ReorderBuffer) -> *mut pg_sys::ReorderBufferChange {
-    // SAFETY: per the contract.
-    unsafe {
-        #[cfg(not(feature = "pg18"))]
-        {
-            pg_sys::ReorderBufferGetChange(rb)
-        }
-        #[cfg(feature = "pg18")]
-        {
-            pg_sys::ReorderBufferAllocChange(rb)
-        }
-    }
-}
-
 /// A row change's relation and tuples (`data.tp`; `relnode` in 15, `rlocator` from 16).
 ///
 /// # Safety

@@ -10,6 +10,7 @@ pub mod fault;
 pub mod mem;
 pub mod page;
 pub mod rel;
+pub mod reorder;
 pub mod ssi;
 pub mod sys_extra;
 pub mod tid;

@@ -80,16 +80,8 @@ unsafe extern "C-unwind" {
     pub fn c_wal_segment_close(state: *mut pg_sys::XLogReaderState);
 }
 
-// replication/snapbuild.h (the same in PostgreSQL 15 to 18)
-#[pg_guard]
-unsafe extern "C-unwind" {
-    pub fn SnapBuildCurrentState(builder: *mut pg_sys::SnapBuild) -> core::ffi::c_int;
-    pub fn SnapBuildProcessChange(
-        builder: *mut pg_sys::SnapBuild,
-        xid: pg_sys::TransactionId,
-        lsn: pg_sys::XLogRecPtr,
-    ) -> bool;
-}
+// replication/snapbuild.h's SnapBuildCurrentState and SnapBuildProcessChange are
+// declared in pg::reorder, called under its one guard per decoded record.
 
 /// snapbuild.h's SnapBuildState value from which changes are decoded.
 pub const SNAPBUILD_FULL_SNAPSHOT: core::ffi::c_int = 1;
@@ -158,7 +150,8 @@ unsafe extern "C-unwind" {
 
 /// Calls C through a function pointer (a callback PostgreSQL handed us: an index build
 /// callback, an expression's evaluator, a tablesample method, the previous planner hook,
-/// another resource manager's rm_identify/rm_desc) inside pgrx's guard, as `#[pg_guard]`
+/// another resource manager's rm_identify/rm_desc), or several unguarded declarations
+/// in a row (pg::reorder, which says why that is sound), inside pgrx's guard, as `#[pg_guard]`
 /// does for declared functions: an ERROR raised there becomes a Rust panic that unwinds
 /// our frames and is raised again at the callback boundary, instead of a longjmp across
 /// Rust frames. The crate denies `ffi_unwind_calls`, so each such call says so with an

@@ -34,20 +34,50 @@ pub fn rec_has_block(record: *mut pg_sys::XLogReaderState, id: u8) -> bool {
     }
 }
 
-/// The data registered with block `id`, if any (None when absent or dropped for an FPI).
+/// The data registered with block `id`, if any (None when absent or dropped for an FPI):
+/// XLogRecGetBlockData, read from the decoded record here rather than called (it only
+/// reads these fields; the call would go through pgrx's guard, once per record decoded
+/// or replayed).
+#[inline]
 pub fn rec_block_data<'a>(record: *mut pg_sys::XLogReaderState, id: u8) -> Option<&'a [u8]> {
     if !rec_has_block(record, id) {
         return None;
     }
-    let mut len: usize = 0;
-    // SAFETY: XLogRecGetBlockData returns a pointer into the decoded record (valid while
-    // the record is) or NULL when the block has no data.
+    // SAFETY: block `id` is in use (checked above); its data and data_len describe the
+    // block's data inside the decoded record, valid while the record is.
     unsafe {
-        let p = pg_sys::XLogRecGetBlockData(record, id, &mut len);
-        if p.is_null() {
+        let b = &*(*(*record).record).blocks.as_ptr().add(id as usize);
+        if !b.has_data || b.data.is_null() {
             None
         } else {
-            Some(std::slice::from_raw_parts(p as *const u8, len))
+            Some(std::slice::from_raw_parts(
+                b.data as *const u8,
+                b.data_len as usize,
+            ))
+        }
+    }
+}
+
+/// The relation of block `id` (XLogRecGetBlockTag's locator), read from the decoded
+/// record; None when the record references no such block.
+#[inline]
+pub fn rec_block_locator(
+    record: *mut pg_sys::XLogReaderState,
+    id: u8,
+) -> Option<crate::pg::compat::RelFileLocator> {
+    if !rec_has_block(record, id) {
+        return None;
+    }
+    // SAFETY: block `id` is in use (checked above).
+    unsafe {
+        let b = &*(*(*record).record).blocks.as_ptr().add(id as usize);
+        #[cfg(feature = "pg15")]
+        {
+            Some(b.rnode)
+        }
+        #[cfg(not(feature = "pg15"))]
+        {
+            Some(b.rlocator)
         }
     }
 }

@@ -52,8 +52,14 @@ pub fn identify(info: u8) -> Option<&'static str> {
     })
 }
 
+/// Why a record's bytes do not decode. Boxed, so that every decoder's
+/// `Result<_, WalError>` is one or two words wide and comes back in registers: redo and
+/// logical decoding run these decoders once per record, errors almost never.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WalError {
+pub struct WalError(Box<WalErrorKind>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalErrorKind {
     Truncated {
         what: &'static str,
         need: usize,
@@ -69,16 +75,27 @@ pub enum WalError {
     },
 }
 
+impl WalError {
+    #[cold]
+    #[inline(never)]
+    pub fn new(kind: WalErrorKind) -> WalError {
+        WalError(Box::new(kind))
+    }
+    pub fn kind(&self) -> &WalErrorKind {
+        &self.0
+    }
+}
+
 impl std::fmt::Display for WalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WalError::Truncated { what, need, have } => {
+        match &*self.0 {
+            WalErrorKind::Truncated { what, need, have } => {
                 write!(f, "{what}: truncated ({have} bytes, need {need})")
             }
-            WalError::Trailing { what, extra } => {
+            WalErrorKind::Trailing { what, extra } => {
                 write!(f, "{what}: {extra} unexpected trailing bytes")
             }
-            WalError::Invalid { what, detail } => write!(f, "{what}: {detail}"),
+            WalErrorKind::Invalid { what, detail } => write!(f, "{what}: {detail}"),
         }
     }
 }
@@ -92,36 +109,44 @@ struct Rd<'a> {
 }
 
 impl<'a> Rd<'a> {
+    #[inline]
     fn new(b: &'a [u8], what: &'static str) -> Self {
         Rd { b, at: 0, what }
     }
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], WalError> {
-        if self.b.len() - self.at < n {
-            return Err(WalError::Truncated {
-                what: self.what,
-                need: self.at + n,
-                have: self.b.len(),
-            });
+        match self.b.get(self.at..self.at.saturating_add(n)) {
+            Some(s) => {
+                self.at += n;
+                Ok(s)
+            }
+            None => Err(truncated(
+                self.what,
+                self.at.saturating_add(n),
+                self.b.len(),
+            )),
         }
-        let s = &self.b[self.at..self.at + n];
-        self.at += n;
-        Ok(s)
     }
+    #[inline]
     fn u8(&mut self) -> Result<u8, WalError> {
         Ok(self.take(1)?[0])
     }
+    #[inline]
     fn u16(&mut self) -> Result<u16, WalError> {
         let s = self.take(2)?;
         Ok(u16::from_le_bytes([s[0], s[1]]))
     }
+    #[inline]
     fn u24(&mut self) -> Result<u32, WalError> {
         let s = self.take(3)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], 0]))
     }
+    #[inline]
     fn u32(&mut self) -> Result<u32, WalError> {
         let s = self.take(4)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
+    #[inline]
     fn rest(&mut self) -> &'a [u8] {
         let s = &self.b[self.at..];
         self.at = self.b.len();
@@ -129,27 +154,43 @@ impl<'a> Rd<'a> {
     }
     fn done(&self) -> Result<(), WalError> {
         if self.at != self.b.len() {
-            return Err(WalError::Trailing {
+            return Err(WalError::new(WalErrorKind::Trailing {
                 what: self.what,
                 extra: self.b.len() - self.at,
-            });
+            }));
         }
         Ok(())
     }
 }
 
-fn bad(what: &'static str, detail: impl Into<String>) -> WalError {
-    WalError::Invalid {
-        what,
-        detail: detail.into(),
-    }
+/// The error of a record too short to hold what it says it holds (out of line: decoding
+/// is on redo's and logical decoding's per-record path, errors are not).
+#[cold]
+#[inline(never)]
+fn truncated(what: &'static str, need: usize, have: usize) -> WalError {
+    WalError::new(WalErrorKind::Truncated { what, need, have })
 }
 
+#[cold]
+fn bad(what: &'static str, detail: impl Into<String>) -> WalError {
+    WalError::new(WalErrorKind::Invalid {
+        what,
+        detail: detail.into(),
+    })
+}
+
+#[inline]
 fn check_off(what: &'static str, off: u16) -> Result<u16, WalError> {
     if off == 0 || off as usize > crate::layout::MAX_TUPLES_PER_PAGE {
-        return Err(bad(what, format!("offset {off} out of range 1..=291")));
+        return Err(off_out_of_range(what, off));
     }
     Ok(off)
+}
+
+#[cold]
+#[inline(never)]
+fn off_out_of_range(what: &'static str, off: u16) -> WalError {
+    bad(what, format!("offset {off} out of range 1..=291"))
 }
 
 /// xmax and what it did, as logged (mode in bits 0..3, multi flag in bit 3).
@@ -164,6 +205,7 @@ impl XmaxInfo {
     fn bits(&self) -> u8 {
         self.mode as u8 | if self.is_multi { 8 } else { 0 }
     }
+    #[inline]
     fn from_parts(what: &'static str, xmax: u32, bits: u8) -> Result<XmaxInfo, WalError> {
         if bits & !0x0F != 0 {
             return Err(bad(what, format!("unknown xmax bits {bits:#x}")));
@@ -180,6 +222,7 @@ impl XmaxInfo {
         out.extend_from_slice(&self.xmax.to_le_bytes());
         out.push(self.bits());
     }
+    #[inline]
     fn decode(r: &mut Rd<'_>) -> Result<XmaxInfo, WalError> {
         let xmax = r.u32()?;
         let bits = r.u8()?;
@@ -462,6 +505,7 @@ impl UpdateOld {
         self.xmax.encode(out);
         out.extend_from_slice(&self.new_offnum.to_le_bytes());
     }
+    #[inline]
     fn decode_from(r: &mut Rd<'_>) -> Result<Self, WalError> {
         let w = r.u16()?;
         if (w >> 9) & !1 != 0 {
@@ -659,23 +703,26 @@ impl<'a> UpdateNew<'a> {
         } else {
             None
         };
-        let mut shared_len = |bit: u32, what: &str| -> Result<u16, WalError> {
-            if p & (1 << bit) == 0 {
-                return Ok(0);
-            }
-            if same_page_old.is_none() {
-                return Err(bad(
-                    r.what,
-                    format!("{what} from an old version on another page"),
-                ));
-            }
-            match r.u16()? {
-                0 => Err(bad(r.what, format!("{what} flag with length 0"))),
-                n => Ok(n),
-            }
+        let (prefix_len, suffix_len) = if p & (3 << 26) == 0 {
+            (0, 0)
+        } else {
+            let mut shared_len = |bit: u32, what: &str| -> Result<u16, WalError> {
+                if p & (1 << bit) == 0 {
+                    return Ok(0);
+                }
+                if same_page_old.is_none() {
+                    return Err(bad(
+                        r.what,
+                        format!("{what} from an old version on another page"),
+                    ));
+                }
+                match r.u16()? {
+                    0 => Err(bad(r.what, format!("{what} flag with length 0"))),
+                    n => Ok(n),
+                }
+            };
+            (shared_len(26, "prefix")?, shared_len(27, "suffix")?)
         };
-        let prefix_len = shared_len(26, "prefix")?;
-        let suffix_len = shared_len(27, "suffix")?;
         Ok(UpdateNew {
             offnum,
             natts: ((p >> 9) & 0x7FF) as u16,
@@ -814,11 +861,11 @@ pub struct PruneBlock {
 
 fn offsets(r: &mut Rd<'_>, n: usize) -> Result<Vec<u16>, WalError> {
     if r.b.len() - r.at < n * 2 {
-        return Err(WalError::Truncated {
+        return Err(WalError::new(WalErrorKind::Truncated {
             what: r.what,
             need: r.at + n * 2,
             have: r.b.len(),
-        });
+        }));
     }
     (0..n).map(|_| check_off(r.what, r.u16()?)).collect()
 }
