@@ -166,6 +166,34 @@ VACUUM FULL g_errt;
 SET errtest.d = 1;
 SELECT twin_query('SELECT id, md5(big) FROM @@errt');
 
+-- glassheap's own allocations on its per-row and per-scan paths (src/pg/mem.rs, made
+-- without pgrx's guard) report a memory context out of memory as palloc does: ERROR
+-- 53200 "out of memory", the request's size and the context in DETAIL; the statement
+-- fails, the session and the server go on. Test builds simulate the failure
+-- (glassheap.fault_injection = 'out_of_memory').
+CREATE TABLE g_oom (a int, b int) USING glassheap;
+INSERT INTO g_oom VALUES (1, 1);
+SET glassheap.fault_injection = 'out_of_memory';
+\set VERBOSITY terse
+INSERT INTO g_oom VALUES (2, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM g_oom;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+DO $$
+DECLARE det text;
+BEGIN
+  INSERT INTO g_oom VALUES (2, 2);
+EXCEPTION WHEN out_of_memory THEN
+  GET STACKED DIAGNOSTICS det = PG_EXCEPTION_DETAIL;
+  RAISE NOTICE 'out of memory, detail as palloc''s: %',
+    det ~ '^Failed on request of size \d+ in memory context ".+"\.$';
+END $$;
+RESET glassheap.fault_injection;
+INSERT INTO g_oom VALUES (3, 3);
+SELECT * FROM g_oom ORDER BY a;
+DROP TABLE g_oom;
+
 DROP TABLE h_errfk, g_errfk, h_errc, g_errc, h_erre, g_erre, h_errt, g_errt;
 DROP FUNCTION twin_error(text), div_sql(int), div_plpgsql(int);
 DROP DOMAIN small_int;

@@ -108,7 +108,8 @@ pub struct GlassIndexFetch {
 pub fn index_fetch_begin(relation: pg_sys::Relation) -> *mut pg_sys::IndexFetchTableData {
     // SAFETY: palloc0 of a plain struct.
     unsafe {
-        let f = pg_sys::palloc0(std::mem::size_of::<GlassIndexFetch>()) as *mut GlassIndexFetch;
+        let f =
+            crate::pg::mem::palloc0(std::mem::size_of::<GlassIndexFetch>()) as *mut GlassIndexFetch;
         (*f).base.rel = relation;
         (*f).cbuf = pg_sys::InvalidBuffer as i32;
         (*f).vistest = std::ptr::null_mut();

@@ -98,7 +98,7 @@ pub fn scan_begin(
     // SAFETY: relcache refcount and palloc'd scan state, as heap_beginscan.
     unsafe {
         pg_sys::RelationIncrementReferenceCount(relation);
-        let scan = pg_sys::palloc0(std::mem::size_of::<GlassScan>()) as *mut GlassScan;
+        let scan = crate::pg::mem::palloc0(std::mem::size_of::<GlassScan>()) as *mut GlassScan;
         let s = &mut *scan;
         s.base.rs_rd = relation;
         s.base.rs_snapshot = snapshot;
@@ -109,7 +109,7 @@ pub fn scan_begin(
         s.pworker = if pscan.is_null() {
             std::ptr::null_mut()
         } else {
-            pg_sys::palloc0(std::mem::size_of::<pg_sys::ParallelBlockTableScanWorkerData>())
+            crate::pg::mem::palloc0(std::mem::size_of::<pg_sys::ParallelBlockTableScanWorkerData>())
                 as *mut _
         };
         if !is_mvcc(snapshot) {
@@ -121,7 +121,7 @@ pub fn scan_begin(
             sys_extra::PredicateLockRelation(relation, snapshot);
         }
         s.base.rs_key = if nkeys > 0 {
-            pg_sys::palloc(std::mem::size_of::<pg_sys::ScanKeyData>() * nkeys as usize)
+            crate::pg::mem::palloc(std::mem::size_of::<pg_sys::ScanKeyData>() * nkeys as usize)
                 as pg_sys::ScanKey
         } else {
             std::ptr::null_mut()

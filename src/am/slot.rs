@@ -148,7 +148,7 @@ unsafe fn form_owned(
                 return spare;
             }
             cap = len as u32;
-            pg_sys::palloc0(len) as *mut u8
+            crate::pg::mem::palloc0(len)
         })
     };
     (f, cap)
@@ -289,7 +289,7 @@ pub unsafe fn store_copy(
     let s = cast(slot);
     // SAFETY: valid slot; allocation in the slot's own context.
     unsafe {
-        let p = pg_sys::MemoryContextAlloc((*s).base.tts_mcxt, bytes.len()) as *mut u8;
+        let p = crate::pg::mem::alloc_in((*s).base.tts_mcxt, bytes.len(), false);
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
         clear_contents(s);
         (*s).tuple = p;
@@ -852,7 +852,7 @@ unsafe fn materialize(s: *mut GlassSlot) {
             (*s).formed_here = true;
             (*s).formed_external = f.has_external;
         } else {
-            let p = pg_sys::palloc((*s).len as usize) as *mut u8;
+            let p = crate::pg::mem::palloc((*s).len as usize);
             std::ptr::copy_nonoverlapping((*s).tuple, p, (*s).len as usize);
             (*s).tuple = p;
             (*s).cap = (*s).len;

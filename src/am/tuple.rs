@@ -93,11 +93,7 @@ pub unsafe fn form(
     isnull: *const bool,
 ) -> Formed {
     // SAFETY: per the contract; palloc0 returns `len` zeroed bytes or raises an ERROR.
-    unsafe {
-        form_in(tupdesc, values, isnull, |len| {
-            pg_sys::palloc0(len) as *mut u8
-        })
-    }
+    unsafe { form_in(tupdesc, values, isnull, crate::pg::mem::palloc0) }
 }
 
 /// [`form`] into memory from `alloc`, which returns `len` zeroed bytes (alignment

@@ -44,6 +44,11 @@ pub enum Kind {
     /// decoding must refuse with an ERROR naming the record's LSN.
     #[cfg_attr(feature = "fault-injection", name = c"bad_logical_part")]
     BadLogicalPart,
+    /// Not a panic: glassheap's own allocations (`pg::mem`) find the memory context out
+    /// of memory, as when malloc returns NULL; the statement must fail with PostgreSQL's
+    /// "out of memory" ERROR and the server keep running.
+    #[cfg_attr(feature = "fault-injection", name = c"out_of_memory")]
+    OutOfMemory,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -67,7 +72,9 @@ mod imp {
 
     #[inline]
     pub fn point(kind: Kind) {
-        if FAULT.get() == kind && kind != Kind::None && kind != Kind::BadLogicalPart {
+        if FAULT.get() == kind
+            && !matches!(kind, Kind::None | Kind::BadLogicalPart | Kind::OutOfMemory)
+        {
             panic!("glassheap fault injection: {kind:?} critical section");
         }
     }
