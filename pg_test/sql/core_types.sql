@@ -35,6 +35,13 @@ BEGIN
 END $$;
 SELECT twin_query($$SELECT * FROM @@wide$$);
 SELECT c1, c3, c8, c99, c100 FROM g_wide ORDER BY c1 NULLS LAST;
+-- UPDATEs of a row with more columns than an update's index-column comparison keeps
+-- on the stack (32): one changes an indexed column, one only others
+SELECT twin('CREATE INDEX @@wide_c50 ON @@wide (c50)');
+SELECT twin('UPDATE @@wide SET c50 = 5000, c2 = -2 WHERE c99 IS NULL');
+SELECT twin('UPDATE @@wide SET c98 = -98');
+SELECT twin_query($$SELECT * FROM @@wide$$);
+SELECT twin_query($$SELECT c1, c50, c98 FROM @@wide WHERE c50 = 5000$$);
 
 -- alignment: a 1-byte column followed by doubles, then varlena after NULLs
 SELECT twin_tables('align', 'a "char", b float8, c text, d int2, e float8, f text');
