@@ -519,10 +519,7 @@ mod tests {
     fn heap_tuple_with_nulls_moves_bitmap() {
         // 9 attributes, bitmap of 2 bytes; glassheap data at 24 (body offset 8), heap
         // data at MAXALIGN(23 + 2) = 32.
-        let mut body = vec![0u8; 8 + 4];
-        body[0] = 0b1111_1101;
-        body[1] = 0b1;
-        body[8..].copy_from_slice(&[1, 2, 3, 4]);
+        let body = nine_attrs_with_nulls();
         let t = heap_tuple_from_body(9, true, &body).unwrap();
         assert_eq!(t[22], 32);
         assert_eq!(&t[23..25], &body[..2]);
@@ -535,12 +532,19 @@ mod tests {
         assert!(heap_tuple_from_body(2000, false, &body).is_err());
     }
 
-    #[test]
-    fn write_heap_overwrites_every_byte() {
+    /// A glassheap body of 9 attributes, two of them null: a 2-byte bitmap, padding to
+    /// the data at body offset 8, 4 data bytes.
+    fn nine_attrs_with_nulls() -> Vec<u8> {
         let mut body = vec![0u8; 8 + 4];
         body[0] = 0b1111_1101;
         body[1] = 0b1;
         body[8..].copy_from_slice(&[1, 2, 3, 4]);
+        body
+    }
+
+    #[test]
+    fn write_heap_overwrites_every_byte() {
+        let body = nine_attrs_with_nulls();
         let row = LoggedRow::new(9, true, &body).unwrap();
         let mut dirty = vec![0xAB; row.heap_len()];
         row.write_heap(&mut dirty);
