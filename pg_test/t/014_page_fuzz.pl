@@ -4,12 +4,12 @@
 # table every way: sequential, index, bitmap and TID scans, UPDATE, DELETE, INSERT, row
 # locks, VACUUM and VACUUM (FREEZE), and the toolkit's page_items and verify. Statements
 # may fail with an ERROR (that is the point: pagecheck.rs refuses a change the damage
-# would break before any critical section); the assertion is that nothing PANICs and no
-# backend crashes. Each group of rounds ends with an immediate stop, so the next start
+# would break before any critical section); the assertion is that nothing PANICs, no
+# backend crashes and no statement hangs. Each group of rounds ends with an immediate stop, so the next start
 # replays what the statements logged (redo over damaged pages).
 #
 # GLASSHEAP_FUZZ_ROUNDS (default 100; 10,000 with GLASSHEAP_LONG=1, scripts/test --long)
-# rounds, GLASSHEAP_FUZZ_SEED to repeat a run.
+# rounds, GLASSHEAP_FUZZ_SEED to repeat a run, GLASSHEAP_FUZZ_KINDS=lsn,bytes to try some kinds of damage only.
 use strict;
 use warnings;
 use FindBin;
@@ -26,7 +26,7 @@ note("fuzz: $rounds rounds, seed $seed (GLASSHEAP_FUZZ_SEED=$seed repeats them)"
 my $per_start = 5;    # tables damaged per server stop
 # Without data checksums (PostgreSQL 18's initdb enables them): the damage must reach
 # glassheap's own checks, not the checksum check in front of them.
-my $node = glassheap_node('page_fuzz', no_checksums => 1, conf => "autovacuum = off\nrestart_after_crash = off\n");
+my $node = glassheap_node('page_fuzz', no_checksums => 1, conf => "autovacuum = off\nrestart_after_crash = off\nstatement_timeout = '120s'\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION glassheap');
 
@@ -70,6 +70,45 @@ for my $sql ('SELECT count(*) FROM issue', 'VACUUM issue')
 unlike(slurp_file($node->logfile), qr/PANIC/, 'no PANIC');
 $node->safe_psql('postgres', 'DROP TABLE issue');
 
+# The case a fuzz run found hanging: an xmax this cluster never assigned (a damaged
+# header). TransactionIdIsInProgress calls any xid past the latest completed one running,
+# so locking, updating or deleting the row waited for it forever (XactLockTableWait's
+# loop ends only when the xid stops running). Now: an ERROR (data_corrupted) naming the
+# xid and the next one, under a statement_timeout that would turn a wait into a failure.
+$node->safe_psql('postgres', q{
+	CREATE TABLE unassigned (id int, v int) USING glassheap;
+	INSERT INTO unassigned VALUES (1, 1);
+	CHECKPOINT;
+});
+my $upath = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('unassigned')});
+my $future = $node->safe_psql('postgres', q{SELECT txid_current()}) + 1000;
+$node->stop;
+{
+	open(my $fh, '+<:raw', $upath) or die "open $upath: $!";
+	my $page;
+	sysread($fh, $page, 8192) == 8192 or die "short read";
+	my $off = unpack('V', substr($page, 24, 4)) & 0x7fff;    # line pointer 1's item
+	substr($page, $off + 4, 4) = pack('V', $future);          # xmax
+	my $info = unpack('V', substr($page, $off + 12, 4));
+	# xmax_mode 0 (an update), no xmax hints (bits 25, 26), not a MultiXact (bit 27)
+	$info &= ~((7 << 20) | (7 << 25));
+	substr($page, $off + 12, 4) = pack('V', $info);
+	sysseek($fh, 0, 0);
+	syswrite($fh, $page, 8192) == 8192 or die "short write";
+	close($fh);
+}
+$node->start;
+for my $sql ('SELECT * FROM unassigned FOR UPDATE', 'SELECT * FROM unassigned FOR KEY SHARE',
+	'UPDATE unassigned SET v = 2', 'DELETE FROM unassigned')
+{
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"SET statement_timeout = '30s';\n\\set VERBOSITY verbose\n$sql");
+	like($err,
+		qr/ERROR:  XX001: glassheap: a row's transaction id $future is not a transaction id this cluster has assigned \(the next is \d+\): the row is damaged/,
+		"$sql on a row whose xmax was never assigned: an ERROR (data_corrupted), not a wait");
+}
+$node->safe_psql('postgres', 'DROP TABLE unassigned');
+
 my %errors;           # error message class => count
 my %damage_kinds;     # damage kind => rounds
 my %examples;         # messages classified as other
@@ -100,6 +139,10 @@ sub make_table
 
 sub rnd { int(rand($_[0])) }
 
+# The kinds of damage (GLASSHEAP_FUZZ_KINDS=a,b to try some only).
+my @kinds = qw(lp_random lp_len lp_off lp_flags tuple_header page_header special bytes lsn);
+@kinds = split(/,/, $ENV{GLASSHEAP_FUZZ_KINDS}) if $ENV{GLASSHEAP_FUZZ_KINDS};
+
 # Damages one block of the file; returns (kind, block).
 sub damage
 {
@@ -111,7 +154,6 @@ sub damage
 	sysread($fh, $page, 8192) == 8192 or die "short read";
 	my $lower = unpack('v', substr($page, 12, 2));
 	my $nlp = $lower > 24 ? int(($lower - 24) / 4) : 1;
-	my @kinds = qw(lp_random lp_len lp_off lp_flags tuple_header page_header special bytes);
 	my $kind = $kinds[rnd(scalar @kinds)];
 	my $lp_at = 24 + 4 * rnd($nlp);
 	my $w = unpack('V', substr($page, $lp_at, 4));
@@ -143,6 +185,12 @@ sub damage
 		my $at = (10, 12, 14, 16, 20)[rnd(5)];
 		substr($page, $at, 2) = pack('v', rnd(2) ? rnd(0x10000) : rnd(8192));
 	}
+	elsif ($kind eq 'lsn')
+	{
+		# pd_lsn: one byte of either half (a page newer than the WAL takes no full-page
+		# image when changed, and redo skips it)
+		substr($page, rnd(8), 1) = chr(rnd(256));
+	}
 	elsif ($kind eq 'special')
 	{
 		substr($page, 8184 + rnd(8), 1) = chr(rnd(256));
@@ -165,7 +213,8 @@ sub classify
 	return 'invalid page header' if $msg =~ /invalid page in block/;
 	return 'not a glassheap page' if $msg =~ /not a glassheap page/;
 	return 'line pointer holds no tuple' if $msg =~ /does not hold a tuple/;
-	return 'transaction status' if $msg =~ /could not access status of transaction|xid \d+ .*(future|wraparound)|MultiXact/i;
+	return 'transaction status' if $msg =~ /could not access status of transaction|xid \d+ .*(future|wraparound)|not a transaction id this cluster has assigned|MultiXact/i;
+	return 'hang (statement timeout)' if $msg =~ /statement timeout/;
 	return 'other';
 }
 
@@ -233,11 +282,14 @@ while ($done < $rounds && !$crashed)
 	{
 		my ($kind, $blk) = damage($t->[1], $t->[2]);
 		$damage_kinds{$kind}++;
-		push @$t, $blk;
+		push @$t, $blk, $kind;
 	}
+	# what this group damaged, said if the group ends in a crash
+	my $group = join(', ', map { "$_->[0] block $_->[3] ($_->[4])" } @tables);
 	if (!$node->start(fail_ok => 1))
 	{
-		$crashed = 1;
+		$errors{'server did not start (after a clean stop)'}++;
+		$crashed = "the start after damaging $group";
 		last;
 	}
 	for my $t (@tables)
@@ -245,7 +297,7 @@ while ($done < $rounds && !$crashed)
 		$done++;
 		if (!exercise($t->[0], $t->[3]))
 		{
-			$crashed = 1;
+			$crashed = "exercising $t->[0] (damaged: $group)";
 			last;
 		}
 	}
@@ -254,7 +306,7 @@ while ($done < $rounds && !$crashed)
 	if (!$node->start(fail_ok => 1))
 	{
 		$errors{'server did not start (recovery failed)'}++;
-		$crashed = 1;
+		$crashed = "recovery after exercising $group";
 	}
 }
 
@@ -268,10 +320,22 @@ note("fuzz: errors by kind: "
 note("fuzz: other error: $_") for (sort keys %examples)[0 .. (keys %examples < 5 ? keys(%examples) - 1 : 4)];
 note("fuzz: $_") for @panics[0 .. ($#panics < 4 ? $#panics : 4)];
 note("fuzz: $_") for @signals[0 .. ($#signals < 4 ? $#signals : 4)];
+if ($crashed || @panics || @signals)
+{
+	# what a failing run needs to be repeated and read, in the test's output
+	diag("fuzz: failed with seed $seed (GLASSHEAP_FUZZ_SEED=$seed repeats it)");
+	diag("fuzz: stopped at $crashed") if $crashed;
+	diag("fuzz: $_") for @panics[0 .. ($#panics < 4 ? $#panics : 4)];
+	if (@panics && $log =~ /((?:^.*\n){0,12}^.*PANIC:.*\n(?:^.*\n){0,3})/m)
+	{
+		diag("fuzz: log> $_") for split /\n/, $1;
+	}
+}
 is($done, $rounds, "all $rounds rounds ran");
 is(scalar(@panics), 0, 'no PANIC');
 is(scalar(@signals), 0, 'no backend terminated by a signal');
 ok(!$errors{'no ERROR (connection lost)'}, 'every failed statement failed with an ERROR');
+ok(!$errors{'hang (statement timeout)'}, 'no statement ran into the two-minute statement_timeout');
 ok(!$crashed, 'the server kept running and restarting');
 $node->stop;
 done_testing();

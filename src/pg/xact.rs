@@ -97,6 +97,13 @@ pub fn nest_level() -> i32 {
 }
 /// TransactionIdIsInProgress. Its first test is done here: a transaction older than
 /// RecentXmin cannot still be running (this also rejects the special xids, as there).
+///
+/// A "running" answer is checked against the next xid: TransactionIdIsInProgress calls
+/// every xid past latestCompletedXid running, including one this cluster never assigned
+/// (a damaged header's), and XactLockTableWait would wait for such an xid forever (its
+/// loop ends only when the xid stops being "in progress"). Such an xid is an ERROR
+/// (data_corrupted) instead. Only the "running" path pays for the check: a lookup under
+/// XidGenLock, cheap beside the proc-array search just made.
 #[inline]
 pub fn in_progress(x: u32) -> bool {
     // SAFETY: RecentXmin is a backend-local global, set when this backend took its
@@ -106,7 +113,11 @@ pub fn in_progress(x: u32) -> bool {
         return false;
     }
     // SAFETY: proc-array lookup.
-    unsafe { pg_sys::TransactionIdIsInProgress(t(x)) }
+    let running = unsafe { pg_sys::TransactionIdIsInProgress(t(x)) };
+    if running {
+        check_assigned_as(x, "transaction id");
+    }
+    running
 }
 /// TransactionIdDidCommit, with a one-entry cache of the last committed xid.
 #[inline]
@@ -211,13 +222,18 @@ pub fn multi_create(x1: u32, s1: u32, x2: u32, s2: u32) -> u32 {
 /// it -- and redo advances the next xid past every member, so recovery would then ask
 /// pg_xact about transactions that never existed and fail to start.
 pub fn check_assigned(x: u32) {
+    check_assigned_as(x, "xmax");
+}
+/// [`check_assigned`] for an xid a row names as `what`.
+#[cold]
+fn check_assigned_as(x: u32, what: &str) {
     // SAFETY: reads the next xid under XidGenLock (varsup.c).
     let next = unsafe { pg_sys::ReadNextFullTransactionId() }.value as u32;
     if !glassheap_format::xid_is_normal(x) || !xid_precedes(x, next) {
         pgrx::ereport!(
             ERROR,
             pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("glassheap: a row's xmax {x} is not a transaction id this cluster has assigned (the next is {next}): the row is damaged")
+            format!("glassheap: a row's {what} {x} is not a transaction id this cluster has assigned (the next is {next}): the row is damaged")
         );
     }
 }
