@@ -12,7 +12,8 @@
 //! That is sound because nothing between the `sigsetjmp` and a longjmp owns a
 //! destructor (raw pointers, integers and borrowed slices only) and the Rust steps in
 //! between cannot panic: the rows were checked when the record was parsed
-//! ([`LoggedRow::new`]), so writing them ([`LoggedRow::write_heap`]) cannot fail. The
+//! ([`LoggedRow::new`]), and writing them ([`LoggedRow::write_heap`]) never panics (a
+//! buffer of the wrong length, impossible here, is an `Err` the caller raises). The
 //! record is parsed before this is called, and a parse error is raised by the caller
 //! after the guard, in the order heap_decode would raise it.
 
@@ -97,6 +98,9 @@ pub enum Outcome {
     Done,
     /// The record is to be decoded and cannot be: the caller raises the ERROR.
     Undecodable,
+    /// A row did not fit the tuple the reorder buffer allocated for it (a bug: the
+    /// tuple is asked for at the row's length): the caller raises an internal ERROR.
+    RowNotWritten,
 }
 
 /// heap_decode's calls for one record of transaction `xid` at `lsn` (origin `origin`),
@@ -146,14 +150,17 @@ pub unsafe fn process_record(
                 return Outcome::Undecodable;
             };
             for c in changes {
-                queue_change(rb, xid, lsn, origin, rel, c);
+                if queue_change(rb, xid, lsn, origin, rel, c).is_none() {
+                    return Outcome::RowNotWritten;
+                }
             }
             Outcome::Done
         })
     }
 }
 
-/// Allocates, fills and queues one change. Runs inside [`process_record`]'s guard.
+/// Allocates, fills and queues one change (None, nothing queued, if a row could not be
+/// written). Runs inside [`process_record`]'s guard.
 ///
 /// # Safety
 /// `rb` is the live reorder buffer; called only from inside the guard.
@@ -165,7 +172,7 @@ unsafe fn queue_change(
     origin: pg_sys::RepOriginId,
     rel: RelFileLocator,
     c: &ChangeRef<'_>,
-) {
+) -> Option<()> {
     use pg_sys::ReorderBufferChangeType::*;
     // SAFETY: per the contract; a fresh change from the reorder buffer, filled and
     // handed back to it.
@@ -183,23 +190,35 @@ unsafe fn queue_change(
             Action::SpecAbort => REORDER_BUFFER_CHANGE_INTERNAL_SPEC_ABORT,
         };
         (*change).origin_id = origin;
-        let old = c.old.map(|(_, row)| change_tuple(rb, &row));
-        let new = c.new.map(|row| change_tuple(rb, &row));
+        let old = match c.old {
+            Some((_, row)) => Some(change_tuple(rb, &row)?),
+            None => None,
+        };
+        let new = match c.new {
+            Some(row) => Some(change_tuple(rb, &row)?),
+            None => None,
+        };
         compat::rb_set_tuples(change, rel, old, new, c.clear_toast_afterwards);
         raw::ReorderBufferQueueChange(rb, xid, lsn, change, false);
     }
+    Some(())
 }
 
-/// A reorder-buffer tuple holding `row` as a heap tuple, written in place.
+/// A reorder-buffer tuple holding `row` as a heap tuple, written in place (None if the
+/// row did not fit it, which asking for the row's length rules out).
 ///
 /// # Safety
 /// As [`queue_change`].
 #[inline]
-unsafe fn change_tuple(rb: *mut pg_sys::ReorderBuffer, row: &LoggedRow<'_>) -> compat::ChangeTuple {
+unsafe fn change_tuple(
+    rb: *mut pg_sys::ReorderBuffer,
+    row: &LoggedRow<'_>,
+) -> Option<compat::ChangeTuple> {
     let len = row.heap_len();
     // SAFETY: per the contract. The reorder buffer's tuple has room for the 23-byte
     // header plus the `len - 23` bytes asked for at t_data (every LoggedRow's heap tuple
-    // is at least its MAXALIGNed header), and write_heap writes exactly `len` bytes.
+    // is at least its MAXALIGNed header), and write_heap writes exactly `len` bytes or
+    // none.
     unsafe {
         #[cfg(any(feature = "pg15", feature = "pg16"))]
         let (tb, t) = {
@@ -217,11 +236,12 @@ unsafe fn change_tuple(rb: *mut pg_sys::ReorderBuffer, row: &LoggedRow<'_>) -> c
             (t, t)
         };
         let t = &mut *t;
-        row.write_heap(std::slice::from_raw_parts_mut(t.t_data as *mut u8, len));
+        row.write_heap(std::slice::from_raw_parts_mut(t.t_data as *mut u8, len))
+            .ok()?;
         t.t_len = len as u32;
         // Not a tuple on disk; its table is known only after reassembly.
         t.t_self = pg_sys::ItemPointerData::default();
         t.t_tableOid = pg_sys::InvalidOid;
-        tb
+        Some(tb)
     }
 }

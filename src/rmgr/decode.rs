@@ -78,41 +78,44 @@ pub unsafe fn decode(ctx: Ctx, buf: *mut XLogRecordBuffer) {
     let (record, origptr) = unsafe { ((*buf).record, (*buf).origptr) };
     let xid = rec_xid(record);
     let op = rec_info(record) & records::XLOG_GH_OPMASK;
-    // Row locks, pruning, VACUUM, freezing and the visibility map change no row's
-    // contents: nothing to decode (heap's LOCK, PRUNE, VACUUM, FREEZE, VISIBLE).
-    let no_row_change = matches!(
-        op,
-        records::XLOG_GH_LOCK
-            | records::XLOG_GH_PRUNE
-            | records::XLOG_GH_VACUUM
-            | records::XLOG_GH_FREEZE
-            | records::XLOG_GH_VISIBLE
-    );
-    // The row change's relation and parsed changes, when it has any for this slot.
-    let parsed = if logical::changes_rows(op) {
-        row_change(ctx, record, op)
-    } else {
-        None
-    };
-    let (rel, changes, error) = match &parsed {
-        Some((rel, Ok(changes))) => (Some(*rel), Ok(changes.as_slice()), None),
-        Some((rel, Err(e))) => (Some(*rel), Err(()), Some(e.as_str())),
-        None => (None, Err(()), None),
-    };
-    let work = if logical::changes_rows(op) {
-        Work::RowChange(rel.map(|rel| (rel, changes)))
-    } else if no_row_change {
-        Work::NoRowChange
-    } else {
-        Work::Unknown
-    };
+    // A row-changing record: its relation and parsed changes, when it has any for this
+    // slot (`Some(None)` when it has nothing for it).
+    let parsed = logical::changes_rows(op).then(|| row_change(ctx, record, op));
+    let work =
+        match &parsed {
+            Some(row) => Work::RowChange(row.as_ref().map(|(rel, changes)| {
+                (*rel, changes.as_ref().map(|c| c.as_slice()).map_err(|_| ()))
+            })),
+            // Row locks, pruning, VACUUM, freezing and the visibility map change no row's
+            // contents: nothing to decode (heap's LOCK, PRUNE, VACUUM, FREEZE, VISIBLE).
+            None => match op {
+                records::XLOG_GH_LOCK
+                | records::XLOG_GH_PRUNE
+                | records::XLOG_GH_VACUUM
+                | records::XLOG_GH_FREEZE
+                | records::XLOG_GH_VISIBLE => Work::NoRowChange,
+                _ => Work::Unknown,
+            },
+        };
     // SAFETY: a live decoding context, as passed to rm_decode.
     let outcome =
         unsafe { reorder::process_record(ctx, xid.into(), origptr, origin(record), work) };
-    if outcome == Outcome::Undecodable {
-        match error {
-            Some(e) => undecodable(origptr, e),
-            None => undecodable(origptr, format!("unknown glassheap record type {op:#04x}")),
+    match outcome {
+        Outcome::Done => {}
+        Outcome::Undecodable => match parsed {
+            Some(Some((_, Err(e)))) => undecodable(origptr, e),
+            _ => undecodable(origptr, format!("unknown glassheap record type {op:#04x}")),
+        },
+        Outcome::RowNotWritten => {
+            ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!(
+                "glassheap: a row of the WAL record at {:X}/{:X} did not fit the reorder buffer's tuple",
+                origptr >> 32,
+                origptr as u32
+            )
+        );
         }
     }
 }

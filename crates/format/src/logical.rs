@@ -140,9 +140,10 @@ pub const MAX_TUPLE_ATTRIBUTE_NUMBER: u16 = 1664;
 /// A row as a glassheap record logs it (attribute count, null-bitmap flag and body:
 /// bitmap, padding, data), checked to convert into the heap tuple PostgreSQL's reorder
 /// buffer and output plugins read. Only [`LoggedRow::new`] makes one, so every
-/// `LoggedRow` converts: [`heap_len`](LoggedRow::heap_len) and
-/// [`write_heap`](LoggedRow::write_heap) cannot fail, which lets `rm_decode` write the
-/// tuple straight into the reorder buffer's memory (no buffer of its own, no copy).
+/// `LoggedRow` converts: [`heap_len`](LoggedRow::heap_len) cannot fail and
+/// [`write_heap`](LoggedRow::write_heap) neither fails nor panics given a buffer of that
+/// length, which lets `rm_decode` write the tuple straight into the reorder buffer's
+/// memory (no buffer of its own, no copy).
 ///
 /// The heap tuple is what heap's decoder builds from `xl_heap_header` and the logged
 /// bytes: transaction fields and `t_ctid` zero, `t_infomask2` = natts, `t_hoff` heap's for
@@ -199,37 +200,46 @@ impl<'a> LoggedRow<'a> {
 
     /// Writes the heap tuple into `out`, which must be exactly
     /// [`heap_len`](Self::heap_len) bytes (memory of any prior contents: every byte is
-    /// written).
+    /// written); `Err(WrongLength)`, nothing written, for a buffer of another length.
+    ///
+    /// It cannot panic, whatever it is given: `rm_decode` calls it inside one `sigsetjmp`
+    /// guard (`pg::reorder`), across whose C frame a panic could not unwind. The test
+    /// at the top puts every slice below in bounds: `out` is `hoff` + the data's length,
+    /// and `hoff` covers the fixed header and the bitmap.
     #[inline]
-    pub fn write_heap(&self, out: &mut [u8]) {
-        assert_eq!(
-            out.len(),
-            self.heap_len(),
-            "heap tuple buffer of the wrong size"
-        );
+    pub fn write_heap(&self, out: &mut [u8]) -> Result<(), WrongLength> {
         let hoff = self.hoff as usize;
+        let bitmap_end = HEAP_TUPLE_HEADER_SIZE + self.bitmap.len();
+        if out.len() != self.heap_len() || hoff < bitmap_end {
+            return Err(WrongLength);
+        }
         let (head, data) = out.split_at_mut(hoff);
         head.fill(0);
         let mut infomask = HEAP_HASVARWIDTH | HEAP_XMAX_INVALID;
         if self.has_nulls {
             infomask |= HEAP_HASNULL;
-            head[HEAP_TUPLE_HEADER_SIZE..HEAP_TUPLE_HEADER_SIZE + self.bitmap.len()]
-                .copy_from_slice(self.bitmap);
         }
+        head[HEAP_TUPLE_HEADER_SIZE..bitmap_end].copy_from_slice(self.bitmap);
         // t_infomask2 at 18, t_infomask at 20, t_hoff at 22 (native byte order, as in memory).
         head[18..20].copy_from_slice(&self.natts.to_ne_bytes());
         head[20..22].copy_from_slice(&infomask.to_ne_bytes());
         head[22] = self.hoff;
         data.copy_from_slice(self.data);
+        Ok(())
     }
 
     /// The heap tuple in a buffer of its own (the toolkit's view).
     pub fn to_heap(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.heap_len()];
-        self.write_heap(&mut out);
+        self.write_heap(&mut out)
+            .expect("a buffer of heap_len bytes is the right length");
         out
     }
 }
+
+/// A buffer handed to [`LoggedRow::write_heap`] that is not the heap tuple's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongLength;
 
 #[cold]
 #[inline(never)]
@@ -547,8 +557,14 @@ mod tests {
         let body = nine_attrs_with_nulls();
         let row = LoggedRow::new(9, true, &body).unwrap();
         let mut dirty = vec![0xAB; row.heap_len()];
-        row.write_heap(&mut dirty);
+        row.write_heap(&mut dirty).unwrap();
         assert_eq!(dirty, heap_tuple_from_body(9, true, &body).unwrap());
+        // a buffer of another length is refused, and left alone
+        for len in [0, row.heap_len() - 1, row.heap_len() + 1] {
+            let mut other = vec![0xCD; len];
+            assert_eq!(row.write_heap(&mut other), Err(WrongLength));
+            assert!(other.iter().all(|&b| b == 0xCD));
+        }
         assert_eq!(dirty[..23].iter().filter(|&&b| b == 0xAB).count(), 0);
     }
 
@@ -581,7 +597,7 @@ mod tests {
                 prop_assert!(t.len() >= t[22] as usize);
                 // written over any prior contents, the same tuple
                 let mut dirty = vec![0x5A; row.heap_len()];
-                row.write_heap(&mut dirty);
+                row.write_heap(&mut dirty).unwrap();
                 prop_assert_eq!(dirty, t);
             }
         }
