@@ -106,7 +106,7 @@ for my $sql ('SELECT * FROM unassigned FOR UPDATE', 'SELECT * FROM unassigned FO
 	my ($rc, $out, $err) = $node->psql('postgres',
 		"SET statement_timeout = '30s';\n\\set VERBOSITY verbose\n$sql");
 	like($err,
-		qr/ERROR:  XX001: glassheap: a row's transaction id $future is not a transaction id this cluster has assigned \(the next is \d+\): the row is damaged/,
+		qr/ERROR:  XX001: glassheap: a row's xmin or xmax $future is not a transaction id this cluster has assigned \(the next is \d+\): the row is damaged/,
 		"$sql on a row whose xmax was never assigned: an ERROR (data_corrupted), not a wait");
 }
 $node->safe_psql('postgres', 'DROP TABLE unassigned');

@@ -115,7 +115,7 @@ pub fn in_progress(x: u32) -> bool {
     // SAFETY: proc-array lookup.
     let running = unsafe { pg_sys::TransactionIdIsInProgress(t(x)) };
     if running {
-        check_assigned_as(x, "transaction id");
+        check_assigned_as(x, "xmin or xmax");
     }
     running
 }
