@@ -101,7 +101,8 @@ $node->stop;
 }
 $node->start;
 for my $sql ('SELECT * FROM unassigned FOR UPDATE', 'SELECT * FROM unassigned FOR KEY SHARE',
-	'UPDATE unassigned SET v = 2', 'DELETE FROM unassigned')
+	'UPDATE unassigned SET v = 2', 'DELETE FROM unassigned',
+	q{SELECT * FROM glassheap.visibility('unassigned')})
 {
 	my ($rc, $out, $err) = $node->psql('postgres',
 		"SET statement_timeout = '30s';\n\\set VERBOSITY verbose\n$sql");
