@@ -110,9 +110,8 @@ pub fn compute_new_xmax(
                 invalid = true;
                 continue;
             }
-            // the proc array calls any xid past the latest completed one running, so a
-            // damaged xmax lands here: check it is real before it joins a MultiXact
-            xact::check_assigned(xmax);
+            // a damaged xmax past the latest completed xid, which the proc array calls
+            // running, never gets here: xact::in_progress raised the unassigned-xid ERROR
             let new = xact::multi_create(xmax, old_status, add, mx_status(mode, is_update));
             return (new, mode_of_multi(new), true);
         }
