@@ -118,6 +118,17 @@ fn may_start_removal(item: &Item) -> bool {
     }
 }
 
+/// Pushes onto one of a plan's lists, sizing it for the whole page (at most one entry
+/// per line pointer) on its first entry: grown from empty, each list was reallocated a
+/// few times per pruned page, and a page with nothing to prune allocates nothing.
+#[inline]
+fn push_sized<T>(list: &mut Vec<T>, lines: u16, x: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(lines as usize);
+    }
+    list.push(x);
+}
+
 /// The versions of the chain being walked and which of them are DEAD.
 #[derive(Default)]
 struct ChainWalk {
@@ -141,8 +152,8 @@ fn prune_chain(
             // root went away): then nothing reaches it and it goes at once.
             if m.status == Htsv::Dead && hot_successor(items, &m).is_none() {
                 marked[root as usize] = true;
-                p.unused.push(root);
-                p.removed.push((root, true));
+                push_sized(&mut p.unused, n, root);
+                push_sized(&mut p.removed, n, (root, true));
             }
             return;
         }
@@ -205,20 +216,20 @@ fn prune_chain(
         // Everything up to the last DEAD version is removable: a version after a
         // RECENTLY_DEAD one can only be DEAD if its predecessors are invisible too.
         for (i, &o) in chain.iter().enumerate().take(last + 1).skip(1) {
-            p.unused.push(o);
-            p.removed.push((o, dead_flags[i]));
+            push_sized(&mut p.unused, n, o);
+            push_sized(&mut p.removed, n, (o, dead_flags[i]));
         }
         if let Item::Normal(_) = root_item {
-            p.removed.push((root, dead_flags[0]));
+            push_sized(&mut p.removed, n, (root, dead_flags[0]));
         }
         if last + 1 >= chain.len() {
-            p.dead.push(root);
+            push_sized(&mut p.dead, n, root);
         } else {
-            p.redirected.push((root, chain[last + 1]));
+            push_sized(&mut p.redirected, n, (root, chain[last + 1]));
         }
     } else if matches!(root_item, Item::Redirect(_)) && chain.len() < 2 {
         // A redirect whose target is gone: the chain is dead.
-        p.dead.push(root);
+        push_sized(&mut p.dead, n, root);
     }
 }
 
