@@ -113,13 +113,15 @@ pub enum AddItemError {
     NoRoom,
 }
 
-/// `lp(off)` gives line pointer `off`'s (flags, length), for 1 <= off <= nline.
+/// `first_unused()` is the page's first line pointer that is LP_UNUSED without
+/// storage, if any ([`first_unused_line_pointer`] of the array); it is asked only when
+/// the hint says there may be one, and an answer outside the array counts as none.
 pub fn plan_add_item(
     lower: usize,
     upper: usize,
     special: usize,
     free_hint: bool,
-    lp: impl Fn(u16) -> (u32, usize),
+    first_unused: impl FnOnce() -> Option<u16>,
     size: usize,
 ) -> Result<AddItem, AddItemError> {
     if lower < PAGE_HEADER_SIZE || lower > upper || upper > special || special > BLCKSZ {
@@ -129,8 +131,7 @@ pub fn plan_add_item(
     let limit = nline + 1;
     let mut clear_free_hint = false;
     let off = if free_hint {
-        // LP_UNUSED is 0; "no storage" is a zero length.
-        match (1..limit).find(|&o| lp(o) == (0, 0)) {
+        match first_unused().filter(|&o| o >= 1 && o < limit) {
             Some(o) => o,
             None => {
                 clear_free_hint = true;
@@ -160,6 +161,39 @@ pub fn plan_add_item(
     })
 }
 
+/// The 1-based offset of the first line pointer in `array` (the line pointer array's
+/// bytes, `ItemIdData` words) that is LP_UNUSED (0) with no storage (length 0): where
+/// PageAddItemExtended puts a new item on a page with PD_HAS_FREE_LINES. One masked
+/// word test per line pointer: an insert into a page pruning left holes in scans up to
+/// all of them.
+pub fn first_unused_line_pointer(array: &[u8]) -> Option<u16> {
+    // lp_off is bits 0..15 of the word, lp_flags 15..17, lp_len 17..32 (ItemIdData).
+    const FLAGS_AND_LEN: u32 = !0x7fff;
+    // Two line pointers per load: half the loop of one at a time.
+    let pairs = array.chunks_exact(2 * ITEM_ID_SIZE);
+    let rest = pairs.remainder();
+    for (i, c) in pairs.enumerate() {
+        let w = u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+        let (first, second) = if cfg!(target_endian = "little") {
+            (w as u32, (w >> 32) as u32)
+        } else {
+            ((w >> 32) as u32, w as u32)
+        };
+        if first & FLAGS_AND_LEN == 0 {
+            return Some(2 * i as u16 + 1);
+        }
+        if second & FLAGS_AND_LEN == 0 {
+            return Some(2 * i as u16 + 2);
+        }
+    }
+    match rest {
+        [a, b, c, d] if u32::from_ne_bytes([*a, *b, *c, *d]) & FLAGS_AND_LEN == 0 => {
+            Some((array.len() / ITEM_ID_SIZE) as u16)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,8 +217,7 @@ mod tests {
 
     #[test]
     fn add_item_appends_or_reuses() {
-        let none = |_: u16| (1u32, 40usize);
-        let a = plan_add_item(24, 8184, 8184, false, none, 30).unwrap();
+        let a = plan_add_item(24, 8184, 8184, false, || unreachable!(), 30).unwrap();
         assert_eq!(
             a,
             AddItem {
@@ -195,7 +228,7 @@ mod tests {
             }
         );
         // a hint with no unused pointer: appended, hint cleared
-        let a = plan_add_item(32, 8000, 8184, true, none, 8).unwrap();
+        let a = plan_add_item(32, 8000, 8184, true, || None, 8).unwrap();
         assert_eq!(
             a,
             AddItem {
@@ -206,15 +239,29 @@ mod tests {
             }
         );
         // the first unused pointer without storage is reused; lower does not move
-        let lps = |o: u16| {
-            if o == 2 {
-                (0u32, 0usize)
-            } else if o == 1 {
-                (0, 5)
-            } else {
-                (1, 40)
-            }
-        };
+        // line pointers: 1 unused with a length, 2 unused without, 3 normal
+        let word = |off: u32, flags: u32, len: u32| (off | flags << 15 | len << 17).to_ne_bytes();
+        let array = [word(0, 0, 5), word(0, 0, 0), word(8000, 1, 40)].concat();
+        assert_eq!(first_unused_line_pointer(&array), Some(2));
+        assert_eq!(first_unused_line_pointer(&array[8..]), None);
+        assert_eq!(first_unused_line_pointer(&word(123, 0, 0)), Some(1));
+        assert_eq!(first_unused_line_pointer(&word(0, 3, 0)), None);
+        // the first of a pair, the second, and the odd one at the end
+        let used = word(8000, 1, 40);
+        assert_eq!(
+            first_unused_line_pointer(&[used, word(0, 0, 0), used].concat()),
+            Some(2)
+        );
+        assert_eq!(
+            first_unused_line_pointer(&[used, used, word(7, 0, 0)].concat()),
+            Some(3)
+        );
+        assert_eq!(
+            first_unused_line_pointer(&[used, used, used].concat()),
+            None
+        );
+        assert_eq!(first_unused_line_pointer(&[]), None);
+        let lps = || first_unused_line_pointer(&array);
         let a = plan_add_item(36, 8000, 8184, true, lps, 8).unwrap();
         assert_eq!(
             a,
@@ -226,12 +273,20 @@ mod tests {
             }
         );
         // without the hint nothing is searched
-        assert_eq!(plan_add_item(36, 8000, 8184, false, lps, 8).unwrap().off, 4);
+        assert_eq!(
+            plan_add_item(36, 8000, 8184, false, || unreachable!(), 8)
+                .unwrap()
+                .off,
+            4
+        );
+        // an answer outside the array is none
+        let a = plan_add_item(36, 8000, 8184, true, || Some(4), 8).unwrap();
+        assert_eq!((a.off, a.clear_free_hint), (4, true));
     }
 
     #[test]
     fn add_item_limits() {
-        let used = |_: u16| (1u32, 40usize);
+        let used = || None;
         // exactly fits / one byte too many
         assert!(plan_add_item(24, 48, 8184, false, used, 16).is_ok());
         assert_eq!(
@@ -256,7 +311,7 @@ mod tests {
             plan_add_item(full, 8000, 8184, false, used, 8),
             Err(AddItemError::NoRoom)
         );
-        let reuse = |o: u16| if o == 7 { (0u32, 0usize) } else { (1, 40) };
+        let reuse = || Some(7);
         assert_eq!(
             plan_add_item(full, 8000, 8184, true, reuse, 8).unwrap().off,
             7
@@ -264,6 +319,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The pairwise scan finds the first line pointer whose flags and length are
+        /// zero, as a scan of one word at a time does.
+        #[test]
+        fn first_unused_is_the_first_zero_flags_and_length(
+            words in proptest::collection::vec((0u32..0x8000, 0u32..4, proptest::prop_oneof![proptest::strategy::Just(0u32), 0u32..0x8000]), 0..300),
+        ) {
+            let array: Vec<u8> =
+                words.iter().flat_map(|&(o, f, l)| (o | f << 15 | l << 17).to_ne_bytes()).collect();
+            let one_at_a_time = words.iter().position(|&(_, f, l)| f == 0 && l == 0).map(|i| i as u16 + 1);
+            proptest::prop_assert_eq!(first_unused_line_pointer(&array), one_at_a_time);
+        }
+
         /// Whatever the page state, a planned item lies between the (new) line pointer
         /// array and the old pd_upper, and free space agrees with what fits.
         #[test]
@@ -271,8 +338,8 @@ mod tests {
                                  hint in proptest::bool::ANY, unused in proptest::collection::vec(proptest::bool::ANY, 300)) {
             let lower = PAGE_HEADER_SIZE + nline * ITEM_ID_SIZE;
             let upper = (lower + upper_gap).min(SPECIAL_OFFSET) & !(MAXALIGN - 1);
-            let lp = |o: u16| if unused[o as usize - 1] { (0u32, 0usize) } else { (1, 40) };
-            match plan_add_item(lower, upper, SPECIAL_OFFSET, hint, lp, size) {
+            let first = || (1..=nline as u16).find(|&o| unused[o as usize - 1]);
+            match plan_add_item(lower, upper, SPECIAL_OFFSET, hint, first, size) {
                 Ok(a) => {
                     proptest::prop_assert!(a.lower <= a.upper);
                     proptest::prop_assert!(a.upper + size <= upper);

@@ -219,14 +219,12 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
     }) {
         return Ok(false);
     }
-    // (offset, MAXALIGNed length, line pointer) of every item with storage, on the
-    // stack (this runs for every page VACUUM or pruning changes).
-    let mut extents = [(0usize, 0usize, 0u16); MAX_TUPLES_PER_PAGE];
-    let mut n = 0usize;
     // Pages compacted by pruning, and pages filled by inserts and HOT updates, keep their
     // items in descending offset order by line pointer: then only neighbours can
-    // overlap, and no sort is needed.
+    // overlap, and the first pass, which keeps only the previous extent, has checked it.
     let mut descending = true;
+    let mut prev: Option<(usize, usize, u16)> = None;
+    let mut highest: Option<(usize, usize, u16)> = None;
     for off in 1..=nline {
         let lp = line_pointer(page, off);
         match lp.flags {
@@ -254,26 +252,32 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
             _ => continue,
         }
         let e = (lp.off as usize, maxalign(lp.len as usize), off);
-        if n > 0 {
-            let prev = extents[n - 1];
-            descending &= e.0 + e.1 <= prev.0;
+        match prev {
+            None => highest = Some(e),
+            Some(p) => descending &= e.0 + e.1 <= p.0,
         }
-        extents[n] = e;
-        n += 1;
+        prev = Some(e);
     }
-    let extents = &mut extents[..n];
     if descending {
         // sorted and disjoint; the highest item is the first
-        if let Some(&(o, l, lp)) = extents.first() {
-            if o + l > special {
-                return Err(damage(
-                    Some(lp),
-                    format!("item at offset {o} (aligned length {l}) runs into the special space"),
-                ));
-            }
-        }
+        return match highest {
+            Some((o, l, lp)) if o + l > special => Err(runs_into_special(o, l, lp)),
+            _ => Ok(true),
+        };
+    }
+    // Items out of order (an insert reused a line pointer pruning freed): an occupancy
+    // map of the tuple space in MAXALIGN units (exact: check_extent made every offset
+    // MAXALIGNed and every extent end by SPECIAL_OFFSET, a multiple of MAXALIGN) finds
+    // an overlap without sorting; only a page that has one, or an item past
+    // `pd_special`, is sorted, to name the two items.
+    if extents_disjoint_below(page, nline, special) {
         return Ok(true);
     }
+    let mut extents: Vec<(usize, usize, u16)> = (1..=nline)
+        .map(|off| line_pointer(page, off))
+        .filter(|lp| matches!(lp.flags, LP_NORMAL | LP_DEAD) && lp.has_storage())
+        .map(|lp| (lp.off as usize, maxalign(lp.len as usize), lp.lp))
+        .collect();
     extents.sort_unstable();
     for w in extents.windows(2) {
         let ((o1, l1, lp1), (o2, _, lp2)) = (w[0], w[1]);
@@ -288,20 +292,54 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
     }
     if let Some(&(o, l, lp)) = extents.last() {
         if o + l > special {
-            return Err(damage(
-                Some(lp),
-                format!("item at offset {o} (aligned length {l}) runs into the special space"),
-            ));
+            return Err(runs_into_special(o, l, lp));
         }
     }
     Ok(true)
+}
+
+fn runs_into_special(o: usize, l: usize, lp: u16) -> PageDamage {
+    damage(
+        Some(lp),
+        format!("item at offset {o} (aligned length {l}) runs into the special space"),
+    )
+}
+
+/// Whether the MAXALIGNed extents of the items with storage on a page whose line
+/// pointers passed check_extent are pairwise disjoint and all end by `special`.
+fn extents_disjoint_below(page: &[u8], nline: u16, special: usize) -> bool {
+    const UNITS: usize = SPECIAL_OFFSET / MAXALIGN;
+    let mut used = [0u64; UNITS.div_ceil(64)];
+    for off in 1..=nline {
+        let lp = line_pointer(page, off);
+        if !(matches!(lp.flags, LP_NORMAL | LP_DEAD) && lp.has_storage()) {
+            continue;
+        }
+        let (o, l) = (lp.off as usize, maxalign(lp.len as usize));
+        if o + l > special || o + l > SPECIAL_OFFSET {
+            return false;
+        }
+        // units [first, end) of the item, word by word
+        let (mut u, end) = (o / MAXALIGN, (o + l) / MAXALIGN);
+        while u < end {
+            let (w, bit) = (u / 64, u % 64);
+            let n = (end - u).min(64 - bit);
+            let mask = (u64::MAX >> (64 - n)) << bit;
+            if used[w] & mask != 0 {
+                return false;
+            }
+            used[w] |= mask;
+            u += n;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hot::{self, Item, Member};
-    use crate::layout::{plan_add_item, AddItemError};
+    use crate::layout::{first_unused_line_pointer, plan_add_item, AddItemError};
     use crate::page::{PageHeader, LP_UNUSED};
     use crate::testpages::{glassheap_page, tuple};
     use crate::visibility::Htsv;
@@ -542,6 +580,32 @@ mod tests {
     }
 
     proptest! {
+        /// The occupancy map agrees with comparing every pair of MAXALIGNed extents
+        /// (and their ends with pd_special), whatever order the items lie in.
+        #[test]
+        fn occupancy_map_finds_what_pairwise_comparison_finds(
+            items in proptest::collection::vec((0usize..1023, 1usize..600, any::<bool>()), 1..60),
+            special in prop_oneof![Just(SPECIAL_OFFSET), 8000usize..=SPECIAL_OFFSET],
+        ) {
+            let mut p = vec![0u8; BLCKSZ];
+            let mut extents = Vec::new();
+            for (i, &(unit, len, dead)) in items.iter().enumerate() {
+                let o = unit * MAXALIGN;
+                // as check_extent lets through: the item ends by SPECIAL_OFFSET
+                let len = len.min(SPECIAL_OFFSET - o).max(1);
+                let flags = if dead { LP_DEAD } else { LP_NORMAL };
+                set_lp(&mut p, i as u16 + 1, LinePointer::word(o, flags as u32, len));
+                extents.push((o, maxalign(len)));
+            }
+            let disjoint = extents.iter().enumerate().all(|(i, &(o1, l1))| {
+                o1 + l1 <= special
+                    && extents[i + 1..].iter().all(|&(o2, l2)| o1 + l1 <= o2 || o2 + l2 <= o1)
+            });
+            prop_assert_eq!(extents_disjoint_below(&p, items.len() as u16, special), disjoint);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         /// Damage anywhere (bytes of the header, line pointers, tuples, special space):
@@ -579,8 +643,9 @@ mod tests {
                 let lower = u16_at(&p, 12) as usize;
                 let upper = u16_at(&p, 14) as usize;
                 let nline = (lower - PAGE_HEADER_SIZE) / ITEM_ID_SIZE;
-                let lp = |o: u16| { let l = get_lp(&p, o); (l.flags as u32, l.len as usize) };
-                match plan_add_item(lower, upper, SPECIAL_OFFSET, true, lp, size) {
+                let first = (1..=nline as u16).find(|&o| { let l = get_lp(&p, o); l.flags == LP_UNUSED && l.len == 0 });
+                prop_assert_eq!(first_unused_line_pointer(&p[PAGE_HEADER_SIZE..lower]), first);
+                match plan_add_item(lower, upper, SPECIAL_OFFSET, true, || first, size) {
                     Ok(a) => {
                         prop_assert!(a.off as usize >= 1 && a.off as usize <= nline + 1);
                         prop_assert!(a.lower <= a.upper && a.upper + size <= SPECIAL_OFFSET);

@@ -393,19 +393,15 @@ impl<'a> PageMut<'a> {
     /// the end (`layout::plan_add_item`). Returns the offset.
     pub fn add_item(&mut self, item: &[u8]) -> Result<u16, layout::AddItemError> {
         let page: &PageBytes = self.0;
+        let lower = self.lower();
         let plan = layout::plan_add_item(
-            self.lower(),
+            lower,
             self.upper(),
             self.special(),
             self.flags() & PD_HAS_FREE_LINES != 0,
-            // (flags, length) of a line pointer within the array, which plan_add_item
-            // checked against the page: one word read each (an insert into a page with
-            // free line pointers scans them)
-            |o| {
-                let at = PAGE_HEADER_SIZE + (o as usize - 1) * ITEM_ID_SIZE;
-                let w = u32::from_ne_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]]);
-                ((w >> 15) & 3, (w >> 17) as usize)
-            },
+            // the array up to pd_lower, which plan_add_item checks against the page
+            // before asking
+            || layout::first_unused_line_pointer(page.get(PAGE_HEADER_SIZE..lower)?),
             item.len(),
         )?;
         self.put_u16(OFF_LOWER, plan.lower as u16);
@@ -460,6 +456,12 @@ impl<'a> PageMut<'a> {
     /// extent copied whole), LP_UNUSED line pointers are cleared, trailing ones are cut
     /// off the array, and PD_HAS_FREE_LINES says whether unused ones remain.
     pub fn repair_fragmentation(&mut self) -> Result<(), PageChangeError> {
+        self.repair(true)
+    }
+
+    /// [`Self::repair_fragmentation`]; `shortcuts` false always copies the items out one
+    /// by one, the general way the tests compare the shortcuts with.
+    fn repair(&mut self, shortcuts: bool) -> Result<(), PageChangeError> {
         self.check_pointers(true)?;
         let (lower, upper, special) = (self.lower(), self.upper(), self.special());
         let nline = self.max_offset();
@@ -467,23 +469,41 @@ impl<'a> PageMut<'a> {
         let mut items: Vec<(u16, usize, usize)> = Vec::with_capacity(nline as usize);
         let mut total = 0usize;
         let mut final_used = 0u16;
+        // Whether the items lie in line pointer order from the special space down, each
+        // extent ending at or below the start of the one before (what inserts, HOT
+        // updates and earlier compactions leave): compact_in_place's condition.
+        let mut descending = true;
+        let mut floor = special;
+        // Whether every item's extent ends by the special space (on any page the checks
+        // before a change pass): compact_through_copy's one-piece copy.
+        let mut within = true;
+        // LP_UNUSED line pointers, and whether any has other bits set (cleared below).
+        let mut nunused = 0usize;
+        let mut unused_to_clear = false;
         for off in 1..=nline {
-            let lp = self.lp(off).expect("off is within the array");
-            if lp.flags != LP_UNUSED {
-                if lp.has_storage() {
-                    let o = lp.off as usize;
-                    if o < upper || o >= special {
-                        return Err(PageChangeError::CorruptedLinePointer {
-                            off,
-                            item_offset: o,
-                        });
-                    }
-                    let aligned = maxalign(lp.len as usize);
-                    total += aligned;
-                    items.push((off, o, aligned));
-                }
-                final_used = off;
+            // check_pointers put the array inside the page: one word read each
+            let lp = LinePointer::from_word(off, self.lp_word(off));
+            if lp.flags == LP_UNUSED {
+                nunused += 1;
+                unused_to_clear |= lp.off != 0 || lp.len != 0;
+                continue;
             }
+            if lp.has_storage() {
+                let o = lp.off as usize;
+                if o < upper || o >= special {
+                    return Err(PageChangeError::CorruptedLinePointer {
+                        off,
+                        item_offset: o,
+                    });
+                }
+                let aligned = maxalign(lp.len as usize);
+                total += aligned;
+                descending &= o + aligned <= floor;
+                within &= o + aligned <= special;
+                floor = o;
+                items.push((off, o, aligned));
+            }
+            final_used = off;
         }
         if !items.is_empty() && total > special - lower {
             return Err(PageChangeError::CorruptedItemLengths {
@@ -492,38 +512,19 @@ impl<'a> PageMut<'a> {
             });
         }
         // Checks done; the page changes from here on.
-        let mut nunused = 0usize;
-        for off in 1..=nline {
-            if self.lp(off).expect("within the array").flags == LP_UNUSED {
-                self.put_lp(off, 0, LP_UNUSED, 0);
-                nunused += 1;
+        if unused_to_clear {
+            for off in 1..=nline {
+                if self.lp_flags(off) == LP_UNUSED {
+                    self.put_lp(off, 0, LP_UNUSED, 0);
+                }
             }
         }
-        if items.is_empty() {
-            self.put_u16(OFF_UPPER, special as u16);
+        let new_upper = if descending && shortcuts {
+            self.compact_in_place(&items, special)
         } else {
-            // Copy every item out first: sources and destinations may overlap in any
-            // order, and an item's extent may reach past another's start only on a page
-            // the checks above let through (bytes are then copied as PostgreSQL would).
-            let mut scratch = Vec::with_capacity(total);
-            for &(_, o, aligned) in &items {
-                let end = (o + aligned).min(BLCKSZ);
-                scratch.extend_from_slice(&self.0[o..end]);
-                scratch.resize(scratch.len() + (o + aligned - end), 0);
-            }
-            let mut new_upper = special;
-            let mut from = 0usize;
-            for &(off, _, aligned) in &items {
-                new_upper -= aligned;
-                self.0[new_upper..new_upper + aligned]
-                    .copy_from_slice(&scratch[from..from + aligned]);
-                from += aligned;
-                let len = self.lp(off).expect("within the array").len as usize;
-                let flags = self.lp(off).expect("within the array").flags;
-                self.put_lp(off, new_upper, flags, len);
-            }
-            self.put_u16(OFF_UPPER, new_upper as u16);
-        }
+            self.compact_through_copy(&items, upper, special, total, within && shortcuts)
+        };
+        self.put_u16(OFF_UPPER, new_upper as u16);
         if final_used != nline {
             let cut = (nline - final_used) as usize;
             nunused -= cut;
@@ -531,6 +532,63 @@ impl<'a> PageMut<'a> {
         }
         self.set_flag(PD_HAS_FREE_LINES, nunused > 0);
         Ok(())
+    }
+
+    /// Packs `items` (line pointer, item offset, aligned length; in line pointer order)
+    /// below `special` in that order, when every extent ends at or below the start of
+    /// the one before it: each item then moves up or stays, onto bytes no later item
+    /// occupies, so it is moved where it lies (heap's compactify_tuples, presorted case)
+    /// and the items above the first gap are not copied at all. The bytes are those
+    /// [`Self::compact_through_copy`] writes. Returns the new `pd_upper`.
+    fn compact_in_place(&mut self, items: &[(u16, usize, usize)], special: usize) -> usize {
+        let mut new_upper = special;
+        for &(off, o, aligned) in items {
+            new_upper -= aligned;
+            if new_upper != o {
+                self.0.copy_within(o..o + aligned, new_upper);
+                let w = self.lp_word(off);
+                self.put_lp(off, new_upper, ((w >> 15) & 3) as u8, (w >> 17) as usize);
+            }
+        }
+        new_upper
+    }
+
+    /// Packs `items` below `special` in line pointer order from a copy of the items
+    /// (sources and destinations may overlap in any order): the tuple space
+    /// `upper..special` in one piece when `within` (every extent ends by `special`),
+    /// else item by item, as an extent may reach past another's start or the special
+    /// space only on a page the checks before let through (bytes are then copied as
+    /// PostgreSQL would, zeros past the page's end). Returns the new `pd_upper`.
+    fn compact_through_copy(
+        &mut self,
+        items: &[(u16, usize, usize)],
+        upper: usize,
+        special: usize,
+        total: usize,
+        within: bool,
+    ) -> usize {
+        let (scratch, base) = if within {
+            (self.0[upper..special].to_vec(), upper)
+        } else {
+            let mut scratch = Vec::with_capacity(total);
+            for &(_, o, aligned) in items {
+                let end = (o + aligned).min(BLCKSZ);
+                scratch.extend_from_slice(&self.0[o..end]);
+                scratch.resize(scratch.len() + (o + aligned - end), 0);
+            }
+            (scratch, 0)
+        };
+        let mut new_upper = special;
+        let mut from = 0usize;
+        for &(off, o, aligned) in items {
+            new_upper -= aligned;
+            let at = if within { o - base } else { from };
+            self.0[new_upper..new_upper + aligned].copy_from_slice(&scratch[at..at + aligned]);
+            from += aligned;
+            let w = self.lp_word(off);
+            self.put_lp(off, new_upper, ((w >> 15) & 3) as u8, (w >> 17) as usize);
+        }
+        new_upper
     }
 
     /// PageTruncateLinePointerArray: trailing LP_UNUSED line pointers are cut off (never
@@ -736,6 +794,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn defragmenting_clears_stray_bits_of_unused_line_pointers() {
+        let mut b = fresh();
+        let mut p = PageMut::new(&mut b);
+        for i in 0..3u8 {
+            p.add_item(&item(24, i + 1)).unwrap();
+        }
+        // line pointer 2 unused, but with an offset and a length left in it
+        p.put_u32(
+            PAGE_HEADER_SIZE + ITEM_ID_SIZE,
+            LinePointer::word(8000, 0, 24),
+        );
+        p.repair_fragmentation().unwrap();
+        assert_eq!(p.lp_word(2), 0);
+        assert_ne!(p.flags() & PD_HAS_FREE_LINES, 0);
+        assert_eq!(p.max_offset(), 3);
+        // and an all-zero one is left as it is, with the hint set the same way
+        p.repair_fragmentation().unwrap();
+        assert_eq!(p.lp_word(2), 0);
+        assert_ne!(p.flags() & PD_HAS_FREE_LINES, 0);
+    }
+
+    #[test]
     fn pruning_leaves_dead_items_then_pagecheck_finds_none_in_use() {
         let mut b = fresh();
         let mut p = PageMut::new(&mut b);
@@ -929,6 +1009,23 @@ pub(crate) mod tests {
             }
             prop_assert_eq!(p.upper(), expect_upper);
             prop_assert_eq!(&p.bytes()[SPECIAL_OFFSET..], &special[..]);
+        }
+
+        /// Moving the items where they lie (pages whose items descend in line pointer
+        /// order) and copying the tuple space out in one piece (the others) write the
+        /// same bytes as copying the items out one by one, on every page the write path
+        /// makes and after each of its prunes.
+        #[test]
+        fn compaction_shortcuts_write_what_copying_writes(ops in ops()) {
+            let mut b = fresh();
+            for op in &ops {
+                apply_op(&mut PageMut::new(&mut b), op);
+                let mut in_place = b.clone();
+                let mut copied = b.clone();
+                PageMut::new(&mut in_place).repair(true).unwrap();
+                PageMut::new(&mut copied).repair(false).unwrap();
+                prop_assert!(in_place[..] == copied[..]);
+            }
         }
     }
 }
