@@ -143,6 +143,31 @@ fn prune_chain(
     p: &mut PrunePlan,
     walk: &mut ChainWalk,
 ) {
+    if let Item::Normal(m) = items[root as usize - 1] {
+        if !m.heap_only && hot_successor(items, &m).is_none() {
+            // A chain of one version (the row was deleted, or updated onto another page:
+            // every version a full-table update leaves on a full page): the walk would
+            // find just this version, and remove it only if it is DEAD.
+            marked[root as usize] = true;
+            if m.status == Htsv::Dead {
+                let n = items.len() as u16;
+                push_sized(&mut p.removed, n, (root, true));
+                push_sized(&mut p.dead, n, root);
+            }
+            return;
+        }
+    }
+    walk_chain(items, root, marked, p, walk);
+}
+
+/// [`prune_chain`] by walking the chain from `root`, whatever it is.
+fn walk_chain(
+    items: &[Item],
+    root: u16,
+    marked: &mut [bool],
+    p: &mut PrunePlan,
+    walk: &mut ChainWalk,
+) {
     let n = items.len() as u16;
     let root_item = items[root as usize - 1];
     match root_item {
@@ -468,8 +493,9 @@ mod tests {
         // with a removable member starts at a RECENTLY_DEAD or DEAD version.
         #![proptest_config(ProptestConfig::with_cases(16384))]
 
-        /// Skipping the items that cannot start a removal changes no plan: the same as
-        /// walking a chain from every offset not yet claimed by another chain.
+        /// Skipping the items that cannot start a removal, and not walking chains of one
+        /// version, changes no plan: the same as walking a chain from every offset not
+        /// yet claimed by another chain.
         #[test]
         fn skipping_items_that_start_no_removal_changes_nothing(items in (1u16..12).prop_flat_map(|n| proptest::collection::vec(arb_item(n), n as usize))) {
             prop_assert_eq!(plan(&items), plan_walking_every_root(&items));
@@ -483,7 +509,7 @@ mod tests {
         let mut walk = ChainWalk::default();
         for root in 1..=items.len() as u16 {
             if !marked[root as usize] {
-                prune_chain(items, root, &mut marked, &mut p, &mut walk);
+                walk_chain(items, root, &mut marked, &mut p, &mut walk);
             }
         }
         p.redirected.sort_unstable();

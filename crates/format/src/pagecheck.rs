@@ -214,8 +214,9 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
     // stops at the first line pointer in use.
     let array = &page[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + nline as usize * ITEM_ID_SIZE];
     if array.chunks_exact(ITEM_ID_SIZE).all(|c| {
-        let lp = LinePointer::from_word(0, u32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
-        lp.flags == LP_UNUSED || (lp.flags == LP_DEAD && !lp.has_storage())
+        // one load per line pointer; bits 15.. are lp_flags then lp_len (ItemIdData)
+        let flags_and_len = u32::from_ne_bytes(c.try_into().expect("4 bytes")) >> 15;
+        flags_and_len & 3 == LP_UNUSED as u32 || flags_and_len == LP_DEAD as u32
     }) {
         return Ok(false);
     }
@@ -351,6 +352,26 @@ mod tests {
     }
     fn get_lp(p: &[u8], off: u16) -> LinePointer {
         line_pointer(p, off)
+    }
+
+    #[test]
+    fn in_use_means_a_version_a_redirect_or_dead_storage() {
+        let mut p = glassheap_page(&[tuple(5, &[1, 0, 0, 0, 2, 0, 0, 0])]);
+        let lp = get_lp(&p, 1);
+        assert_eq!(check_page_in_use(&p), Ok(true));
+        let (o, l) = (lp.off as usize, lp.len as usize);
+        // dead with its storage still there: in use (pruning defragments it away)
+        set_lp(&mut p, 1, LinePointer::word(o, LP_DEAD as u32, l));
+        assert_eq!(check_page_in_use(&p), Ok(true));
+        // dead without storage, unused with or without: nothing in use
+        set_lp(&mut p, 1, LinePointer::word(0, LP_DEAD as u32, 0));
+        assert_eq!(check_page_in_use(&p), Ok(false));
+        set_lp(&mut p, 1, LinePointer::word(o, LP_UNUSED as u32, l));
+        assert_eq!(check_page_in_use(&p), Ok(false));
+        set_lp(&mut p, 1, LinePointer::word(0, LP_UNUSED as u32, 0));
+        assert_eq!(check_page_in_use(&p), Ok(false));
+        set_lp(&mut p, 1, LinePointer::word(1, LP_REDIRECT as u32, 0));
+        assert!(check_page_in_use(&p).is_err(), "a redirect to itself");
     }
 
     /// Three tuples, then line pointer 4 a redirect to 2, 5 dead, 6 unused.
