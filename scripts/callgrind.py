@@ -13,6 +13,36 @@ def total(path):
     raise SystemExit(f"no callgrind total in {path}.log")
 
 
+# The simulated events of `--cache-sim=yes --branch-sim=yes` worth comparing, and what
+# each counts (callgrind's names).
+SIMULATED = {
+    "I1mr": "instruction fetches missing the L1 cache",
+    "D1mr": "data reads missing the L1 cache",
+    "D1mw": "data writes missing the L1 cache",
+    "DLmr": "data reads missing the last-level cache",
+    "Bcm": "conditional branches mispredicted",
+    "Bim": "indirect branches mispredicted",
+}
+
+
+def events(path):
+    """The event names a profile counts (its `events:` line)."""
+    for line in open(path, errors="replace"):
+        if line.startswith("events:"):
+            return line.split()[1:]
+    return []
+
+
+def summary(path, names):
+    """The profile's totals of the events `names`, from its `summary:` line."""
+    evs = events(path)
+    for line in open(path, errors="replace"):
+        if line.startswith("summary:"):
+            vals = [int(v) for v in line.split()[1:]]
+            return [vals[evs.index(n)] for n in names]
+    raise SystemExit(f"no summary line in {path}")
+
+
 def self_costs(path):
     """Each function's own instructions in the profile PATH (callgrind_annotate)."""
     out = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True).stdout
