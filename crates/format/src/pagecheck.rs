@@ -274,11 +274,7 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
     if extents_disjoint_below(page, nline, special) {
         return Ok(true);
     }
-    let mut extents: Vec<(usize, usize, u16)> = (1..=nline)
-        .map(|off| line_pointer(page, off))
-        .filter(|lp| matches!(lp.flags, LP_NORMAL | LP_DEAD) && lp.has_storage())
-        .map(|lp| (lp.off as usize, maxalign(lp.len as usize), lp.lp))
-        .collect();
+    let mut extents: Vec<(usize, usize, u16)> = stored_extents(page, nline).collect();
     extents.sort_unstable();
     for w in extents.windows(2) {
         let ((o1, l1, lp1), (o2, _, lp2)) = (w[0], w[1]);
@@ -306,17 +302,21 @@ fn runs_into_special(o: usize, l: usize, lp: u16) -> PageDamage {
     )
 }
 
+/// (offset, MAXALIGNed length, line pointer) of every normal or dead item with storage,
+/// in line pointer order: the extents that may not overlap.
+fn stored_extents(page: &[u8], nline: u16) -> impl Iterator<Item = (usize, usize, u16)> + '_ {
+    (1..=nline)
+        .map(|off| line_pointer(page, off))
+        .filter(|lp| matches!(lp.flags, LP_NORMAL | LP_DEAD) && lp.has_storage())
+        .map(|lp| (lp.off as usize, maxalign(lp.len as usize), lp.lp))
+}
+
 /// Whether the MAXALIGNed extents of the items with storage on a page whose line
 /// pointers passed check_extent are pairwise disjoint and all end by `special`.
 fn extents_disjoint_below(page: &[u8], nline: u16, special: usize) -> bool {
     const UNITS: usize = SPECIAL_OFFSET / MAXALIGN;
     let mut used = [0u64; UNITS.div_ceil(64)];
-    for off in 1..=nline {
-        let lp = line_pointer(page, off);
-        if !(matches!(lp.flags, LP_NORMAL | LP_DEAD) && lp.has_storage()) {
-            continue;
-        }
-        let (o, l) = (lp.off as usize, maxalign(lp.len as usize));
+    for (o, l, _) in stored_extents(page, nline) {
         if o + l > special || o + l > SPECIAL_OFFSET {
             return false;
         }

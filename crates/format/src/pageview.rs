@@ -362,6 +362,13 @@ impl<'a> PageMut<'a> {
         self.put_u32(at, LinePointer::word(item_offset, flags as u32, len));
     }
 
+    /// Line pointer `off` (in the array) points at `item_offset`; flags and length stay.
+    #[inline]
+    fn set_item_offset(&mut self, off: u16, item_offset: usize) {
+        let lp = LinePointer::from_word(off, self.lp_word(off));
+        self.put_lp(off, item_offset, lp.flags, lp.len as usize);
+    }
+
     /// The version at `off`, writable (see `tuple`).
     #[inline]
     pub fn tuple_mut(&mut self, off: u16) -> Option<&mut [u8]> {
@@ -546,8 +553,7 @@ impl<'a> PageMut<'a> {
             new_upper -= aligned;
             if new_upper != o {
                 self.0.copy_within(o..o + aligned, new_upper);
-                let w = self.lp_word(off);
-                self.put_lp(off, new_upper, ((w >> 15) & 3) as u8, (w >> 17) as usize);
+                self.set_item_offset(off, new_upper);
             }
         }
         new_upper
@@ -567,8 +573,8 @@ impl<'a> PageMut<'a> {
         total: usize,
         within: bool,
     ) -> usize {
-        let (scratch, base) = if within {
-            (self.0[upper..special].to_vec(), upper)
+        let scratch = if within {
+            self.0[upper..special].to_vec()
         } else {
             let mut scratch = Vec::with_capacity(total);
             for &(_, o, aligned) in items {
@@ -576,17 +582,17 @@ impl<'a> PageMut<'a> {
                 scratch.extend_from_slice(&self.0[o..end]);
                 scratch.resize(scratch.len() + (o + aligned - end), 0);
             }
-            (scratch, 0)
+            scratch
         };
         let mut new_upper = special;
         let mut from = 0usize;
         for &(off, o, aligned) in items {
             new_upper -= aligned;
-            let at = if within { o - base } else { from };
+            // where the item's bytes lie in the copy
+            let at = if within { o - upper } else { from };
             self.0[new_upper..new_upper + aligned].copy_from_slice(&scratch[at..at + aligned]);
             from += aligned;
-            let w = self.lp_word(off);
-            self.put_lp(off, new_upper, ((w >> 15) & 3) as u8, (w >> 17) as usize);
+            self.set_item_offset(off, new_upper);
         }
         new_upper
     }
