@@ -138,17 +138,16 @@ impl ChainWalk {
     }
 }
 
-/// Gives a version's vacuum status (and may set its hint bits): (offset, tuple).
-pub type StatusFn<'a> = &'a mut dyn FnMut(u16, *mut u8) -> Htsv;
-
 /// Summarises a locked page's line pointers for `glassheap_format::hot`. `status` gives
-/// each version's vacuum status (and may set hint bits); None leaves them all Live
-/// (enough for finding roots).
+/// each version's vacuum status (and may set hint bits) from its offset and tuple;
+/// finding roots passes one that says Live for all. Generic rather than a `dyn`
+/// callback, so that pruning's status test is inlined into this loop: it runs for every
+/// version of every page pruned.
 pub fn page_items(
     page: PageRef,
     rnode: crate::pg::compat::RelFileLocator,
     blk: pg_sys::BlockNumber,
-    mut status: Option<StatusFn<'_>>,
+    mut status: impl FnMut(u16, *mut u8) -> Htsv,
 ) -> Vec<Item> {
     let max = page.max_offset();
     let mut items = Vec::with_capacity(max as usize);
@@ -159,7 +158,7 @@ pub fn page_items(
             LP_NORMAL => {
                 let ptr = page.item(off);
                 // SAFETY: bounds checked above; the caller holds the page's lock.
-                let st = status.as_mut().map_or(Htsv::Live, |f| f(off, ptr));
+                let st = status(off, ptr);
                 // SAFETY: as above; read after any hint bits the status set.
                 let h = unsafe { read_header(ptr) };
                 let mut o = Oracle::new(std::ptr::null_mut(), TupleLoc { rnode, blk, off });
@@ -185,7 +184,7 @@ pub fn root_offsets(
     rnode: crate::pg::compat::RelFileLocator,
     blk: pg_sys::BlockNumber,
 ) -> Vec<u16> {
-    glassheap_format::hot::root_offsets(&page_items(page, rnode, blk, None))
+    glassheap_format::hot::root_offsets(&page_items(page, rnode, blk, |_, _| Htsv::Live))
 }
 
 /// heap's HeapTupleIsHotUpdated for the version at `off` on a locked page: updated by a

@@ -76,12 +76,12 @@ pub fn prune_page(
     }
     let rnode = rel::relfilenode(relation);
     let mut cutoff = GlobalVisCutoff::new(vistest);
-    let mut status_of = |off: u16, tup: *mut u8| -> Htsv {
+    let status_of = |off: u16, tup: *mut u8| -> Htsv {
         let loc = TupleLoc { rnode, blk, off };
         // SAFETY: the page is locked (exclusively) and tup points at this version.
         unsafe { vacuum_status(buffer, tup, loc, Removable::GlobalVis(&mut cutoff)) }.0
     };
-    let items = super::hot::page_items(page, rnode, blk, Some(&mut status_of));
+    let items = super::hot::page_items(page, rnode, blk, status_of);
     let chains = hot::plan(&items);
     let mut plan = PruneBlock {
         latest_removed_xid: 0,

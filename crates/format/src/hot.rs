@@ -192,7 +192,10 @@ fn walk_chain(
     let mut off = root;
     let mut prior_xmax: Option<Xid> = None;
     loop {
-        if off == 0 || off > n || marked[off as usize] || chain.contains(&off) {
+        // Marked: a member of a chain walked before (a member belongs to one chain; two
+        // roots claim the same heap-only version only on a damaged page) or of this one
+        // (a cycle, damaged too).
+        if off == 0 || off > n || marked[off as usize] {
             break;
         }
         match items[off as usize - 1] {
@@ -201,6 +204,7 @@ fn walk_chain(
                     break; // a redirect can only start a chain
                 }
                 chain.push(off);
+                marked[off as usize] = true;
                 dead_flags.push(false);
                 off = to;
                 continue;
@@ -214,6 +218,7 @@ fn walk_chain(
                     break; // a redirect must lead to a heap-only version
                 }
                 chain.push(off);
+                marked[off as usize] = true;
                 let dead = m.status == Htsv::Dead;
                 dead_flags.push(dead);
                 if dead {
@@ -231,11 +236,6 @@ fn walk_chain(
             }
             Item::Unused | Item::Dead | Item::Broken => break,
         }
-    }
-    // A member belongs to one chain: later roots must not walk into it (only possible on
-    // a damaged page, where two roots claim the same heap-only version).
-    for &o in chain.iter() {
-        marked[o as usize] = true;
     }
     if let Some(last) = latest_dead {
         // Everything up to the last DEAD version is removable: a version after a

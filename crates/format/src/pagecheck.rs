@@ -161,6 +161,42 @@ fn check_tuple(page: &[u8], lp: &LinePointer) -> Result<(), PageDamage> {
     Ok(())
 }
 
+/// [`check_extent`] and, for a normal item, [`check_tuple`] as one test that builds no
+/// error: the per-item loop of [`check_page_in_use`] runs it for every version of every
+/// page pruning or VACUUM visits, and asks the two functions above for the ERROR only
+/// when it fails.
+#[inline]
+fn item_is_sound(page: &[u8], lp: &LinePointer, upper: usize) -> bool {
+    let (o, l) = (lp.off as usize, lp.len as usize);
+    if o < upper || o + l > SPECIAL_OFFSET || !o.is_multiple_of(MAXALIGN) {
+        return false;
+    }
+    if lp.flags != LP_NORMAL {
+        return true;
+    }
+    if l < HEADER_SIZE {
+        return false;
+    }
+    // o + HEADER_SIZE <= o + l <= SPECIAL_OFFSET: the header lies in the page.
+    let h = TupleHeader::read(&page[o..o + HEADER_SIZE]);
+    h.is_valid() && h.hoff() <= l
+}
+
+/// The ERROR for an item [`item_is_sound`] refused: the first of its checks it fails.
+#[cold]
+fn item_damage(page: &[u8], lp: &LinePointer, upper: usize) -> PageDamage {
+    let checked = check_extent(lp, upper).and_then(|()| match lp.flags {
+        LP_NORMAL => check_tuple(page, lp),
+        _ => Ok(()),
+    });
+    checked.err().unwrap_or_else(|| {
+        damage(
+            Some(lp.lp),
+            "item refused by the page check without a reason (a bug)".into(),
+        )
+    })
+}
+
 /// Before changing the tuple at `off` in place (delete, lock, the old version of an
 /// update, confirming or cancelling a speculative insertion): the page header, and the
 /// tuple's line pointer, extent and header.
@@ -230,8 +266,9 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
         let lp = line_pointer(page, off);
         match lp.flags {
             LP_NORMAL => {
-                check_extent(&lp, upper)?;
-                check_tuple(page, &lp)?;
+                if !item_is_sound(page, &lp, upper) {
+                    return Err(item_damage(page, &lp, upper));
+                }
             }
             LP_REDIRECT => {
                 if lp.len != 0 {
@@ -248,7 +285,11 @@ pub fn check_page_in_use(page: &[u8]) -> Result<bool, PageDamage> {
                 }
                 continue;
             }
-            LP_DEAD if lp.has_storage() => check_extent(&lp, upper)?,
+            LP_DEAD if lp.has_storage() => {
+                if !item_is_sound(page, &lp, upper) {
+                    return Err(item_damage(page, &lp, upper));
+                }
+            }
             // dead without storage, or unused (PageRepairFragmentation resets those)
             _ => continue,
         }
@@ -700,6 +741,42 @@ mod tests {
             }).collect();
             let p = glassheap_page(&tuples);
             prop_assert_eq!(check_page_for_change(&p), Ok(()));
+        }
+
+        /// The per-item test without an error agrees with the two checks that word the
+        /// ERROR, on any line pointer over any header bytes, and the error it words for
+        /// a refused item is theirs.
+        #[test]
+        fn item_test_agrees_with_the_worded_checks(
+            off in 0u16..0x7fff,
+            flags in prop_oneof![Just(LP_NORMAL), Just(LP_DEAD)],
+            len in 0u16..0x7fff,
+            upper in (PAGE_HEADER_SIZE / MAXALIGN..=SPECIAL_OFFSET / MAXALIGN).prop_map(|u| u * MAXALIGN),
+            header in any::<[u8; HEADER_SIZE]>(),
+            near_hoff in proptest::option::of(-2i32..=2),
+        ) {
+            // Half the cases: an item in place whose length is within two bytes of what
+            // its header needs, where the length test decides.
+            let (off, len) = match near_hoff {
+                Some(d) => {
+                    let need = TupleHeader::read(&header).hoff() as i32;
+                    let len = (need + d).clamp(0, 0x7ff) as usize;
+                    (((SPECIAL_OFFSET - len) & !(MAXALIGN - 1)) as u16, len as u16)
+                }
+                None => (off, len),
+            };
+            let mut page = vec![0u8; BLCKSZ];
+            let at = (off as usize).min(BLCKSZ - HEADER_SIZE);
+            page[at..at + HEADER_SIZE].copy_from_slice(&header);
+            let lp = LinePointer { lp: 7, off, flags, len };
+            let worded = check_extent(&lp, upper).and_then(|()| match flags {
+                LP_NORMAL => check_tuple(&page, &lp),
+                _ => Ok(()),
+            });
+            prop_assert_eq!(item_is_sound(&page, &lp, upper), worded.is_ok());
+            if let Err(e) = worded {
+                prop_assert_eq!(item_damage(&page, &lp, upper), e);
+            }
         }
     }
 }

@@ -599,27 +599,23 @@ impl<'a> PageMut<'a> {
 
     /// PageTruncateLinePointerArray: trailing LP_UNUSED line pointers are cut off (never
     /// the first), and PD_HAS_FREE_LINES says whether unused ones remain before them.
+    /// Two passes over the array's words, each a load and a test per line pointer: VACUUM's
+    /// second pass runs this on every page it frees line pointers on, most of them whole
+    /// arrays of unused ones.
     pub fn truncate_line_pointer_array(&mut self) {
-        let nline = self.max_offset();
-        let mut cut = 0usize;
-        let mut counting = true;
-        let mut hint = false;
-        for off in (1..=nline).rev() {
-            let unused = (self.lp_word(off) >> 15) & 3 == LP_UNUSED as u32;
-            if counting && off > 1 {
-                if unused {
-                    cut += 1;
-                } else {
-                    counting = false;
-                }
-            } else if unused {
-                hint = true;
-                break;
-            }
-        }
-        if cut > 0 {
-            let lower = self.lower() - cut * ITEM_ID_SIZE;
-            self.put_u16(OFF_LOWER, lower as u16);
+        let nline = self.max_offset() as usize;
+        let (lps, _) =
+            self.0[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + nline * ITEM_ID_SIZE].as_chunks::<4>();
+        // bits 15..17 of the word are lp_flags (ItemIdData)
+        let unused = |lp: &[u8; 4]| (u32::from_ne_bytes(*lp) >> 15) & 3 == LP_UNUSED as u32;
+        // The line pointers kept: through the last one in use, and at least the first.
+        let keep = lps
+            .iter()
+            .rposition(|lp| !unused(lp))
+            .map_or(nline.min(1), |last| last + 1);
+        let hint = lps[..keep].iter().any(unused);
+        if keep < nline {
+            self.put_u16(OFF_LOWER, (PAGE_HEADER_SIZE + keep * ITEM_ID_SIZE) as u16);
         }
         self.set_flag(PD_HAS_FREE_LINES, hint);
     }
@@ -690,20 +686,22 @@ impl<'a> PageMut<'a> {
     /// LP_UNUSED, then the array's unused tail is cut off.
     pub fn set_unused(&mut self, offs: &[u16]) -> Result<(), PageChangeError> {
         let max = self.max_offset();
-        // Every named line pointer is checked before the first changes (one word read
-        // each: this runs for every dead item VACUUM frees).
+        let array = PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + max as usize * ITEM_ID_SIZE;
+        // Every named line pointer is checked before the first changes, each with one
+        // bounds test and one word read: this runs for every dead item VACUUM frees.
+        let (lps, _) = self.0[array.clone()].as_chunks::<4>();
         for &off in offs {
-            if off == 0 || off > max {
+            let Some(lp) = off.checked_sub(1).and_then(|i| lps.get(i as usize)) else {
                 return Err(PageChangeError::OffsetOutOfRange { off, max });
-            }
-            if (self.lp_word(off) >> 15) & 3 != LP_DEAD as u32 {
+            };
+            if (u32::from_ne_bytes(*lp) >> 15) & 3 != LP_DEAD as u32 {
                 return Err(PageChangeError::NotDead { off });
             }
         }
-        let unused = LinePointer::word(0, LP_UNUSED as u32, 0);
+        // LP_UNUSED with no offset and no length is the all-zero word.
+        let (lps, _) = self.0[array].as_chunks_mut::<4>();
         for &off in offs {
-            let at = PAGE_HEADER_SIZE + (off as usize - 1) * ITEM_ID_SIZE;
-            self.put_u32(at, unused);
+            lps[off as usize - 1] = [0; 4];
         }
         self.truncate_line_pointer_array();
         Ok(())
@@ -1033,5 +1031,85 @@ pub(crate) mod tests {
                 prop_assert!(in_place[..] == copied[..]);
             }
         }
+
+        /// VACUUM's second pass (`set_unused`, with its truncation of the array) does
+        /// what the loops it replaced did, byte for byte and error for error, on any
+        /// line pointer array and any list of offsets: valid lists of dead ones, and
+        /// lists naming offset 0, offsets past the array or line pointers in use.
+        #[test]
+        fn set_unused_matches_line_pointer_loops(
+            words in proptest::collection::vec((0u32..4, any::<bool>(), any::<u16>()), 0..=40),
+            picks in proptest::collection::vec(0u16..48, 0..12),
+            only_dead in any::<bool>(),
+            free_hint in any::<bool>(),
+        ) {
+            let mut b = fresh();
+            let n = words.len();
+            for (i, &(flags, stray, bits)) in words.iter().enumerate() {
+                // offset and length are free: only the flags matter here, and stray
+                // bits on unused line pointers must survive unless the line is cut
+                let w = LinePointer::word(
+                    if stray || flags != LP_UNUSED as u32 { (bits & 0x7fff) as usize } else { 0 },
+                    flags,
+                    if stray { (bits >> 1) as usize } else { 0 },
+                );
+                let at = PAGE_HEADER_SIZE + i * ITEM_ID_SIZE;
+                b[at..at + ITEM_ID_SIZE].copy_from_slice(&w.to_ne_bytes());
+            }
+            b[12..14].copy_from_slice(&((PAGE_HEADER_SIZE + n * ITEM_ID_SIZE) as u16).to_ne_bytes());
+            PageMut::new(&mut b).set_flag(PD_HAS_FREE_LINES, free_hint);
+            let offs: Vec<u16> = if only_dead {
+                (1..=n as u16).filter(|&o| words[o as usize - 1].0 == LP_DEAD as u32).collect()
+            } else {
+                picks
+            };
+            let mut reference = b.clone();
+            let got = PageMut::new(&mut b).set_unused(&offs);
+            let want = set_unused_reference(&mut PageMut::new(&mut reference), &offs);
+            prop_assert_eq!(got, want);
+            prop_assert!(b[..] == reference[..]);
+        }
+    }
+
+    /// `set_unused` and `truncate_line_pointer_array` as they were written first, one
+    /// line pointer at a time: the reference for the property test above.
+    fn set_unused_reference(p: &mut PageMut, offs: &[u16]) -> Result<(), PageChangeError> {
+        let max = p.max_offset();
+        for &off in offs {
+            if off == 0 || off > max {
+                return Err(PageChangeError::OffsetOutOfRange { off, max });
+            }
+            if (p.lp_word(off) >> 15) & 3 != LP_DEAD as u32 {
+                return Err(PageChangeError::NotDead { off });
+            }
+        }
+        let unused = LinePointer::word(0, LP_UNUSED as u32, 0);
+        for &off in offs {
+            let at = PAGE_HEADER_SIZE + (off as usize - 1) * ITEM_ID_SIZE;
+            p.put_u32(at, unused);
+        }
+        let nline = p.max_offset();
+        let mut cut = 0usize;
+        let mut counting = true;
+        let mut hint = false;
+        for off in (1..=nline).rev() {
+            let unused = (p.lp_word(off) >> 15) & 3 == LP_UNUSED as u32;
+            if counting && off > 1 {
+                if unused {
+                    cut += 1;
+                } else {
+                    counting = false;
+                }
+            } else if unused {
+                hint = true;
+                break;
+            }
+        }
+        if cut > 0 {
+            let lower = p.lower() - cut * ITEM_ID_SIZE;
+            p.put_u16(OFF_LOWER, lower as u16);
+        }
+        p.set_flag(PD_HAS_FREE_LINES, hint);
+        Ok(())
     }
 }
