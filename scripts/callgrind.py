@@ -45,7 +45,9 @@ def summary(path, names):
 
 def self_costs(path):
     """Each function's own instructions in the profile PATH (callgrind_annotate)."""
-    out = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True).stdout
+    # Ir only (a --cache profile has more columns), no source annotation (its "=>" lines
+    # are calls, inclusive): the function list alone is each function's own cost.
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--auto=no", "--show=Ir", path], capture_output=True, text=True).stdout
     costs = {}
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+)\s+\([\s\d.]+%\)\s+(\S.*?)(\s+\[.*\])?$", line)
