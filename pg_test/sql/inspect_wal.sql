@@ -191,9 +191,9 @@ SELECT * FROM glassheap.wal_records((SELECT lsn FROM iw_range WHERE name = 'star
 CREATE TABLE iw_lh (id int PRIMARY KEY) USING heap;
 CREATE TABLE iw_lg (id int PRIMARY KEY) USING glassheap;
 SELECT resource_manager, record_type, logical FROM glassheap.trace('INSERT INTO iw_lh VALUES (1)')
-WHERE resource_manager IN ('Heap', 'Btree');
+WHERE resource_manager IN ('Heap', 'Btree') AND mine;
 SELECT resource_manager, record_type, logical FROM glassheap.trace('INSERT INTO iw_lg VALUES (1)')
-WHERE resource_manager IN ('glassheap', 'Btree');
+WHERE resource_manager IN ('glassheap', 'Btree') AND mine;
 
 -- wal_stats per relation: each record counted under the relation of its first block
 -- reference, named with its role (index of, TOAST of); the same totals as per type
